@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:
+#   make run    install what is needed, index the bundled sources, start the app
+#   make test   install what is needed (test extras, Chromium), then lint and run the tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test install lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kb serve --ingest
+
+/usr/bin/chromium:
+	@command -v apt-get >/dev/null || { echo "Install Chromium (Debian package 'chromium') for the browser tests"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+lint: $(STAMP)
+	$(BIN)/ruff check kb ingest app.py tests evals
+	$(BIN)/ruff format --check kb ingest app.py tests evals
+
+test: $(STAMP) /usr/bin/chromium lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/kb bench
+
+clean:
+	rm -rf .kb build *.egg-info

@@ -1,0 +1,77 @@
+"""Paragraph numbers, section headings and offsets: the provenance every passage carries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.blocks import Block
+
+# "12. Text", "3.1 Text", "3.1. Text" — a number the document itself gives its paragraph.
+_NUMBER = re.compile(r"(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)\s+(?=\S)")
+# "(a) Text", "(iv) Text", "(2) Text", "a) Text" — a sub-paragraph of the last numbered one.
+_SUB = re.compile(r"(?:\(([a-z]{1,2}|[ivxl]{1,6}|\d{1,2})\)|([a-z])\))\s+(?=\S)")
+
+BLOCK_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A body paragraph with its label, heading, page(s) and offsets in the document text."""
+
+    label: str
+    text: str  # the paragraph text with the document's own number marker removed
+    heading: str
+    page: int | None
+    page_end: int | None
+    start: int  # offset of `text` in the document text
+    end: int
+
+
+def document_text(blocks: list[Block]) -> str:
+    """The extracted text of a document, the frame of reference for passage offsets."""
+    return BLOCK_SEPARATOR.join(b.text for b in blocks)
+
+
+def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
+    """Label each body paragraph with the document's own numbering, or 1, 2, 3… when it has none.
+
+    A document counts as numbered when at least two body paragraphs start with "N." markers.
+    In a numbered document, "(a)"-style items become "12(a)", unnumbered paragraphs after a
+    numbered one continue it (same label), and those before the first number are labelled
+    "preamble 1", "preamble 2"… Headings are never counted.
+    """
+    body = [b for b in blocks if not b.heading]
+    numbered = sum(1 for b in body if _NUMBER.match(b.text)) >= 2
+    paragraphs: list[Paragraph] = []
+    heading = ""
+    offset = 0
+    current = ""  # the last top-level number seen
+    preamble = 0
+    for block in blocks:
+        start = offset
+        offset += len(block.text) + len(BLOCK_SEPARATOR)
+        if block.heading:
+            heading = block.text
+            continue
+        text, label = block.text, ""
+        if numbered:
+            if m := _NUMBER.match(text):
+                current = m.group(1).rstrip(".")
+                label, cut = current, m.end()
+            elif current and (m := _SUB.match(text)):
+                label, cut = f"{current}({m.group(1) or m.group(2)})", m.end()
+            elif current:
+                label, cut = current, 0
+            else:
+                preamble += 1
+                label, cut = f"preamble {preamble}", 0
+            text, start = text[cut:], start + cut
+        else:
+            label = str(len(paragraphs) + 1)
+        if not text.strip():
+            continue
+        paragraphs.append(
+            Paragraph(label, text, heading, block.page, block.page_end, start, start + len(text))
+        )
+    return paragraphs

@@ -1,0 +1,93 @@
+"""Paragraphs into passages: one per paragraph, long paragraphs split at sentence boundaries."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable
+
+from ingest.paragraphs import Paragraph
+from kb.sentences import sentence_spans
+from kb.types import Passage
+
+# (start, end) character offsets of the model's word pieces in a text, special tokens excluded.
+TokenSpans = Callable[[str], list[tuple[int, int]]]
+
+
+def make_passages(
+    doc_id: str, paragraphs: list[Paragraph], token_spans: TokenSpans, max_tokens: int
+) -> list[Passage]:
+    """Passages for a document; every passage text is an exact substring of its paragraph.
+
+    A paragraph longer than `max_tokens` word pieces (the model would silently truncate it)
+    is split between sentences into parts that fit; a single sentence that is still too long
+    is split between words.
+    """
+    passages: list[Passage] = []
+    parts_per_label: Counter[str] = Counter()
+    for para in paragraphs:
+        spans = sentence_spans(para.text)
+        for a, b in fitting_ranges(para.text, spans, token_spans(para.text), max_tokens):
+            part = parts_per_label[para.label]
+            parts_per_label[para.label] += 1
+            passages.append(
+                Passage(
+                    id=f"{doc_id}:{para.label}:{part}",
+                    doc_id=doc_id,
+                    text=para.text[a:b],
+                    paragraph=para.label,
+                    part=part,
+                    heading=para.heading,
+                    page=para.page,
+                    page_end=para.page_end,
+                    start=para.start + a,
+                    end=para.start + b,
+                    seq=len(passages),
+                    sentences=tuple((s - a, e - a) for s, e in spans if s >= a and e <= b),
+                )
+            )
+    return passages
+
+
+def fitting_ranges(
+    text: str, sentences: list[tuple[int, int]], tokens: list[tuple[int, int]], max_tokens: int
+) -> list[tuple[int, int]]:
+    """Contiguous (start, end) ranges of `text` of at most `max_tokens` tokens each, cut between
+    sentences where possible, else between words. Linear in the length of the text."""
+    if len(tokens) <= max_tokens:
+        return [(0, len(text))]
+    starts = [s for s, _ in tokens]
+
+    def count(a: int, b: int) -> int:
+        return bisect_left(starts, b) - bisect_left(starts, a)
+
+    ranges: list[tuple[int, int]] = []
+    for s, e in sentences or [(0, len(text))]:
+        if ranges and count(ranges[-1][0], e) <= max_tokens:
+            ranges[-1] = (ranges[-1][0], e)
+        elif count(s, e) <= max_tokens:
+            ranges.append((s, e))
+        else:
+            ranges.extend(_cut_between_words(text, s, e, starts, max_tokens))
+    return ranges
+
+
+def _cut_between_words(
+    text: str, a: int, end: int, starts: list[int], max_tokens: int
+) -> list[tuple[int, int]]:
+    """Split text[a:end] at the last space before each run of `max_tokens` tokens."""
+    ranges = []
+    while a < end:
+        first = bisect_left(starts, a)
+        if first + max_tokens >= len(starts) or starts[first + max_tokens] >= end:
+            ranges.append((a, end))
+            break
+        limit = starts[first + max_tokens]  # the first token that no longer fits
+        cut = text.rfind(" ", a, limit)
+        if cut <= a:  # one enormous word: cut at the token boundary
+            cut = limit
+        ranges.append((a, cut))
+        a = cut
+        while a < end and text[a] == " ":
+            a += 1
+    return ranges

@@ -1,0 +1,363 @@
+"""Read PDFs with pypdf: lines with their position and font, then paragraphs and headings.
+
+pypdf reports each run of text with its position, font and size (`extract_text(visitor_text=...)`);
+the runs of one printed line make a `Line`. Then, over the whole document:
+
+- running headers and footers (a line at the top or bottom of the page whose text, digits aside,
+  recurs on at least 40% of the pages) and page numbers ("3", "- 3 -", "Page 3 of 10", "3/10") go;
+- the body font is the size and weight that most characters have; a line in a larger or bold
+  font (bold where the body is not) is a heading, its level given by the rank of its size;
+- a short body-font line without final punctuation, with space above and below, is a heading
+  of the lowest level;
+- a new paragraph starts where a line begins with a paragraph number or a bullet, after vertical
+  space larger than the body's line spacing, or at an indented first line after a sentence end;
+- a paragraph continues over a page break when the page ends mid-sentence and the next page
+  does not start with an indent, or when the next page starts in lower case.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import DependencyError, PyPdfError
+
+from ingest.blocks import Block, Extracted, ReadError
+from ingest.lines import (
+    WordList,
+    collapse,
+    ends_sentence,
+    ends_with_punctuation,
+    join_lines,
+    starts_paragraph,
+)
+
+# pypdf raises its own errors on broken files, and sometimes plain Python ones from deep inside.
+_CORRUPT = (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError,
+            RecursionError, OSError, zlib.error, struct.error)  # fmt: skip
+_PAGE_NUMBER = re.compile(
+    r"(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?|[-–—]\s*\d{1,4}\s*[-–—]|[ivx]{1,6}", re.IGNORECASE
+)
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+_USELESS_TITLE = re.compile(
+    r"^(?:microsoft\s+\w+\s+-|untitled|document\d*$|slide\s*\d*$)|\.(?:docx?|pdf|indd|rtf|odt|pptx?)$",
+    re.IGNORECASE,
+)
+_EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be running headers/footers
+_REPEATED_ON = 0.4  # share of pages on which a running header or footer recurs
+_LARGER = 1.12  # a heading's size, relative to the body's
+_PARAGRAPH_SPACE = 1.35  # a gap this many times the usual line spacing separates paragraphs
+_SET_APART_MAX_CHARS = 80
+
+
+@dataclass(slots=True)
+class Line:
+    """One printed line: its text, page, baseline position and main font."""
+
+    text: str
+    page: int
+    x: float
+    y: float | None  # None when pypdf gave no position for it
+    size: float
+    bold: bool
+    heading: int = 0  # heading level once known, 0 for body text
+
+
+@dataclass(frozen=True)
+class Style:
+    """The body text's font and line spacing, from the most common values in the document."""
+
+    size: float
+    bold: bool
+    spacing: float  # usual distance between the baselines of two lines of a paragraph
+    heading_levels: dict[tuple[float, bool], int]  # (rounded size, bold) of heading lines -> level
+
+
+def read_pdf(path: Path) -> Extracted:
+    """The paragraphs and headings of a PDF, each with the page it starts (and ends) on.
+
+    Raises ReadError for an encrypted PDF without an empty user password, a corrupt PDF, and a
+    PDF without extractable text. The title is the metadata title when it looks like one, else
+    the first heading.
+    """
+    if path.stat().st_size == 0:
+        raise ReadError("empty file (0 bytes)")
+    reader = _open(path)
+    try:
+        pages = [_page_lines(page, number) for number, page in enumerate(reader.pages, start=1)]
+    except _CORRUPT as error:
+        raise ReadError(f"corrupt PDF: {_reason(error)}") from error
+    if not any(line.text for page in pages for line in page):
+        raise ReadError("no extractable text (image-only or scanned PDF?); OCR is not available")
+    lines = _drop_furniture(pages)
+    style = _style(lines)
+    _mark_headings(lines, style)
+    blocks = _blocks(lines, style)
+    title = _metadata_title(reader) or next((block.text for block in blocks if block.heading), None)
+    return Extracted(blocks=blocks, title=title, pages=len(pages), meta=_metadata(reader))
+
+
+def _open(path: Path) -> PdfReader:
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            # Many PDFs are encrypted only to restrict printing or copying: they open with "".
+            if not reader.decrypt(""):
+                raise ReadError("encrypted PDF, no password given")
+        len(reader.pages)
+    except DependencyError as error:
+        raise ReadError("encrypted PDF: decrypting it needs the 'cryptography' package") from error
+    except _CORRUPT as error:
+        raise ReadError(f"corrupt PDF: {_reason(error)}") from error
+    return reader
+
+
+def _reason(error: Exception) -> str:
+    text = collapse(str(error)) or type(error).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _page_lines(page, number: int) -> list[Line]:
+    """The page's printed lines in content order, with position and font of each."""
+    lines: list[Line] = []
+    runs: list[tuple[str, list[float] | None, float, bool]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font, font_size: float) -> None:
+        pieces = text.split("\n")
+        for index, piece in enumerate(pieces):
+            if piece:
+                # A piece after a line break inside one run has no position of its own.
+                runs.append((piece, _matrix(tm, cm) if index == 0 else None, font_size, _is_bold(font)))
+            if index < len(pieces) - 1:
+                _close_line(runs, lines, number)
+
+    page.extract_text(visitor_text=visit)
+    _close_line(runs, lines, number)
+    return lines
+
+
+def _matrix(tm: list[float], cm: list[float]) -> list[float]:
+    """The text matrix in page space (tm × cm)."""
+    return [
+        tm[0] * cm[0] + tm[1] * cm[2],
+        tm[0] * cm[1] + tm[1] * cm[3],
+        tm[2] * cm[0] + tm[3] * cm[2],
+        tm[2] * cm[1] + tm[3] * cm[3],
+        tm[4] * cm[0] + tm[5] * cm[2] + cm[4],
+        tm[4] * cm[1] + tm[5] * cm[3] + cm[5],
+    ]
+
+
+def _is_bold(font) -> bool:
+    try:
+        name = str(font.get("/BaseFont", "")) if font is not None else ""
+    except AttributeError:
+        return False
+    return bool(_BOLD_FONT.search(name))
+
+
+def _close_line(runs: list, lines: list[Line], number: int) -> None:
+    """Turn the collected runs into one Line (if they hold any text) and clear them."""
+    text = collapse("".join(run[0] for run in runs))
+    if text:
+        placed = next((run for run in runs if run[0].strip() and run[1] is not None), None)
+        sizes: Counter[float] = Counter()
+        bold = plain = 0
+        for piece, matrix, font_size, is_bold in runs:
+            scale = math.hypot(matrix[2], matrix[3]) if matrix is not None else 1.0
+            chars = len(piece.strip())
+            sizes[round(font_size * scale * 2) / 2] += chars
+            bold, plain = (bold + chars, plain) if is_bold else (bold, plain + chars)
+        if placed is not None:
+            x, y = placed[1][4], placed[1][5]
+        elif lines:
+            x, y = lines[-1].x, None
+        else:
+            x, y = 0.0, None
+        lines.append(Line(text, number, x, y, sizes.most_common(1)[0][0], bold >= 4 * plain))
+    runs.clear()
+
+
+def _drop_furniture(pages: list[list[Line]]) -> list[Line]:
+    """All body lines of the document, without running headers, footers and page numbers."""
+    edges = [_edge_lines(page) for page in pages]
+    recurring: Counter[tuple[str, int]] = Counter()
+    for page_edges in edges:
+        recurring.update({_place(line) for line in page_edges})
+    threshold = max(2, _REPEATED_ON * len(pages))
+    kept: list[Line] = []
+    for page, page_edges in zip(pages, edges, strict=True):
+        furniture = {
+            id(line)
+            for line in page_edges
+            if _PAGE_NUMBER.fullmatch(line.text) or recurring[_place(line)] >= threshold
+        }
+        kept.extend(line for line in page if id(line) not in furniture)
+    return kept
+
+
+def _edge_lines(page: list[Line]) -> list[Line]:
+    placed = sorted((line for line in page if line.y is not None), key=lambda line: -line.y)
+    if len(placed) <= 2 * _EDGE_LINES:
+        return placed
+    return placed[:_EDGE_LINES] + placed[-_EDGE_LINES:]
+
+
+def _place(line: Line) -> tuple[str, int]:
+    """A line's text with digits masked ("Page 3" and "Page 4" look the same) and its height on the page."""
+    return re.sub(r"\d+", "#", line.text.lower()), round(line.y or 0)
+
+
+def _style(lines: list[Line]) -> Style:
+    """The body font (the size and weight of most characters) and the usual line spacing."""
+    fonts: Counter[tuple[float, bool]] = Counter()
+    for line in lines:
+        fonts[(line.size, line.bold)] += len(line.text)
+    size, bold = fonts.most_common(1)[0][0] if fonts else (10.0, False)
+    gaps: Counter[float] = Counter()
+    for above, below in zip(lines, lines[1:], strict=False):
+        # A body line that ends mid-sentence is followed by the next line of its paragraph.
+        same_font = (above.size, above.bold) == (below.size, below.bold) == (size, bold)
+        if same_font and above.page == below.page and not ends_sentence(above.text):
+            gap = round(_gap(above, below), 1)
+            if 0 < gap < 3 * size:
+                gaps[gap] += 1
+    spacing = gaps.most_common(1)[0][0] if gaps else 1.2 * size
+    levels = sorted(
+        {(line.size, line.bold) for line in lines if _looks_like_heading(line, size, bold)},
+        key=lambda font: (-font[0], not font[1]),
+    )
+    return Style(size, bold, spacing, {font: min(level, 6) for level, font in enumerate(levels, start=1)})
+
+
+def _looks_like_heading(line: Line, size: float, bold: bool) -> bool:
+    """A line in a larger font, or bold where the body is not, that does not end like a sentence."""
+    if len(line.text) > 200 or line.text.rstrip().endswith((".", ",", ";")):
+        return False
+    return line.size >= _LARGER * size or (line.bold and not bold and line.size >= size * 0.95)
+
+
+def _mark_headings(lines: list[Line], style: Style) -> None:
+    """Set `heading` on heading lines: by font first, then short body lines set apart by space."""
+    lowest = max(style.heading_levels.values(), default=0) + 1
+    for index, line in enumerate(lines):
+        font = (line.size, line.bold)
+        if font in style.heading_levels and _looks_like_heading(line, style.size, style.bold):
+            line.heading = style.heading_levels[font]
+        elif _set_apart(lines, index, style):
+            line.heading = min(lowest, 6)
+
+
+def _set_apart(lines: list[Line], index: int, style: Style) -> bool:
+    line = lines[index]
+    text = line.text
+    if len(text) > _SET_APART_MAX_CHARS or ends_with_punctuation(text) or starts_paragraph(text):
+        return False
+    if not (text[0].isupper() or text[0].isdigit()) or index + 1 >= len(lines):
+        return False
+    following = lines[index + 1]
+    if following.page != line.page or not (following.text[0].isupper() or starts_paragraph(following.text)):
+        return False
+    above = lines[index - 1] if index else None
+    space_above = (
+        above is None or above.page != line.page or _gap(above, line) > _PARAGRAPH_SPACE * style.spacing
+    )
+    return space_above and _gap(line, following) > _PARAGRAPH_SPACE * style.spacing
+
+
+def _gap(above: Line, below: Line) -> float:
+    if above.y is None or below.y is None:
+        return 0.0
+    return above.y - below.y
+
+
+def _blocks(lines: list[Line], style: Style) -> list[Block]:
+    """Group lines into heading and paragraph blocks, joining paragraphs over page breaks."""
+    words = WordList()
+    for line in lines:
+        words.add(line.text)
+    blocks: list[Block] = []
+    group: list[Line] = []
+
+    def flush() -> None:
+        if group:
+            text = join_lines((line.text for line in group), words.joins)
+            heading = group[0].heading
+            end = group[-1].page if group[-1].page != group[0].page else None
+            blocks.append(Block(text, heading=bool(heading), level=heading, page=group[0].page, page_end=end))
+            group.clear()
+
+    margins = _left_margins(lines)
+    for line in lines:
+        if group and _starts_block(group, line, style, margins):
+            flush()
+        group.append(line)
+    flush()
+    return blocks
+
+
+def _left_margins(lines: list[Line]) -> dict[int, float]:
+    """The most common x of body lines on each page: where unindented lines start."""
+    by_page: dict[int, Counter[float]] = {}
+    for line in lines:
+        if not line.heading:
+            by_page.setdefault(line.page, Counter())[round(line.x)] += 1
+    return {page: counts.most_common(1)[0][0] for page, counts in by_page.items()}
+
+
+def _starts_block(group: list[Line], line: Line, style: Style, margins: dict[int, float]) -> bool:
+    """Whether `line` begins a new block after the open `group` of lines."""
+    last = group[-1]
+    if line.heading or last.heading:
+        # A heading over two lines stays one block when the lines share font and sit close.
+        return not (line.heading == last.heading and 0 < _gap(last, line) <= 1.6 * line.size)
+    if starts_paragraph(line.text):
+        return True
+    if line.page != last.page or line.y is None or last.y is None or _gap(last, line) <= 0:
+        return not _continues(last, line, margins)
+    if _gap(last, line) > _PARAGRAPH_SPACE * style.spacing * max(1.0, line.size / style.size):
+        return True
+    shift = line.x - last.x
+    if abs(shift) > line.size and ends_sentence(last.text):
+        # An indented first line after a full line, or a line back at the margin after an
+        # indented item ("(c) ... migrants." then a plain paragraph).
+        return shift < 0 or len(group) > 1
+    return False
+
+
+def _continues(last: Line, line: Line, margins: dict[int, float]) -> bool:
+    """Whether `line`, at the top of a new page or column, continues the paragraph ending in `last`."""
+    if line.text[0].islower():
+        return True
+    indented = line.x > margins.get(line.page, line.x) + line.size
+    return not ends_sentence(last.text) and not indented
+
+
+def _metadata_title(reader: PdfReader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except _CORRUPT:
+        return None
+    title = collapse(str(title)) if title else ""
+    if len(title) < 4 or not any(char.isalpha() for char in title) or _USELESS_TITLE.search(title):
+        return None
+    return title
+
+
+def _metadata(reader: PdfReader) -> dict[str, str]:
+    try:
+        info = reader.metadata or {}
+        items = {
+            "author": info.get("/Author"),
+            "created": info.get("/CreationDate"),
+            "subject": info.get("/Subject"),
+        }
+    except _CORRUPT:
+        return {}
+    return {key: collapse(str(value)) for key, value in items.items() if value}

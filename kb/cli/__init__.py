@@ -1,0 +1,85 @@
+"""The `kb` command. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import kb  # noqa: F401  (sets the offline environment before any library is imported)
+from kb.config import Settings
+from kb.errors import KBError
+
+# Modules that define `register(subparsers)`; each adds its commands.
+COMMAND_MODULES = [
+    "kb.cli.index",
+    "kb.cli.sources",
+    "kb.cli.query",
+    "kb.cli.serve",
+    "kb.cli.eval",
+    "kb.cli.commitments",
+    "kb.cli.feedback",
+    "kb.cli.bench",
+]
+
+EPILOG = """\
+Typical use:
+  kb ingest                      build or update the index from sources/
+  kb ask "which commitments cover online platforms?"
+  kb search "returns" --type declaration --json
+  kb sources                     what is in sources/ and in the index
+
+Environment: KB_INDEX_DIR, KB_SOURCES_DIR, KB_CHROMA_URL, KB_EMBED_MODEL (see README).
+Exit codes: 0 ok, 1 partial failure (some files failed), 2 usage error."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kb",
+        description="Search and cite the G7's commitments against migrant smuggling and the evidence of their implementation.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"kb {kb.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def add_index_options(parser: argparse.ArgumentParser, sources: bool = False) -> None:
+    """--index (and --sources) for commands that use the index."""
+    parser.add_argument("--index", metavar="DIR", help="index directory (default .kb, or KB_INDEX_DIR)")
+    if sources:
+        parser.add_argument(
+            "--sources", metavar="DIR", help="sources directory (default sources, or KB_SOURCES_DIR)"
+        )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by --index / --sources / --embed-model."""
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None),
+        sources_dir=getattr(args, "sources", None),
+        embed_model=getattr(args, "embed_model", None),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KBError as exc:
+        print(f"kb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

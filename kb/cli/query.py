@@ -1,0 +1,132 @@
+"""`kb ask` (cited answer) and `kb search` (ranked passages only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import textwrap
+
+from kb.cli import add_index_options, settings_from
+from kb.retrieve import MODES, Filters
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    for name, help_, answer in (
+        ("ask", "answer a question with sentences quoted from the documents, each cited", True),
+        ("search", "list the passages that best match a question, without composing an answer", False),
+    ):
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog='Put a phrase in "double quotes" to require it verbatim in every passage.',
+        )
+        p.add_argument("question", help="the question, in plain words")
+        add_index_options(p)
+        add_query_options(p)
+        p.set_defaults(func=run_query, answer=answer)
+
+
+def add_query_options(p: argparse.ArgumentParser) -> None:
+    """Retrieval options shared by ask, search and evaluation commands."""
+    p.add_argument("-k", type=int, default=None, help="number of passages (default 5, or KB_TOP_K)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default hybrid)")
+    p.add_argument(
+        "--type", action="append", default=[], metavar="TYPE", help="only documents of this type (repeatable)"
+    )
+    p.add_argument(
+        "--country",
+        action="append",
+        default=[],
+        metavar="ISO3",
+        help="only documents of this country (repeatable; G7 for G7 texts)",
+    )
+    p.add_argument(
+        "--issuer", action="append", default=[], help="only documents from this issuer (repeatable)"
+    )
+    p.add_argument("--doc", action="append", default=[], metavar="ID", help="only this document (repeatable)")
+    p.add_argument("--since", default="", metavar="DATE", help="only documents dated on or after DATE")
+    p.add_argument("--until", default="", metavar="DATE", help="only documents dated on or before DATE")
+    p.add_argument("--per-doc", type=int, default=None, metavar="N", help="at most N passages per document")
+    p.add_argument(
+        "--mmr",
+        type=float,
+        default=None,
+        metavar="L",
+        help="diversify with maximal marginal relevance (0-1, higher = more relevance)",
+    )
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON (schema in README)")
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    def split(values: list[str]) -> tuple[str, ...]:
+        return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+    return Filters(
+        split(args.type), split(args.country), split(args.issuer), split(args.doc), args.since, args.until
+    )
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from kb import embed
+    from kb.answer import ask
+    from kb.errors import UsageError
+    from kb.retrieve import check_filters
+    from kb.store import Index
+
+    settings = settings_from(args)
+    if not args.question.strip():
+        raise UsageError("the question is empty")
+    if len(args.question) > settings.max_question_chars:
+        raise UsageError(
+            f"the question is {len(args.question)} characters long; the limit is {settings.max_question_chars}"
+        )
+    index = Index(settings)
+    embed.model(settings)  # load the model before timing the query
+    filters = filters_from(args)
+    check_filters(filters, [r.document for r in index.records().values()])
+    result = ask(
+        index,
+        args.question,
+        mode=args.mode,
+        k=args.k or settings.top_k,
+        filters=filters,
+        answer=args.answer,
+        max_per_doc=args.per_doc,
+        mmr=args.mmr,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_answer(result, show_answer=args.answer)
+    return 0
+
+
+def print_answer(result, show_answer: bool = True, out=sys.stdout) -> None:
+    """The answer for a terminal: answer text, then each passage with its citation, wrapped."""
+    width = min(shutil.get_terminal_size((100, 20)).columns, 100)
+    bold = (lambda s: f"\033[1m{s}\033[0m") if out.isatty() else (lambda s: s)
+    n = len(result.passages)
+    print(
+        f"{result.question}\n({result.mode}, {n} passage{'s' * (n != 1)}, {result.latency_ms:.0f} ms)\n",
+        file=out,
+    )
+    if show_answer:
+        print(bold("Answer"), file=out)
+        for para in result.text.split("\n"):
+            print(textwrap.fill(para, width, initial_indent="  ", subsequent_indent="  "), file=out)
+        print(file=out)
+    heading = (
+        "Closest passages (the documents do not appear to answer this)" if result.abstained else "Passages"
+    )
+    print(bold(heading), file=out)
+    for c in result.passages:
+        marker = f"[{c.marker}]"
+        print(f"{marker:>5} {bold(c.hit.citation)}", file=out)
+        print(
+            textwrap.fill(c.hit.passage.text, width, initial_indent=" " * 6, subsequent_indent=" " * 6),
+            file=out,
+        )
+        print(file=out)

