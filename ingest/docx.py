@@ -10,6 +10,7 @@ a later stage cites paragraphs by their numbers. Bullets are not rendered.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,17 @@ from docx.oxml.ns import qn
 from ingest.blocks import Block, Extracted, ReadError
 from ingest.lines import collapse
 
-_CORRUPT = (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError)
+# A damaged zip archive or XML part surfaces as any of these, from zipfile, zlib, lxml or python-docx.
+_CORRUPT = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    KeyError,
+    ValueError,
+    TypeError,
+    OSError,
+)
 _TEXT_TAGS = {qn("w:t"): None, qn("w:tab"): " ", qn("w:br"): " ", qn("w:cr"): " ", qn("w:noBreakHyphen"): "-"}
 _SKIPPED = {qn("w:txbxContent"), qn("w:del"), qn("w:moveFrom"), qn("w:instrText"), qn("w:delText")}
 _NUMBER_FORMATS = {"decimal", "decimalZero", "lowerLetter", "upperLetter", "lowerRoman", "upperRoman"}

@@ -20,11 +20,21 @@ from __future__ import annotations
 
 import codecs
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+from bs4 import (
+    BeautifulSoup,
+    Comment,
+    Declaration,
+    Doctype,
+    MarkupResemblesLocatorWarning,
+    NavigableString,
+    ProcessingInstruction,
+    Tag,
+)
 
 from ingest.blocks import Block, Extracted, ReadError
 from ingest.lines import collapse, ends_with_punctuation, starts_paragraph
@@ -48,12 +58,14 @@ _JUNK_NAME = re.compile(
     re.IGNORECASE,
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# Sentences that open a page footer or banner paragraph ("All contents copyright © 2025 ...").
 _BOILERPLATE = re.compile(
-    r"(?:©|\(c\)\s|copyright\b|all contents copyright|all rights reserved|this page was last (?:updated|modified)"
+    r"(?:©|copyright\b|all contents copyright|all rights reserved|this page was last (?:updated|modified)"
     r"|last (?:updated|modified):|please send comments to|this information system is provided by"
     r"|skip to (?:main )?content|we use cookies)",
     re.IGNORECASE,
 )
+_COPYRIGHT = re.compile(r"©|all rights reserved", re.IGNORECASE)
 _BLOCK_TAGS = {
     "address", "article", "blockquote", "body", "caption", "center", "dd", "details", "div", "dl", "dt",
     "fieldset", "figcaption", "figure", "form", "header", "hr", "html", "li", "main", "ol", "p", "pre",
@@ -82,7 +94,7 @@ def read_html(path: Path) -> Extracted:
     """
     if path.stat().st_size == 0:
         raise ReadError("empty file (0 bytes)")
-    soup = BeautifulSoup(decode_html(path.read_bytes()), "lxml")
+    soup = parse_html(decode_html(path.read_bytes()))
     title = _title(soup)
     meta = _meta(soup)
     root = _content_root(soup)
@@ -91,6 +103,13 @@ def read_html(path: Path) -> Extracted:
     if title is None:
         title = next((block.text for block in blocks if block.heading), None)
     return Extracted(blocks=blocks, title=title, meta=meta)
+
+
+def parse_html(markup: str) -> BeautifulSoup:
+    """The parsed document (lxml); a short page that looks like a file name is parsed without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        return BeautifulSoup(markup, "lxml")
 
 
 def decode_html(data: bytes) -> str:
@@ -106,7 +125,10 @@ def decode_html(data: bytes) -> str:
             except LookupError:
                 codec = None
             if codec is not None and not codec.startswith("utf-16"):
-                return data.decode(codec, errors="replace")
+                try:
+                    return data.decode(codec)
+                except UnicodeDecodeError:
+                    pass  # the declaration is wrong: detect as for plain text
     return decode(data)
 
 
@@ -171,7 +193,12 @@ def _is_junk(tag: Tag) -> bool:
 
 
 def _is_boilerplate(block: Block) -> bool:
-    return not block.heading and bool(_BOILERPLATE.match(block.text) or _BOILERPLATE.search(block.text[:40]))
+    """A page-footer paragraph: one that opens with a footer phrase, or a short copyright line."""
+    if block.heading:
+        return False
+    return bool(_BOILERPLATE.match(block.text)) or (
+        len(block.text) < 200 and bool(_COPYRIGHT.search(block.text))
+    )
 
 
 class _Walker:

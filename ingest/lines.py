@@ -1,8 +1,10 @@
 """Helpers shared by the readers that rebuild paragraphs from lines (PDF and plain text).
 
-A paragraph's lines are joined with single spaces, except that a word hyphenated across a
-line end is joined when the joined word is a known word ("implemen-" + "tation") and keeps
-its hyphen otherwise ("sixty-" + "seventh", "counter-" + "terrorism").
+A paragraph's lines are joined with single spaces, except at a word broken after a hyphen:
+it is joined without the hyphen when the joined word is a known word ("implemen-" + "tation")
+and keeps its hyphen otherwise ("sixty-" + "seventh", "counter-" + "terrorism"); see
+`WordList.joins`. A line ending in a slash or dash right after a character ("A/67/" + "PV.6")
+joins the next line without a space too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-# A numbered paragraph start: "1.", "12.", "1.2", "(a)", "(iv)", "a)", "3)", "IV." followed by a space.
+# A numbered paragraph start: "1.", "12.", "1.2.", "(a)", "(iv)", "a)", "3)", "IV." followed by a space.
 # Four-digit numbers are left out so that a wrapped line starting with a year ("2030. The") is not taken
 # for a paragraph number.
 NUMBERED_START = re.compile(
@@ -28,6 +30,7 @@ _HYPHENATED_END = re.compile(r"(?:^|\s)(\S*[^\W\d_])-$")
 _LEADING_WORD = re.compile(r"[^\W\d_]+")
 # "pre- and post-conflict": the hyphen is followed by a space even at a line end.
 _SUSPENDED = frozenset({"and", "or", "to", "nor"})
+_GLUE = ("/", "—", "–")
 _TOKEN_PUNCTUATION = ".,;:!?\"'()[]{}“”‘’«»…*_/"
 
 # Decides whether a stem hyphenated at a line end and the start of the next line form one word.
@@ -91,6 +94,8 @@ def join_lines(lines: Iterable[str], joins: Joins) -> str:
             # A word broken at its hyphen: "sixty-" + "seventh" is "sixty-seventh", no space.
             if join_hyphenated(previous, line, joins):
                 parts[-1] = previous[:-1]
+        elif previous[-1:] in _GLUE and len(previous) > 1 and not previous[-2].isspace():
+            pass  # "see A/67/" + "PV.6)", "framework—" + "and": no space after the line break
         elif parts:
             parts.append(" ")
         parts.append(line)

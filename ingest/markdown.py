@@ -9,6 +9,7 @@ keeps its number ("3. ..."), as the rendered list shows it. YAML front matter gi
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +56,9 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     if not isinstance(data, dict):
         return {}, text
     fields = {
-        str(key): collapse(str(value)) for key, value in data.items() if isinstance(value, (str, int, float))
+        str(key): collapse(str(value))
+        for key, value in data.items()
+        if isinstance(value, (str, int, float, datetime.date))
     }
     return fields, text.replace("\r\n", "\n")[match.end() :]
 
@@ -87,9 +90,8 @@ def _blocks(tokens: list[Token]) -> Iterator[Block]:
             if pending_number:
                 text, pending_number = f"{pending_number} {text}", ""
             yield Block(text)
-        elif token.type in ("fence", "code_block", "html_block"):
-            if text := _block_text(token):
-                yield Block(text)
+        elif token.type in ("fence", "code_block", "html_block") and (text := _block_text(token)):
+            yield Block(text)
 
 
 def _inline_text(token: Token) -> str:
@@ -126,6 +128,6 @@ def _block_text(token: Token) -> str:
         return collapse(token.content)
     if _COMMENT_ONLY.fullmatch(token.content):
         return ""
-    from bs4 import BeautifulSoup
+    from ingest.html import parse_html
 
-    return collapse(BeautifulSoup(token.content, "lxml").get_text(" "))
+    return collapse(parse_html(token.content).get_text(" "))

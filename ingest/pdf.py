@@ -40,7 +40,7 @@ from ingest.lines import (
 
 # pypdf raises its own errors on broken files, and sometimes plain Python ones from deep inside.
 _CORRUPT = (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError,
-            RecursionError, OSError, zlib.error, struct.error)  # fmt: skip
+            RecursionError, NotImplementedError, OSError, zlib.error, struct.error)  # fmt: skip
 _PAGE_NUMBER = re.compile(
     r"(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?|[-–—]\s*\d{1,4}\s*[-–—]|[ivx]{1,6}", re.IGNORECASE
 )
@@ -106,10 +106,9 @@ def read_pdf(path: Path) -> Extracted:
 def _open(path: Path) -> PdfReader:
     try:
         reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            # Many PDFs are encrypted only to restrict printing or copying: they open with "".
-            if not reader.decrypt(""):
-                raise ReadError("encrypted PDF, no password given")
+        # Many PDFs are encrypted only to restrict printing or copying: they open with "".
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ReadError("encrypted PDF, no password given")
         len(reader.pages)
     except DependencyError as error:
         raise ReadError("encrypted PDF: decrypting it needs the 'cryptography' package") from error
@@ -119,21 +118,24 @@ def _open(path: Path) -> PdfReader:
 
 
 def _reason(error: Exception) -> str:
-    text = collapse(str(error)) or type(error).__name__
+    text = (
+        "".join(char if char.isprintable() else "?" for char in collapse(str(error))) or type(error).__name__
+    )
     return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _page_lines(page, number: int) -> list[Line]:
     """The page's printed lines in content order, with position and font of each."""
     lines: list[Line] = []
-    runs: list[tuple[str, list[float] | None, float, bool]] = []
+    runs: list[tuple[str, list[float], bool, float, bool]] = []  # text, matrix, placed, size, bold
 
     def visit(text: str, cm: list[float], tm: list[float], font, font_size: float) -> None:
+        matrix, bold = _matrix(tm, cm), _is_bold(font)
         pieces = text.split("\n")
         for index, piece in enumerate(pieces):
             if piece:
                 # A piece after a line break inside one run has no position of its own.
-                runs.append((piece, _matrix(tm, cm) if index == 0 else None, font_size, _is_bold(font)))
+                runs.append((piece, matrix, index == 0, font_size, bold))
             if index < len(pieces) - 1:
                 _close_line(runs, lines, number)
 
@@ -166,13 +168,13 @@ def _close_line(runs: list, lines: list[Line], number: int) -> None:
     """Turn the collected runs into one Line (if they hold any text) and clear them."""
     text = collapse("".join(run[0] for run in runs))
     if text:
-        placed = next((run for run in runs if run[0].strip() and run[1] is not None), None)
+        placed = next((run for run in runs if run[0].strip() and run[2]), None)
         sizes: Counter[float] = Counter()
         bold = plain = 0
-        for piece, matrix, font_size, is_bold in runs:
-            scale = math.hypot(matrix[2], matrix[3]) if matrix is not None else 1.0
+        for piece, matrix, _, font_size, is_bold in runs:
+            # The size on the page: the font size scaled by the text and transformation matrices.
             chars = len(piece.strip())
-            sizes[round(font_size * scale * 2) / 2] += chars
+            sizes[round(font_size * math.hypot(matrix[2], matrix[3]) * 2) / 2] += chars
             bold, plain = (bold + chars, plain) if is_bold else (bold, plain + chars)
         if placed is not None:
             x, y = placed[1][4], placed[1][5]

@@ -71,30 +71,8 @@ _RULE = re.compile(r"(?:[-*_=~#]\s*){3,}")
 _HEADING_MAX_CHARS = 100
 _SHORT_LINE = 0.95
 # A line ending with one of these words runs on into the next: "Dag Hammarskjöld once said that".
-_RUN_ON_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "and",
-        "or",
-        "to",
-        "in",
-        "on",
-        "for",
-        "with",
-        "by",
-        "that",
-        "which",
-        "as",
-        "at",
-        "from",
-        "is",
-        "are",
-        "said",
-    ]
-)
+_RUN_ON_WORDS = frozenset({"a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "with", "by", "that",
+                           "which", "as", "at", "from", "is", "are", "said"})  # fmt: skip
 _LONG_LINE = 150  # characters: no wrapped line is longer, most one-line paragraphs are
 _HEADING_MAX_WORDS = 12
 
@@ -107,7 +85,6 @@ class Gap(Enum):
     BLANK = "blank lines"
     PAGE = "a page break"
     RULE = "a separator line"
-    END = "end of file"
 
 
 class Line(NamedTuple):
@@ -421,7 +398,7 @@ def _is_heading(line: Line, following: Line | None, layout: Layout) -> bool:
         return False
     if ends_with_punctuation(text) or text.endswith("-") or starts_paragraph(text):
         return False
-    if text.rsplit(None, 1)[-1] in _RUN_ON_WORDS:
+    if text.rsplit(None, 1)[-1].lower() in _RUN_ON_WORDS:
         return False
     first = next((char for char in text if char.isalnum()), "")
     return first.isupper() or first.isdigit()

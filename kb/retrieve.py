@@ -224,6 +224,7 @@ def search(
     if mode not in MODES:
         raise UsageError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
     filters = filters or Filters()
+    index.refresh()
     documents = [r.document for r in index.records().values()] if scope else []
     query = parse_query(question, filters, documents)
     n = candidates or max(50, 4 * k)

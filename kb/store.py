@@ -79,6 +79,27 @@ class Index:
         self.db.commit()
         self.client = chroma_client(settings)
         self.collection = self._collection(create)
+        self._seen_snapshot = self._snapshot_name()
+
+    def _snapshot_name(self) -> str | None:
+        from kb import lexical
+
+        return lexical.current_name(self.dir)
+
+    def refresh(self) -> None:
+        """See the changes of an ingest run by another process since this index was opened.
+
+        An embedded Chroma client keeps its vector index in memory; after another process's
+        ingest completes (a new BM25 snapshot marks it) the client is reopened.
+        """
+        name = self._snapshot_name()
+        if name == self._seen_snapshot or self.settings.chroma_url:
+            self._seen_snapshot = name
+            return
+        self.client.clear_system_cache()
+        self.client = chroma_client(self.settings)
+        self.collection = self._collection(create=False)
+        self._seen_snapshot = name
 
     def _collection(self, create: bool):
         meta = {"embed_model": self.settings.model_id}

@@ -208,7 +208,22 @@ def test_html_without_declared_charset(tmp_path, encoding):
     path.write_bytes("<p>Test fixture — “quoted” €5 naïve</p>".encode(encoding))
     extracted = read_html(path)
     assert extracted.blocks == [para("Test fixture — “quoted” €5 naïve")]
-    assert extracted.title == "Test fixture — “quoted” €5 naïve" or extracted.title is None
+    assert extracted.title is None  # neither <title> nor <h1>
+
+
+def test_html_footer_rules_spare_ordinary_paragraphs(tmp_path):
+    path = tmp_path / "items.html"
+    path.write_text(
+        "<title>Test fixture</title><p>(c) protect smuggled migrants;</p>"
+        "<p>The copyright law of Testland also applies online.</p><p>© 2026 Testland</p>"
+        '<p><a href="/a">Home</a> | <a href="/b">News</a></p><p>See <a href="/annex">the annex</a>.</p>',
+        encoding="utf-8",
+    )
+    assert [block.text for block in read_html(path).blocks] == [
+        "(c) protect smuggled migrants;",
+        "The copyright law of Testland also applies online.",
+        "See the annex.",
+    ]
 
 
 # --- DOCX --------------------------------------------------------------------------------------
