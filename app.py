@@ -1,31 +1,29 @@
 """The web app: ask a question, read the cited passages in their documents, collect them, export a briefing.
 
 Started by `kb serve` (and `make run`, which ingests first); `python app.py` does the same.
-The UI shows what the API returns: `Library` calls the kb library, kb/render.py turns its
-dicts into HTML (escaping all document text), and the same functions are the named API
-endpoints `ask`, `documents`, `document` and `export_briefing`.
+The UI shows what the API returns: `kb.api.Library` calls the kb library and returns plain
+dicts, kb/render.py turns them into HTML (escaping all document text), and the same methods
+are the named API endpoints `ask`, `documents`, `document` and `export_briefing`.
 """
 
 import logging
-from html import escape
 import secrets
 import sys
-import tempfile
-import threading
-from dataclasses import fields
+from html import escape
 from pathlib import Path
 
-import kb  # noqa: F401  (sets the offline environment before gradio is imported)
+import kb  # noqa: F401  (sets the offline environment before gradio and huggingface_hub are imported)
+
+# isort: split
 import gradio as gr
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from kb import export, feedback, render
-from kb.answer import ask
+from kb import feedback, render
+from kb.api import Library
 from kb.config import Settings
 from kb.errors import KBError, UsageError
-from kb.retrieve import MODES, Filters, check_filters
-from kb.store import Index, cite
+from kb.store import cite
 
 log = logging.getLogger("kb.app")
 
@@ -39,112 +37,22 @@ MODE_CHOICES = [
     ("Meaning only (dense vectors)", "dense"),
     ("Exact words only (BM25)", "bm25"),
 ]
+# System fonts: the app works offline, so nothing is fetched from a font service.
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "Consolas", "monospace"]
 TABLE_HEADERS = ["Title", "Issuer", "Country", "Date", "Type", "Passages", "Ingested at", "Id"]
 
 
-class Library:
-    """The open index and what the app does with it; each method returns plain JSON-friendly data."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.exports = Path(tempfile.mkdtemp(prefix="kb-briefings-"))
-        self._index: Index | None = None
-        self._lock = threading.Lock()
-
-    def index(self) -> Index:
-        """The index, opened on first use (and again after a failure, e.g. once `kb ingest` has run)."""
-        with self._lock:
-            if self._index is None:
-                self._index = Index(self.settings)
-            return self._index
-
-    def reset(self) -> None:
-        with self._lock:
-            self._index = None
-
-    def ask(self, question: str, mode: str = "hybrid", k: int = 5, filters: dict | None = None) -> dict:
-        """The answer dict for a question (see Answer.to_dict); refuses empty or over-long questions."""
-        question = (question or "").strip()
-        if not question:
-            raise UsageError("Type a question first.")
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise UsageError(f"The question is {len(question)} characters long; the limit is {limit}. Shorten it and ask again.")
-        if mode not in MODES:
-            raise UsageError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
-        if not 1 <= int(k) <= 50:
-            raise UsageError(f"k must be between 1 and 50, not {k}")
-        index = self.index()
-        parsed = filters_from(filters)
-        check_filters(parsed, [r.document for r in index.records().values()])
-        return ask(index, question, mode=mode, k=int(k), filters=parsed).to_dict()
-
-    def documents(self) -> list[dict]:
-        """Every indexed document: its manifest fields, passage count and ingest time."""
-        return [
-            {**r.document.to_dict(), "aliases": list(r.document.aliases), "passages": r.passages, "ingested_at": r.ingested_at}
-            for r in sorted(self.index().records().values(), key=lambda r: (r.document.date, r.document.title), reverse=True)
-        ]
-
-    def document(self, doc_id: str) -> dict:
-        """A document and its passages in reading order, each with label, heading, page, text and citation."""
-        index = self.index()
-        record = index.records().get(doc_id or "")
-        if record is None:
-            shown = (doc_id or "")[:80]
-            raise UsageError(f"No document with id {shown!r} in the index. The Documents tab (or the `documents` API) lists the ids.")
-        d = record.document
-        paragraphs = [
-            {"id": p.id, "paragraph": p.paragraph, "part": p.part, "heading": p.heading, "page": p.page,
-             "page_end": p.page_end, "text": p.text, "citation": cite(p, d)}
-            for p in index.document_passages(doc_id)
-        ]
-        return {"document": {**d.to_dict(), "aliases": list(d.aliases)}, "paragraphs": paragraphs}
-
-    def passage_document(self, passage_id: str) -> str:
-        """The id of the document a passage belongs to."""
-        found = self.index().get([passage_id])
-        if passage_id not in found:
-            raise UsageError("That passage is no longer in the index (the document was re-ingested); ask again.")
-        return found[passage_id][1].id
-
-    def export(self, passage_ids: list[str], notes: dict | None, fmt: str, title: str = "Briefing") -> Path:
-        return export.export(self.index(), list(passage_ids), fmt, self.exports, notes, title)
-
-    def pdf(self, doc_id: str) -> Path:
-        """The original PDF of an indexed document, found by id only (never by a path from the client)."""
-        record = self.index().records().get(doc_id)
-        root = self.settings.sources_dir.resolve()
-        path = (root / record.document.file).resolve() if record and record.document.file else None
-        if path is None or path.suffix.lower() != ".pdf" or not path.is_relative_to(root) or not path.is_file():
-            raise HTTPException(404, "No PDF for this document id.")
-        return path
-
-
-def filters_from(data: dict | None) -> Filters:
-    """Filters from a JSON object with the fields of kb.retrieve.Filters (lists may be given as one string)."""
-    data = data or {}
-    names = {f.name for f in fields(Filters)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise UsageError(f"unknown filter {', '.join(unknown)}; use {', '.join(sorted(names))}")
-    values = {}
-    for name, value in data.items():
-        if name in ("since", "until"):
-            values[name] = (value or "").strip()
-        else:
-            values[name] = tuple(v for v in ([value] if isinstance(value, str) else value or []) if v)
-    return Filters(**values)
-
-
 def readable(exc: Exception, library: Library) -> str:
-    """The message to show for an error: a KBError's own text, else a short note (the traceback goes to the log)."""
+    """The message to show for an error: a KBError's own text, else one line (the traceback goes to the log)."""
     if isinstance(exc, KBError):
         return str(exc)
     log.exception("request failed")
-    library.reset()  # a store that failed is reopened on the next request
-    return (f"The passage store did not respond ({type(exc).__name__}). If the index uses a Chroma server "
-            "(KB_CHROMA_URL), check that it is running; details are in the terminal running `kb serve`.")
+    library.reset()  # the index is reopened on the next request, in case its store went away
+    return (
+        f"Something went wrong ({type(exc).__name__}: {str(exc)[:200]}). If the index uses a Chroma server "
+        "(KB_CHROMA_URL), check that it is running. Details are in the terminal running `kb serve`."
+    )
 
 
 def api_endpoints(library: Library) -> None:
@@ -168,7 +76,9 @@ def api_endpoints(library: Library) -> None:
         """A document's passages in reading order, with paragraph labels, headings, pages and citations."""
         return call(library.document, doc_id)
 
-    def export_briefing(passage_ids: list[str], notes: dict | None = None, format: str = "docx", title: str = "Briefing") -> gr.FileData:
+    def export_briefing(
+        passage_ids: list[str], notes: dict | None = None, format: str = "docx", title: str = "Briefing"
+    ) -> gr.FileData:
         """Export passages (ids from `ask`) as a .docx or .md briefing; notes map passage ids to notes."""
         path = call(library.export, passage_ids, notes, format, title)
         return gr.FileData(path=str(path), orig_name=path.name)
@@ -180,8 +90,14 @@ def api_endpoints(library: Library) -> None:
 def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
     """Question, examples, filters, advanced options, the answer with its passage cards, and feedback."""
     with gr.Row(equal_height=True):
-        question = gr.Textbox(label="Your question", placeholder="e.g. Which commitments cover online platforms?",
-                              scale=6, autofocus=True, elem_id="kb-question", max_lines=4)
+        question = gr.Textbox(
+            label="Your question",
+            placeholder="e.g. Which commitments cover online platforms?",
+            scale=6,
+            autofocus=True,
+            elem_id="kb-question",
+            max_lines=4,
+        )
         ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-ask")
     examples = gr.Examples(EXAMPLES, inputs=question, label="Example questions (click one)")
     with gr.Accordion("Filter by document type, country, issuer or date", open=False):
@@ -192,30 +108,41 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
         with gr.Row():
             since = gr.Textbox(label="Dated from", placeholder="YYYY, YYYY-MM or YYYY-MM-DD")
             until = gr.Textbox(label="Dated until", placeholder="YYYY, YYYY-MM or YYYY-MM-DD")
-    with gr.Accordion("Advanced", open=False):
-        with gr.Row():
-            mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Retrieval mode")
-            k = gr.Slider(1, 20, value=library.settings.top_k, step=1, label="Passages to show")
-    result = gr.HTML(render.message("Ask a question: the answer quotes the documents, and every sentence is cited."),
-                     js_on_load=render.CARD_JS, elem_id="kb-answer")
+    with gr.Accordion("Advanced", open=False), gr.Row():
+        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Retrieval mode")
+        k = gr.Slider(1, 20, value=library.settings.top_k, step=1, label="Passages to show")
+    result = gr.HTML(
+        render.message("Ask a question: the answer quotes the documents, and every sentence is cited."),
+        js_on_load=render.CARD_JS,
+        elem_id="kb-answer",
+    )
     last = gr.State(None)
-    with gr.Group(visible=False) as feedback_box:
+    with gr.Column(visible=False, elem_id="kb-feedback") as feedback_box:
         gr.Markdown("**Was this answer right?** Your report is saved on this computer for the evaluators.")
         with gr.Row():
             about = gr.Dropdown(label="Which passage? (optional)", choices=[], scale=2)
             comment = gr.Textbox(label="Comment (optional)", scale=3)
-        with gr.Row():
-            verdicts = [gr.Button(label, size="sm") for label in feedback.VERDICTS.values()]
+            verdicts = [
+                gr.Button(label, size="md", scale=1, min_width=120) for label in feedback.VERDICTS.values()
+            ]
         thanks = gr.HTML()
 
     def run(q, t, c, i, s, u, m, n, items):
         try:
             res = library.ask(q, m, n, {"types": t, "countries": c, "issuers": i, "since": s, "until": u})
         except Exception as exc:  # shown in the page, never as a traceback
-            return render.message(readable(exc, library), "error"), None, gr.Group(visible=False), gr.Dropdown(), ""
-        choices = [("None in particular", 0)] + [(f"[{p['marker']}] {p['citation']}", p["marker"]) for p in res["passages"]]
-        html = render.answer(res, {item["id"] for item in items or []})
-        return html, res, gr.Group(visible=True), gr.Dropdown(choices=choices, value=0), ""
+            return (
+                render.message(readable(exc, library), "error"),
+                None,
+                gr.Column(visible=False),
+                gr.Dropdown(),
+                "",
+            )
+        choices = [("None in particular", 0)] + [
+            (f"[{p['marker']}] {p['citation']}", p["marker"]) for p in res["passages"]
+        ]
+        html = render.answer(res, set(items or []))
+        return html, res, gr.Column(visible=True), gr.Dropdown(choices=choices, value=0), ""
 
     inputs = [question, types, countries, issuers, since, until, mode, k, basket]
     outputs = [result, last, feedback_box, about, thanks]
@@ -225,18 +152,24 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
     def send(res, marker, text, verdict):
         if res is None:
             return render.message("Ask a question first.", "notice"), text
-        feedback.record(feedback.feedback_path(library.settings), feedback.from_answer(res, verdict, text, marker))
+        feedback.record(
+            feedback.feedback_path(library.settings), feedback.from_answer(res, verdict, text, marker)
+        )
         return render.message(f"Thank you: your report ({feedback.VERDICTS[verdict]}) was saved."), ""
 
     for button, verdict in zip(verdicts, feedback.VERDICTS):
-        button.click(lambda r, m, t, v=verdict: send(r, m, t, v), [last, about, comment], [thanks, comment],
-                     api_visibility="private")
+        button.click(
+            lambda r, m, t, v=verdict: send(r, m, t, v),
+            [last, about, comment],
+            [thanks, comment],
+            api_visibility="private",
+        )
 
     def add(items, evt: gr.EventData):
         items = list(items or [])
-        if evt.pid not in {item["id"] for item in items}:
-            items.append({"id": evt.pid, "note": ""})
-        gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).")
+        if evt.pid not in items:
+            items.append(evt.pid)
+        gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).", duration=3)
         return items
 
     result.add_passage(add, basket, basket, api_visibility="private")
@@ -245,11 +178,21 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
 
 def documents_tab(library: Library) -> dict:
     """The table of indexed documents and a reader that shows one paragraph by paragraph."""
-    table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, elem_id="kb-documents",
-                         label="Indexed documents (click a row to read the document)")
+    table = gr.Dataframe(
+        headers=TABLE_HEADERS,
+        interactive=False,
+        wrap=True,
+        elem_id="kb-documents",
+        column_widths=["30%", "13%", "7%", "8%", "10%", "7%", "11%", "14%"],
+        label="Indexed documents (click a row to read the document)",
+    )
     choice = gr.Dropdown(label="Read a document", choices=[], elem_id="kb-doc-choice")
-    reader = gr.HTML(render.message("Choose a document to read it here."), js_on_load=render.READER_JS,
-                     elem_id="kb-reader", max_height=720)
+    reader = gr.HTML(
+        render.message("Choose a document to read it here."),
+        js_on_load=render.READER_JS,
+        elem_id="kb-reader",
+        max_height=720,
+    )
 
     def open_doc(doc_id, passage_id=""):
         try:
@@ -266,56 +209,82 @@ def documents_tab(library: Library) -> dict:
     return {"table": table, "choice": choice, "reader": reader, "open": open_doc}
 
 
-def briefing_tab(library: Library, basket: gr.BrowserState) -> None:
-    """The basket of collected passages (order, notes, remove) and its export as Word or Markdown."""
-    gr.Markdown("Passages you add with **Add to briefing** on the Ask tab collect here, in this browser. "
-                "Put them in order, add notes, then download the briefing with its reference list.")
+def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserState, demo: gr.Blocks) -> None:
+    """The basket of collected passages (order, notes, remove) and its export as Word or Markdown.
 
-    @gr.render(inputs=basket)
-    def items(entries):
-        if not entries:
+    The basket (passage ids, in order) and the notes (by passage id) are kept apart so that typing
+    a note does not redraw the list.
+    """
+    gr.Markdown(
+        "Passages you add with **Add to briefing** on the Ask tab collect here, in this browser. "
+        "Put them in order, add notes, then download the briefing with its reference list."
+    )
+
+    @gr.render(inputs=[basket, notes], triggers=[demo.load, basket.change])
+    def items(ids, written):
+        ids, boxes = list(ids or []), []
+
+        def downloads():
+            # The buttons read the note boxes themselves, so a note typed just before the click is included.
+            for button, fmt in ((word, "docx"), (markdown, "md")):
+                button.click(
+                    lambda b, t, *texts, fmt=fmt: download(b, dict(zip(ids, texts)), t, fmt),
+                    [basket, title, *boxes],
+                    [file, status],
+                    api_visibility="private",
+                )
+
+        if not ids:
             gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
-            return
+            return downloads()
         try:
-            found = library.index().get([e["id"] for e in entries])
+            found = library.index().get(ids)
         except Exception as exc:
             gr.HTML(render.message(readable(exc, library), "error"))
-            return
-        for i, entry in enumerate(entries):
-            passage, document = found.get(entry["id"], (None, None))
-            shown = {"citation": cite(passage, document), "text": passage.text} if passage else {
-                "citation": entry["id"], "text": "This passage is no longer in the index; remove it."}
+            return downloads()
+        for i, pid in enumerate(ids):
+            passage, document = found.get(pid, (None, None))
+            shown = (
+                {"citation": cite(passage, document), "text": passage.text}
+                if passage
+                else {"citation": pid, "text": "This passage is no longer in the index; remove it."}
+            )
             with gr.Group(elem_classes="kb-basket-row"):
                 gr.HTML(render.basket_item(shown))
-                with gr.Row():
-                    note = gr.Textbox(entry.get("note", ""), label="Your note (optional)", scale=5, key=f"note-{entry['id']}")
-                    up = gr.Button("↑ Move up", size="sm", interactive=i > 0, key=f"up-{entry['id']}")
-                    down = gr.Button("↓ Move down", size="sm", interactive=i < len(entries) - 1, key=f"down-{entry['id']}")
-                    remove = gr.Button("Remove", size="sm", variant="stop", key=f"remove-{entry['id']}")
-            note.blur(lambda b, text, i=i: [*b[:i], {**b[i], "note": text}, *b[i + 1:]], [basket, note], basket)
+                with gr.Row(equal_height=True):
+                    note = gr.Textbox(
+                        (written or {}).get(pid, ""), label="Your note (optional)", scale=4, key=f"note-{pid}"
+                    )
+                    up = gr.Button("↑ Move up", interactive=i > 0, key=f"up-{pid}", min_width=100)
+                    down = gr.Button(
+                        "↓ Move down", interactive=i < len(ids) - 1, key=f"down-{pid}", min_width=100
+                    )
+                    remove = gr.Button("Remove", variant="stop", key=f"remove-{pid}", min_width=100)
+            boxes.append(note)
+            note.change(lambda n, text, pid=pid: {**(n or {}), pid: text}, [notes, note], notes)
             up.click(lambda b, i=i: moved(b, i, i - 1), basket, basket)
             down.click(lambda b, i=i: moved(b, i, i + 1), basket, basket)
-            remove.click(lambda b, i=i: b[:i] + b[i + 1:], basket, basket)
+            remove.click(lambda b, i=i: b[:i] + b[i + 1 :], basket, basket)
+        downloads()
 
-    title = gr.Textbox("Briefing", label="Briefing title")
+    title = gr.Textbox("Briefing", label="Briefing title", interactive=True)
     with gr.Row():
         word = gr.Button("Download as Word (.docx)", variant="primary")
         markdown = gr.Button("Download as Markdown (.md)")
         clear = gr.Button("Empty the briefing", variant="stop")
-    file = gr.File(label="Your briefing file", interactive=False, elem_id="kb-briefing-file")
+    file = gr.File(label="Your briefing file", interactive=False, visible=False, elem_id="kb-briefing-file")
     status = gr.HTML()
 
-    def download(entries, heading, fmt):
+    def download(ids, written, heading, fmt):
         try:
-            ids = [e["id"] for e in entries or []]
-            path = library.export(ids, {e["id"]: e.get("note", "") for e in entries or []}, fmt, heading)
-            return str(path), render.message(f"Ready: {path.name} ({len(ids)} passages). Click the file name to save it.")
+            ids = list(ids or [])
+            path = library.export(ids, written, fmt, heading)
+            done = f"Ready: {path.name} ({len(ids)} passage{'s' * (len(ids) != 1)}). Click the download link to save it."
+            return gr.File(str(path), visible=True), render.message(done)
         except Exception as exc:
-            return None, render.message(readable(exc, library), "error")
+            return gr.File(None, visible=False), render.message(readable(exc, library), "error")
 
-    word.click(lambda b, t: download(b, t, "docx"), [basket, title], [file, status], api_visibility="private")
-    markdown.click(lambda b, t: download(b, t, "md"), [basket, title], [file, status], api_visibility="private")
-    clear.click(lambda: [], None, basket, api_visibility="private")
+    clear.click(lambda: ([], {}), None, [basket, notes], api_visibility="private")
 
 
 def moved(entries: list, i: int, j: int) -> list:
@@ -326,7 +295,132 @@ def moved(entries: list, i: int, j: int) -> list:
 
 
 def commitments_tab(library: Library) -> None:
-    """Placeholder: the Commitments tab (kb/commitments) is added here by its owner."""
+    """The Commitments tab: every G7 commitment as a row, filtered by topic with one click; a row opens
+    its words, lineage and evidence by country with compliance scores (an analyst confirms one here);
+    the compliance matrix as a heatmap and a CSV. Data: kb/commitments (store.tracker), HTML: its view.py.
+    """
+    from kb.commitments import compliance, matrix, store, view
+    from kb.commitments import rules as rules_mod
+    from kb.commitments import topics as topics_mod
+
+    taxonomy = topics_mod.load()
+    strengths = [("All strengths", view.ALL)] + [(s.label, s.key) for s in rules_mod.load().strengths]
+
+    def current():
+        index = library.index()
+        titles = {d: r.document.cite_title for d, r in index.records().items()}
+        return store.tracker(index), titles
+
+    def table(topic, strength, acknowledgements):
+        try:
+            tracker, titles = current()
+            shown = view.rows(tracker, taxonomy, titles, topic, strength, acknowledgements)
+        except Exception as exc:
+            return gr.Dataframe(value=[]), render.message(readable(exc, library), "error")
+        label = taxonomy.label(topic) if topic not in ("", view.ALL, None) else "all topics"
+        count = f"{len(shown)} row{'s' * (len(shown) != 1)} · {label}"
+        return gr.Dataframe(
+            value=shown or [[""] * len(view.TABLE_HEADERS)]
+        ), f"<div class='kb-meta'>{escape(count)}</div>"
+
+    def opened(key):
+        tracker, titles = current()
+        found = tracker.get(key)
+        if found is None:
+            return (
+                render.message("This commitment is no longer in the index.", "notice"),
+                gr.Row(visible=False),
+                gr.Dropdown(),
+            )
+        m = matrix.build(tracker, compliance.load(library.settings.sources_dir), rules_mod.load())
+        html = view.detail(tracker, found, taxonomy, titles, m)
+        return html, gr.Row(visible=found.is_commitment), gr.Dropdown(choices=m.countries, value=None)
+
+    def select(evt: gr.SelectData):
+        key = (evt.row_value or [""])[-1]
+        try:
+            return (key, *opened(key))
+        except Exception as exc:
+            return key, render.message(readable(exc, library), "error"), gr.Row(visible=False), gr.Dropdown()
+
+    def confirm(key, country, score, note):
+        try:
+            tracker, _ = current()
+            found = tracker.get(key)
+            if found is None or not country or score is None:
+                raise UsageError("Choose a commitment in the table, a country and a score first.")
+            compliance.confirm(library.settings.sources_dir, found, country, score, note or "")
+            html, row, _ = opened(key)
+            return html, row, ""
+        except Exception as exc:
+            return render.message(readable(exc, library), "error"), gr.Row(), note
+
+    def draw():
+        try:
+            tracker, titles = current()
+            m = matrix.build(tracker, compliance.load(library.settings.sources_dir), rules_mod.load())
+            png = matrix.heatmap(m, library.exports / "commitment-matrix.png", titles)
+            csv_path = library.exports / "commitment-matrix.csv"
+            csv_path.write_text(matrix.to_csv(m, titles), encoding="utf-8")
+            return str(png), gr.File(str(csv_path), visible=True), ""
+        except Exception as exc:
+            return None, gr.File(visible=False), render.message(readable(exc, library), "error")
+
+    with gr.Tab("Commitments", id="commitments") as tab:
+        gr.Markdown(
+            "Every commitment of the G7 documents, with its exact words. Click a topic to filter the table; "
+            "click a row for its lineage, the national evidence of its implementation and compliance scores."
+        )
+        topic = gr.Radio(
+            view.topic_choices(taxonomy), value=view.ALL, label="Topic", elem_id="kb-commitment-topic"
+        )
+        with gr.Row():
+            strength = gr.Dropdown(strengths, value=view.ALL, label="Strength", scale=2)
+            acknowledgements = gr.Checkbox(False, label="Show acknowledgements too (not counted)", scale=2)
+        count = gr.HTML(elem_id="kb-commitment-count")
+        grid = gr.Dataframe(
+            headers=view.TABLE_HEADERS,
+            interactive=False,
+            wrap=True,
+            elem_id="kb-commitments",
+            column_widths=["6%", "15%", "5%", "8%", "13%", "8%", "8%", "31%", "6%"],
+            label="Commitments (click a row for its detail)",
+            max_height=900,
+        )
+        selected = gr.State("")
+        detail = gr.HTML(
+            render.message("Click a commitment in the table to see its detail."),
+            elem_id="kb-commitment-detail",
+        )
+        with gr.Row(visible=False, equal_height=True) as confirm_row:
+            country = gr.Dropdown(label="Country", choices=[], scale=1)
+            score = gr.Radio(
+                [
+                    ("+1 full compliance", 1),
+                    ("0 work in progress", 0),
+                    ("−1 no evidence of implementation", -1),
+                ],
+                label="Confirmed compliance score",
+                scale=3,
+            )
+            note = gr.Textbox(label="Note (reasons and sources)", scale=3)
+            confirm_button = gr.Button("Confirm score", variant="primary", scale=1)
+        with gr.Accordion("Compliance matrix: heatmap and CSV", open=False):
+            draw_button = gr.Button("Draw the commitment × country matrix")
+            heatmap = gr.Image(
+                type="filepath", label="Compliance by commitment and country", interactive=False
+            )
+            csv_file = gr.File(label="The matrix as CSV", interactive=False, visible=False)
+            problem = gr.HTML()
+
+    filters = [topic, strength, acknowledgements]
+    for event in (tab.select, topic.change, strength.change, acknowledgements.change):
+        event(table, filters, [grid, count], api_visibility="private")
+    grid.select(select, None, [selected, detail, confirm_row, country], api_visibility="private")
+    confirm_button.click(
+        confirm, [selected, country, score, note], [detail, confirm_row, note], api_visibility="private"
+    )
+    draw_button.click(draw, None, [heatmap, csv_file, problem], api_visibility="private")
 
 
 def build_app(settings: Settings | None = None, library: Library | None = None) -> gr.Blocks:
@@ -334,18 +428,22 @@ def build_app(settings: Settings | None = None, library: Library | None = None) 
     settings = settings or Settings.from_env()
     library = library or Library(settings)
     with gr.Blocks(title="G7 migrant smuggling knowledge base", delete_cache=(86400, 86400)) as demo:
-        gr.HTML("<h1 style='margin:0;font-size:24px'>G7 commitments against migrant smuggling</h1>"
-                "<p style='margin:2px 0 0;color:#57606a'>Ask a question: every sentence of the answer quotes a "
-                "document and cites it. Click a citation to see the passage in its document.</p>")
+        gr.HTML(
+            "<div class='kb-head'><h1>G7 commitments against migrant smuggling</h1><p>Ask a question: every "
+            "sentence of the answer quotes a document and cites it. Click a citation to see the passage in its "
+            "document.</p></div>"
+        )
         status = gr.HTML(elem_id="kb-status")
-        basket = gr.BrowserState([], storage_key="kb-briefing", secret=browser_secret(settings))
+        secret = browser_secret(settings)
+        basket = gr.BrowserState([], storage_key="kb-briefing", secret=secret)  # passage ids, in order
+        notes = gr.BrowserState({}, storage_key="kb-briefing-notes", secret=secret)  # passage id -> note
         with gr.Tabs() as tabs:
             with gr.Tab("Ask", id="ask"):
                 asked = ask_tab(library, basket)
             with gr.Tab("Documents", id="documents"):
                 docs = documents_tab(library)
             with gr.Tab("Briefing", id="briefing") as briefing:
-                briefing_tab(library, basket)
+                briefing_tab(library, basket, notes, demo)
             commitments_tab(library)
         api_endpoints(library)
 
@@ -353,14 +451,28 @@ def build_app(settings: Settings | None = None, library: Library | None = None) 
             try:
                 doc_id = library.passage_document(evt.pid)
             except Exception as exc:
-                return gr.Tabs(selected="documents"), gr.Dropdown(), render.message(readable(exc, library), "error")
+                return (
+                    gr.Tabs(selected="documents"),
+                    gr.Dropdown(),
+                    render.message(readable(exc, library), "error"),
+                )
             return gr.Tabs(selected="documents"), gr.Dropdown(value=doc_id), docs["open"](doc_id, evt.pid)
 
-        asked["result"].show_passage(show, None, [tabs, docs["choice"], docs["reader"]], api_visibility="private")
-        basket.change(lambda b: gr.Tab(label=f"Briefing ({len(b)})" if b else "Briefing"), basket, briefing,
-                      api_visibility="private")
-        demo.load(lambda: on_load(library), None, [status, docs["table"], docs["choice"], *asked["filters"]],
-                  api_visibility="private")
+        asked["result"].show_passage(
+            show, None, [tabs, docs["choice"], docs["reader"]], api_visibility="private"
+        )
+        basket.change(
+            lambda b: gr.Tab(label=f"Briefing ({len(b)})" if b else "Briefing"),
+            basket,
+            briefing,
+            api_visibility="private",
+        )
+        demo.load(
+            lambda: on_load(library),
+            None,
+            [status, docs["table"], docs["choice"], *asked["filters"]],
+            api_visibility="private",
+        )
     return demo
 
 
@@ -371,14 +483,22 @@ def on_load(library: Library) -> tuple:
     except Exception as exc:
         return (render.message(readable(exc, library), "error"),) + (gr.skip(),) * 5
     passages = sum(d["passages"] for d in docs)
-    status = f"{len(docs)} documents · {passages} passages indexed" if docs else "The index holds no documents yet: run `kb ingest`."
-    rows = [[d["title"], d["issuer"], d["country"], d["date"], d["type"], d["passages"], d["ingested_at"], d["id"]] for d in docs]
+    status = (
+        f"{len(docs)} document{'s' * (len(docs) != 1)} · {passages} passages indexed"
+        if docs
+        else "The index holds no documents yet: run `kb ingest`."
+    )
+    columns = ("title", "issuer", "country", "date", "type", "passages")
+    rows = [[d[c] for c in columns] + [d["ingested_at"][:16].replace("T", " "), d["id"]] for d in docs]
     choices = sorted((d["title"], d["id"]) for d in docs)
     return (
         f"<div class='kb-meta'>{escape(status)}</div>",
         gr.Dataframe(value=rows, headers=TABLE_HEADERS),
         gr.Dropdown(choices=choices),
-        *(gr.Dropdown(choices=sorted({d[key] for d in docs if d[key]})) for key in ("type", "country", "issuer")),
+        *(
+            gr.Dropdown(choices=sorted({d[key] for d in docs if d[key]}))
+            for key in ("type", "country", "issuer")
+        ),
     )
 
 
@@ -399,7 +519,13 @@ def auth_pairs(value: str) -> list[tuple[str, str]]:
     if not value:
         return []
     path = Path(value)
-    source, lines = (str(path), path.read_text(encoding="utf-8").splitlines()) if path.is_file() else ("KB_AUTH", value.split(","))
+    if ":" not in value and not path.is_file():
+        raise UsageError(f"KB_AUTH={value!r} is neither a file nor user:password pairs")
+    source, lines = (
+        (str(path), path.read_text(encoding="utf-8").splitlines())
+        if path.is_file()
+        else ("KB_AUTH", value.split(","))
+    )
     pairs = []
     for n, line in enumerate(lines, start=1):
         line = line.strip()
@@ -419,22 +545,45 @@ def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[
     library = Library(settings)
     demo = build_app(settings, library)
     logins = auth_pairs(settings.auth)
-    app, url, _ = demo.launch(
-        server_name=settings.host, server_port=settings.port, auth=logins or None, show_error=True,
-        auth_message="Sign in with the user name and password you were given for this knowledge base.",
-        prevent_thread_lock=True, quiet=quiet, footer_links=["api"], run_history=False, mcp_server=False,
-        theme=gr.themes.Default(primary_hue="blue", neutral_hue="slate"), css=render.CSS,
-    )
+    try:
+        app, url, _ = demo.launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            auth=logins or None,
+            show_error=True,
+            auth_message="Sign in with the user name and password you were given for this knowledge base.",
+            prevent_thread_lock=True,
+            quiet=quiet,
+            footer_links=["api"],
+            run_history=False,
+            mcp_server=False,
+            theme=gr.themes.Default(
+                primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS
+            ),
+            css=render.CSS,
+        )
+    except OSError as exc:
+        raise KBError(
+            f"cannot listen on {settings.host}:{settings.port} (is another `kb serve` running?): choose "
+            "another port with --port or KB_PORT"
+        ) from exc
 
     def signed_in(request: Request) -> None:
         """The check Gradio applies to its own routes: no login configured, or a session cookie it issued."""
         cookies = request.cookies
-        token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(f"access-token-unsecure-{app.cookie_id}")
+        token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(
+            f"access-token-unsecure-{app.cookie_id}"
+        )
         if app.auth is not None and app.tokens.get(token) is None:
             raise HTTPException(401, "Not authenticated")
 
-    app.add_api_route("/kb/pdf/{doc_id}", lambda doc_id: FileResponse(library.pdf(doc_id), media_type="application/pdf"),
-                      methods=["GET"], dependencies=[Depends(signed_in)])
+    def pdf(doc_id: str) -> FileResponse:
+        path = library.pdf(doc_id)
+        if path is None:
+            raise HTTPException(404, "No PDF for this document id.")
+        return FileResponse(path, media_type="application/pdf")
+
+    app.add_api_route("/kb/pdf/{doc_id}", pdf, methods=["GET"], dependencies=[Depends(signed_in)])
     if block:
         demo.block_thread()
     return demo, url

@@ -27,6 +27,7 @@ from ingest import manifest as manifest_mod
 from ingest.parse import Parsed, parse
 from ingest.passages import make_passages
 from kb import embed, lexical
+from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexBusyError, UsageError
 from kb.store import Index
@@ -114,6 +115,7 @@ def run(
         index = Index(settings, create=True)
         try:
             summary = _sync(index, sources, settings, progress)
+            commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
         finally:
             index.close()
     summary.seconds = time.perf_counter() - started
@@ -146,7 +148,7 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
         _ingest_jobs(index, jobs, settings, summary, progress)
     generation = _generation(index)
     snapshot = lexical.current_name(settings.index_dir)
-    if summary.changed or snapshot is None or not snapshot.startswith(f"g{generation}-"):
+    if summary.changed or snapshot is None or not snapshot.startswith(lexical.snapshot_prefix(generation)):
         rebuild_lexical(index, generation, progress)
     summary.outcomes.sort(key=lambda o: (o.status != "failed", o.doc_id))
     return summary

@@ -9,17 +9,17 @@ weak the answer abstains and the passages are shown as the closest ones.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from kb import embed
-from kb.retrieve import Filters, search
+from kb import embed, lexical
+from kb.retrieve import Filters, retrieve
 from kb.store import Index
 from kb.types import Hit
 
 # Calibrated on the evaluation suites (see evals/README.md, "Abstention threshold").
-ABSTAIN_BELOW = 0.42
+ABSTAIN_BELOW = 0.80
 SENTENCES_PER_ANSWER = 4
 SENTENCES_PER_PASSAGE = 2
 NO_ANSWER = "The indexed documents do not appear to address this question."
@@ -86,7 +86,7 @@ class Answer:
     passages: tuple[CitedPassage, ...]
     scoped_to: tuple[str, ...] = ()
     notice: str = ""
-    evidence: float = 0.0  # best cosine similarity between the question and a passage
+    evidence: float = 0.0  # support for an answer (see support()); below ABSTAIN_BELOW the answer abstains
     latency_ms: float = 0.0
     generated_by: str = "extractive"
     extra: dict = field(default_factory=dict)
@@ -120,15 +120,24 @@ def ask(
 ) -> Answer:
     """Retrieve passages for a question and, unless answer=False, compose a cited answer.
 
-    The one entry point that the CLI, the app and the evaluation harness call.
+    The one entry point that the CLI, the app and the evaluation harness call. With
+    answer=False the passages are the plain ranking (what `kb search` shows). With an answer,
+    a document that addresses the question but has no passage in the top k gets its best
+    passage in place of a lower-ranked repeat passage of another document, so that the
+    answer cites each document that addresses the question.
     """
     started = time.perf_counter()
     filters = filters or Filters()
-    hits = search(index, question, mode=mode, k=k, filters=filters, max_per_doc=max_per_doc, mmr=mmr)
-    evidence = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
+    pool = k if not answer else max(3 * k, 15)
+    found = retrieve(index, question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr)
+    rater = Support(index, found.query.text)
+    hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
+    evidence = max((rater(h) for h in hits[:3]), default=0.0)
     abstained = evidence < ABSTAIN_BELOW
+    common = {"evidence": evidence, "scoped_to": found.query.scoped_to}
     if not answer:
         cited = tuple(CitedPassage(h.rank, h) for h in hits)
+        elapsed = (time.perf_counter() - started) * 1000
         return Answer(
             question,
             mode,
@@ -137,16 +146,17 @@ def ask(
             abstained,
             (),
             cited,
-            evidence=evidence,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=elapsed,
             generated_by="none",
+            **common,
         )
-    picked = {} if abstained else pick_sentences(index, question, hits)
+    picked = {} if abstained else pick_sentences(index, found.query.text, hits, rater)
     cited = tuple(CitedPassage(h.rank, h, tuple(picked.get(h.passage.id, ()))) for h in hits)
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
     text = NO_ANSWER if abstained or not sentences else compose(cited)
+    elapsed = (time.perf_counter() - started) * 1000
     return Answer(
         question,
         mode,
@@ -155,39 +165,113 @@ def ask(
         abstained or not sentences,
         sentences,
         cited,
-        evidence=evidence,
-        latency_ms=(time.perf_counter() - started) * 1000,
+        latency_ms=elapsed,
+        **common,
     )
 
 
-def pick_sentences(index: Index, question: str, hits: list[Hit]) -> dict[str, list[Highlight]]:
-    """The sentences to quote, by passage id: the best one or two per passage, at most
-    SENTENCES_PER_ANSWER overall, and only those close in relevance to the best sentence."""
+# Words of asking, not of content: a passage need not contain "say" to answer "what does it say".
+_QUESTION_TERMS = set(
+    lexical.terms(
+        "say says said tell tells told mention mentions mentioned describe describes described "
+        "agree agrees agreed commit commits committed commitment commitments pledge pledged "
+        "document documents text texts happen happened doing done according regarding please "
+        "list show find give explain anything something cover covers covered address addresses "
+        "concern concerns relate relates related regard refer refers deal deals"
+    )
+)
+
+
+class Support:
+    """How well a passage supports an answer to a question: its cosine similarity to the
+    question plus the share of the question's terms, weighted by rarity, that it contains.
+
+    Cosine alone rates a passage on a neighbouring topic highly ("sanctions on Russia" against
+    a passage on sanctions against smugglers); requiring the question's distinctive terms too
+    separates answerable from unanswerable questions far better on the evaluation suites
+    (evals/README.md, "Abstention").
+    """
+
+    def __init__(self, index: Index, question: str):
+        snap = lexical.load(index.dir)
+        terms = set(lexical.terms(question)) - _QUESTION_TERMS
+        self.weights = {t: snap.idf(t) for t in terms} if snap is not None else {}
+        self.total = sum(self.weights.values())
+
+    def coverage(self, text: str) -> float:
+        """The rarity-weighted share of the question's terms that occur in a text (0–1)."""
+        if not self.total:
+            return 0.0
+        have = set(lexical.terms(text))
+        return sum(w for t, w in self.weights.items() if t in have) / self.total
+
+    def __call__(self, hit: Hit) -> float:
+        text = lexical.lexical_text(hit.passage.text, hit.passage.heading)
+        return hit.scores.get("dense", 0.0) + self.coverage(text)
+
+
+def _diversify(hits: list[Hit], k: int, rater: Support) -> list[Hit]:
+    """The top k, with the best passage of each further document that supports an answer
+    swapped in for the lowest-ranked repeat passages of other documents."""
+    top = list(hits[:k])
+    shown = {h.document.id for h in top}
+    for h in hits[k:]:
+        if h.document.id in shown or rater(h) < ABSTAIN_BELOW:
+            continue
+        counts: dict[str, int] = {}
+        for x in top:
+            counts[x.document.id] = counts.get(x.document.id, 0) + 1
+        repeats = [i for i, x in enumerate(top) if counts[x.document.id] > 1]
+        if not repeats:
+            break
+        top[repeats[-1]] = h
+        shown.add(h.document.id)
+    top.sort(key=lambda h: h.rank)
+    return [replace(h, rank=i) for i, h in enumerate(top, start=1)]
+
+
+def pick_sentences(
+    index: Index, question: str, hits: list[Hit], rater: Support
+) -> dict[str, list[Highlight]]:
+    """The sentences to quote, by passage id.
+
+    Each sentence is scored by its cosine similarity to the question plus half its coverage of
+    the question's terms. First the best sentence of each document that supports an answer
+    (so that every such document is cited), then the best remaining sentences close to the
+    top score; at most SENTENCES_PER_PASSAGE per passage and SENTENCES_PER_ANSWER in all.
+    """
     candidates: list[tuple[Hit, int, int]] = []
     for h in hits:
         spans = h.passage.sentences or ((0, len(h.passage.text)),)
         candidates.extend((h, a, b) for a, b in spans if h.passage.text[a:b].strip())
     if not candidates:
         return {}
-    settings = index.settings
-    vectors = embed.encode(settings, [question] + [h.passage.text[a:b] for h, a, b in candidates])
-    sims = vectors[1:] @ vectors[0]
-    # A sentence's relevance also depends on its passage's: a strong sentence in a weak passage
-    # is often a generic line ("We will continue our efforts.").
-    passage_sim = np.array([h.scores.get("dense", 0.0) for h, _, _ in candidates], dtype=np.float32)
-    scores = 0.7 * sims + 0.3 * passage_sim
-    best = float(scores.max())
+    texts = [h.passage.text[a:b] for h, a, b in candidates]
+    vectors = embed.encode(index.settings, [question, *texts])
+    scores = vectors[1:] @ vectors[0] + 0.5 * np.array([rater.coverage(t) for t in texts], dtype=np.float32)
+    order = [int(i) for i in np.argsort(-scores)]
     chosen: dict[str, list[Highlight]] = {}
-    total = 0
-    for i in np.argsort(-scores):
+
+    def count() -> int:
+        return sum(len(x) for x in chosen.values())
+
+    def take(i: int) -> None:
         h, a, b = candidates[i]
-        if total >= SENTENCES_PER_ANSWER or scores[i] < best - 0.12:
+        chosen.setdefault(h.passage.id, []).append(Highlight(a, b, h.passage.text[a:b], float(scores[i])))
+
+    supporting = dict.fromkeys(h.document.id for h in hits if rater(h) >= ABSTAIN_BELOW)
+    for doc_id in supporting:
+        if count() >= SENTENCES_PER_ANSWER:
             break
-        mine = chosen.setdefault(h.passage.id, [])
-        if len(mine) >= SENTENCES_PER_PASSAGE:
-            continue
-        mine.append(Highlight(a, b, h.passage.text[a:b], float(scores[i])))
-        total += 1
+        take(next(i for i in order if candidates[i][0].document.id == doc_id))
+    best = float(scores[order[0]])
+    for i in order:
+        if count() >= SENTENCES_PER_ANSWER or scores[i] < best - 0.15:
+            break
+        h, a, _ = candidates[i]
+        mine = chosen.get(h.passage.id, [])
+        if len(mine) < SENTENCES_PER_PASSAGE and all(x.start != a for x in mine):
+            take(i)
     for mine in chosen.values():
         mine.sort(key=lambda x: x.start)
     return chosen

@@ -14,10 +14,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.config import Settings
-from kb.errors import UsageError
+from kb.errors import KBError, UsageError
 
 VERDICTS = {"helpful": "Helpful", "wrong-passage": "Wrong passage", "wrong-citation": "Wrong citation"}
 WRONG = ("wrong-passage", "wrong-citation")
+# Filter names in an answer (kb.retrieve.Filters) and in a suite file (evals/suites/*.yaml).
+SUITE_FILTERS = {
+    "types": "type",
+    "countries": "country",
+    "issuers": "issuer",
+    "doc_ids": "doc",
+    "since": "since",
+    "until": "until",
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class Feedback:
     verdict: str  # a key of VERDICTS
     comment: str = ""
     passage_id: str = ""  # the passage the report is about, when the user picked one
-    passages: tuple[dict, ...] = ()  # what the answer returned: marker, id, citation
+    passages: tuple[dict, ...] = ()  # what the answer returned: marker, id, doc, paragraph, citation
     mode: str = "hybrid"
     filters: dict = field(default_factory=dict)
     abstained: bool = False
@@ -45,7 +54,14 @@ def from_answer(result: dict, verdict: str, comment: str = "", marker: int | Non
     if verdict not in VERDICTS:
         raise UsageError(f"unknown feedback {verdict!r}; choose one of {', '.join(VERDICTS)}")
     passages = tuple(
-        {"marker": p["marker"], "id": p["id"], "citation": p["citation"]} for p in result["passages"]
+        {
+            "marker": p["marker"],
+            "id": p["id"],
+            "doc": p["document"]["id"],
+            "paragraph": p["paragraph"],
+            "citation": p["citation"],
+        }
+        for p in result["passages"]
     )
     chosen = next((p["id"] for p in passages if p["marker"] == marker), "")
     return Feedback(
@@ -71,7 +87,7 @@ def record(path: Path, feedback: Feedback) -> None:
 def load(path: Path) -> list[Feedback]:
     """Every report in the file; a malformed line raises UsageError naming it."""
     if not path.exists():
-        raise UsageError(f"no feedback file at {path}: nobody has sent feedback from the app yet")
+        raise KBError(f"no feedback file at {path}: nobody has sent feedback from the app yet")
     reports = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -85,42 +101,42 @@ def load(path: Path) -> list[Feedback]:
 
 
 def draft_suite(reports: list[Feedback], source: str = "") -> str:
-    """Draft evaluation queries (YAML) from the "wrong" reports, with `relevant:` left to complete."""
+    """Draft evaluation queries (YAML, the query format of evals/suites/) from the "wrong" reports.
+
+    `relevant:` is left empty for an evaluator to complete; the passages the answer returned are
+    listed in comments as ready-made judgments, the one reported wrong marked.
+    """
     wrong = [r for r in reports if r.verdict in WRONG]
     lines = [
-        f"# Draft evaluation queries from user feedback ({len(wrong)} report(s) marked wrong"
-        + (f", from {source}" if source else "")
-        + f"; exported {time.strftime('%Y-%m-%d %H:%M')}).",
-        "# For each query, list the passage ids that do answer it under `relevant:` (see `kb search --json`),",
-        "# check `not_relevant:`, then move the entry into a suite under evals/suites/.",
+        f"# Draft evaluation queries from user feedback: {len(wrong)} report(s) marked wrong"
+        + (f" in {source}" if source else "")
+        + f", exported {time.strftime('%Y-%m-%d %H:%M')}.",
+        '# For each query, list under `relevant:` the passages that answer it ({doc: ID, paragraph: "N", grade: 2},',
+        '# or {doc: ID, contains: "words", grade: 1}), or mark it `answerable: false`; then move it into a suite',
+        "# under evals/suites/ (format: evals/README.md). The passages the answer returned are listed as comments.",
         "queries:" + (" []" if not wrong else ""),
     ]
     for n, r in enumerate(wrong, start=1):
+        reported = next((p for p in r.passages if p["id"] == r.passage_id), None)
+        note = f"User feedback {r.at or '(undated)'}: {VERDICTS[r.verdict].lower()}"
+        note += f" ([{reported['marker']}] {reported['citation']})" if reported else ""
+        note += f". Comment: {_oneline(r.comment)}" if r.comment else "."
         lines += [
             f"  - id: feedback-{r.at[:10].replace('-', '') or 'undated'}-{n:03d}",
             f"    question: {_scalar(r.question)}",
         ]
-        lines.append(
-            f"    # {VERDICTS[r.verdict].lower()}, reported {r.at or 'at an unknown time'} ({r.mode} search"
-            + (f", filters {_oneline(json.dumps(r.filters, ensure_ascii=False))}" if r.filters else "")
-            + ")"
-        )
-        if r.comment:
-            lines.append(f"    # comment: {_oneline(r.comment)}")
+        filters = {SUITE_FILTERS[k]: v for k, v in r.filters.items() if k in SUITE_FILTERS and v}
+        if filters:
+            lines.append(f"    filters: {json.dumps(filters, ensure_ascii=False)}")
+        lines += [
+            f"    note: {_scalar(note)}",
+            f"    # returned ({r.mode} search):" + ("" if r.passages else " nothing"),
+        ]
         for p in r.passages:
-            flag = "  <- reported" if p["id"] == r.passage_id else ""
-            lines.append(
-                f"    # returned [{p['marker']}] {_oneline(p['citation'])} ({_oneline(p['id'])}){flag}"
-            )
+            judgment = f"{{doc: {p.get('doc', '?')}, paragraph: {_scalar(str(p.get('paragraph', '?')))}}}"
+            flag = f"  <- reported: {VERDICTS[r.verdict].lower()}" if p["id"] == r.passage_id else ""
+            lines.append(f"    #   [{p['marker']}] {judgment}  {_oneline(p['citation'])}{flag}")
         lines.append("    relevant: []  # to complete: the passages that answer the question")
-        if r.verdict == "wrong-passage" and r.passage_id:
-            lines += ["    not_relevant:", f"      - {_scalar(r.passage_id)}"]
-        elif r.verdict == "wrong-passage":
-            lines.append("    # the report names no passage: check which of the returned passages are wrong")
-        elif r.passage_id:
-            lines.append(
-                f"    # the citation of {_oneline(r.passage_id)} was reported wrong: check its paragraph and page"
-            )
     return "\n".join(lines) + "\n"
 
 

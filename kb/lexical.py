@@ -10,13 +10,18 @@ import re
 import shutil
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 STEMMER_LANGUAGE = "english"
+# NLTK's 179 English stopwords: questions are full of "what", "does", "how", which a rare
+# occurrence in the documents would otherwise reward. Bump ANALYZER when tokenizing changes:
+# every index then rebuilds its BM25 snapshot on the next ingest.
+STOPWORDS = "en_plus"
+ANALYZER = "2"
 _CURRENT = "CURRENT"
 
 
@@ -34,9 +39,16 @@ class Snapshot:
     issuer: np.ndarray
     date_int: np.ndarray
     texts: list[str]
+    position: dict[str, int] = field(default_factory=dict)  # passage id → row
+    doc_freq: dict[str, int] = field(default_factory=dict)  # stemmed term → passages containing it
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term (high for rare terms, also for unseen ones)."""
+        n = len(self)
+        return float(np.log(1 + (n - self.doc_freq.get(term, 0) + 0.5) / (self.doc_freq.get(term, 0) + 0.5)))
 
 
 @cache
@@ -50,7 +62,16 @@ def tokenize(texts: list[str], show_progress: bool = False):
     """bm25s tokens: lower-cased, English stopwords removed, Snowball-stemmed."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=show_progress)
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=show_progress)
+
+
+def terms(text: str) -> list[str]:
+    """The stemmed, stopword-free terms of a text, as BM25 sees them."""
+    import bm25s
+
+    return bm25s.tokenize([text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)[
+        0
+    ]
 
 
 def lexical_text(text: str, heading: str) -> str:
@@ -65,7 +86,7 @@ def build(index_dir: Path, rows: list[dict], generation: int, show_progress: boo
 
     root = index_dir / "bm25"
     root.mkdir(parents=True, exist_ok=True)
-    name = f"g{generation}-{uuid.uuid4().hex[:8]}"
+    name = f"{snapshot_prefix(generation)}{uuid.uuid4().hex[:8]}"
     tmp = root / f".{name}.tmp"
     tmp.mkdir()
     retriever = bm25s.BM25()
@@ -83,6 +104,11 @@ def build(index_dir: Path, rows: list[dict], generation: int, show_progress: boo
         if old.is_dir() and old.name != name and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
     return name
+
+
+def snapshot_prefix(generation: int) -> str:
+    """Snapshot names start with the registry generation and analyzer version they were built from."""
+    return f"g{generation}-a{ANALYZER}-"
 
 
 def current_name(index_dir: Path) -> str | None:
@@ -121,33 +147,45 @@ def _read(path: Path, name: str) -> Snapshot:
     def column(key: str, dtype=object) -> np.ndarray:
         return np.array([r[key] for r in rows], dtype=dtype)
 
+    ids = [r["id"] for r in rows]
+    doc_freq: dict[str, int] = {}
+    if bm25 is not None:
+        indptr = np.asarray(bm25.scores["indptr"])
+        counts = np.diff(indptr)
+        doc_freq = {term: int(counts[i]) for term, i in bm25.vocab_dict.items() if i < len(counts)}
     return Snapshot(
         name=name,
         generation=data["generation"],
         bm25=bm25,
-        ids=[r["id"] for r in rows],
+        ids=ids,
         doc_id=column("doc_id"),
         type=column("type"),
         country=column("country"),
         issuer=column("issuer"),
         date_int=column("date_int", np.int64),
         texts=[r["text"] for r in rows],
+        position={pid: i for i, pid in enumerate(ids)},
+        doc_freq=doc_freq,
     )
 
 
-def search(snapshot: Snapshot, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-    """The top-k (id, score) pairs with a positive BM25 score, among the passages where mask is True."""
-    if snapshot.bm25 is None or not len(snapshot) or k <= 0:
-        return []
-    tokens = tokenize([query])
-    if not tokens.ids or not tokens.ids[0]:
-        return []
+def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+    """The BM25 score of every passage for the query (0 where mask is False or nothing matches)."""
+    known = [t for t in terms(query) if t in snapshot.bm25.vocab_dict] if snapshot.bm25 is not None else []
+    if not known:
+        return np.zeros(len(snapshot), dtype=np.float32)
     weight = None if mask is None else mask.astype(np.float32)
-    if weight is not None and not weight.any():
+    return np.asarray(snapshot.bm25.get_scores(known, weight_mask=weight), dtype=np.float32)
+
+
+def top(snapshot: Snapshot, all_scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """The k best (id, score) pairs with a positive score, best first."""
+    if k <= 0 or not len(all_scores):
         return []
-    k = min(k, len(snapshot))
-    docs, scores = snapshot.bm25.retrieve(tokens, k=k, show_progress=False, weight_mask=weight, n_threads=1)
-    return [(snapshot.ids[i], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+    k = min(k, len(all_scores))
+    best = np.argpartition(-all_scores, k - 1)[:k]
+    best = best[np.argsort(-all_scores[best], kind="stable")]
+    return [(snapshot.ids[i], float(all_scores[i])) for i in best if all_scores[i] > 0]
 
 
 def phrase_mask(snapshot: Snapshot, phrases: list[str]) -> np.ndarray:

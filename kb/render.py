@@ -75,9 +75,17 @@ reveal();
 """
 
 CSS = """
-.kb-answer, .kb-reader, .kb-msg, .kb-basket-item { color: #1b1f24; font-size: 15px; line-height: 1.55; }
-.kb-answer h3, .kb-reader h3 { margin: 14px 0 6px; font-size: 17px; color: #1b1f24; }
+/* Boxes have their own light background and dark text, so they read the same in Gradio's dark mode;
+   text outside boxes takes the theme's colours. */
+.kb-answer, .kb-reader, .kb-msg, .kb-basket-item { font-size: 15px; line-height: 1.55; }
+.kb-card, .kb-answer-text, .kb-abstain, .kb-msg, .kb-reader, .kb-basket-item {
+  color: #1b1f24; --body-text-color: #1b1f24; --body-text-color-subdued: #57606a; }
+.kb-answer > h3 { margin: 14px 0 6px; font-size: 17px; color: var(--body-text-color); }
+.kb-reader h3 { margin: 10px 0 4px; font-size: 18px; color: #1b1f24; }
 .kb-meta { color: #57606a; font-size: 13px; margin-bottom: 6px; }
+.kb-head h1 { margin: 0; font-size: 24px; }
+.kb-head p { margin: 2px 0 0; color: #57606a; }
+.dark .kb-head p, .dark .kb-answer > .kb-meta, .dark #kb-status .kb-meta { color: #c9d1d9; }
 .kb-answer-text { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; }
 .kb-answer-text p { margin: 4px 0; }
 .kb-answer-text .kb-doc { font-weight: 600; margin-top: 8px; }
@@ -95,9 +103,9 @@ a.kb-marker:hover, a.kb-marker:focus { text-decoration: underline; }
 .kb-text { margin: 8px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom: 2px solid #d4a72c; }
 .kb-citation { font-style: italic; color: #24292f; font-size: 14px; }
-.kb-actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+.kb-actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; align-items: center; }
 .kb-actions button { border: 1px solid #8c959f; background: #f6f8fa; color: #1b1f24; border-radius: 6px;
-  padding: 3px 10px; font-size: 13px; cursor: pointer; }
+  padding: 3px 10px; font-size: 13px; cursor: pointer; margin: 0; }
 .kb-actions button:hover, .kb-actions button:focus { background: #eaeef2; border-color: #0969da; }
 .kb-msg { border-radius: 8px; padding: 10px 14px; border: 1px solid #d0d7de; background: #f6f8fa; }
 .kb-msg.kb-error { border-color: #cf222e; background: #ffebe9; }
@@ -109,7 +117,10 @@ mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom:
 .kb-para .kb-ptext { white-space: pre-wrap; overflow-wrap: anywhere; }
 .kb-para.kb-selected { background: #fff1a8; outline: 2px solid #d4a72c; }
 .kb-reader a, .kb-card a.kb-pdf { color: #0550ae; }
+.kb-basket-item { background: #ffffff; padding: 8px 12px; }
 .kb-basket-item .kb-text { margin: 4px 0; }
+#kb-documents table { font-family: inherit; font-size: 14px; }
+#kb-feedback { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; }
 """
 
 

@@ -103,108 +103,104 @@ class Query:
 
 
 def parse_query(question: str, filters: Filters, documents: list[Document]) -> Query:
-    """Pull quoted phrases out of the question and scope it to the documents it names."""
+    """Pull quoted phrases out of the question and scope it to the documents it names.
+
+    When the question is scoped, the words that name the document are dropped from the text
+    matched against passages ("the 2026 declaration" would otherwise favour any passage that
+    says "declaration").
+    """
     phrases = tuple(p for m in _PHRASE.finditer(question) for p in m.groups() if p and p.strip())
-    scoped = named_documents(question, documents)
+    scoped, spans = named_documents(question, documents)
+    text = question
     if scoped and not filters.doc_ids:
         candidates = tuple(d.id for d in documents if d.id in scoped and filters.admits(d))
         if candidates:
             filters = Filters(
                 filters.types, filters.countries, filters.issuers, candidates, filters.since, filters.until
             )
-    return Query(question, phrases, filters, tuple(sorted(scoped)))
+            for a, b in sorted(spans, reverse=True):
+                text = text[:a] + " " + text[b:]
+            text = " ".join(text.split()) or question
+    return Query(text, phrases, filters, tuple(sorted(scoped)))
 
 
 # Words that appear in the titles of many G7 documents and name none of them.
 _GENERIC = set(
-    [
-        "g7",
-        "g8",
-        "g20",
-        "leaders",
-        "leader",
-        "statement",
-        "statements",
-        "declaration",
-        "declarations",
-        "communique",
-        "communiqué",
-        "action",
-        "plan",
-        "plans",
-        "national",
-        "report",
-        "reports",
-        "ministers",
-        "ministerial",
-        "interior",
-        "security",
-        "migrant",
-        "migrants",
-        "smuggling",
-        "migration",
-        "trafficking",
-        "countering",
-        "counter",
-        "prevent",
-        "preventing",
-        "tackling",
-        "against",
-        "annex",
-        "the",
-        "and",
-        "of",
-        "on",
-        "to",
-        "for",
-        "in",
-        "a",
-        "an",
-        "un",
-        "united",
-        "nations",
-        "general",
-        "debate",
-        "summit",
-        "meeting",
-        "strategy",
-        "document",
-        "chair",
-        "chair's",
-        "fixture",
-        "test",
-        "official",
-        "not",
-    ]
+    """g7 g8 g20 leaders leader statement statements declaration declarations communique communiqué
+    action plan plans national report reports ministers ministerial interior security migrant migrants
+    smuggling migration trafficking countering counter prevent preventing tackling against annex the and
+    of on to for in a an un united nations general debate summit meeting strategy document chair chair's
+    fixture test official not progress implementation federal government""".split()
 )
+# Words that say "a document" in a question, and the document types they point to.
+_KIND_WORDS = {
+    "declaration": ("declaration",),
+    "statement": ("statement",),
+    "communique": ("communique",),
+    "communiqué": ("communique",),
+    "plan": ("action-plan", "national-plan"),
+    "report": ("national-report",),
+    "strategy": ("national-plan",),
+}
+_KIND = r"(declaration|statement|communiqu[eé]|(?:action\s+)?plan|report|strategy)"
 
 
-def named_documents(question: str, documents: list[Document]) -> set[str]:
-    """Ids of the documents a question names: by an alias or short title written out, or by a
-    capitalised title word that belongs to at most two documents ("the Kananaskis statement")."""
+def named_documents(question: str, documents: list[Document]) -> tuple[set[str], list[tuple[int, int]]]:
+    """Ids of the documents a question names, and where it names them: by an alias or short
+    title written out ("the Kananaskis statement"), by a distinctive title word followed by a
+    word for a document ("the Apulia communiqué"), or by a year and a kind of document ("the
+    2026 declaration")."""
     q_lower = question.lower()
-    named = {
-        d.id
-        for d in documents
-        for name in [d.short_title, *d.aliases]
-        if name and len(name) > 3 and re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", q_lower)
-    }
+    named: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for d in documents:
+        for name in [d.short_title, *d.aliases]:
+            if (
+                name
+                and len(name) > 3
+                and (m := re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", q_lower))
+            ):
+                named.add(d.id)
+                spans.append(m.span())
     if named:
-        return named
+        return named, spans
     owners: dict[str, set[str]] = {}
     for d in documents:
         for word in set(re.findall(r"[A-Za-zÀ-ÿ][\w'’-]{3,}", f"{d.title} {d.short_title}")):
             w = word.lower().strip("'’")
             if w not in _GENERIC:
                 owners.setdefault(w, set()).add(d.id)
-    for word in re.findall(r"\b[A-ZÀ-Þ][\w'’-]{3,}", question):
-        ids = owners.get(word.lower().strip("'’"), set())
+    for m in re.finditer(rf"\b([A-ZÀ-Þ][\w'’-]{{3,}})(?:\s+\w+){{0,2}}\s+{_KIND}\b", question, re.IGNORECASE):
+        if not m.group(1)[0].isupper():
+            continue
+        ids = owners.get(m.group(1).lower().strip("'’"), set())
         if 0 < len(ids) <= 2:
             named |= ids
-    return named
+            spans.append(m.span())
+    for m in re.finditer(rf"\b((?:19|20)\d\d)\s+(?:g7\s+)?(?:leaders'?\s+)?{_KIND}\b", q_lower):
+        kind = m.group(2).split()[-1]
+        types = _KIND_WORDS.get(kind, ())
+        ids = {d.id for d in documents if d.date.startswith(m.group(1)) and d.type in types}
+        if ids:
+            named |= ids
+            spans.append(m.span())
+    return named, spans
 
 
-def search(
+@dataclass(frozen=True)
+class Retrieval:
+    """The ranked hits for a question, and the question as retrieval read it."""
+
+    query: Query
+    hits: list[Hit]
+
+
+def search(index: Index, question: str, **options) -> list[Hit]:
+    """The top-k passages for a question, best first (see `retrieve` for the options)."""
+    return retrieve(index, question, **options).hits
+
+
+def retrieve(
     index: Index,
     question: str,
     mode: str = "hybrid",
@@ -214,30 +210,122 @@ def search(
     mmr: float | None = None,
     candidates: int | None = None,
     scope: bool = True,
-) -> list[Hit]:
-    """The top-k passages for a question, best first.
+    fusion: str = "cc",
+) -> Retrieval:
+    """The top-k passages for a question, best first, with the parsed question.
 
-    `max_per_doc` caps passages per document (diversity); `mmr` (0–1, higher = more relevance)
-    re-ranks candidates by maximal marginal relevance; `scope=False` turns off scoping to the
-    documents a question names.
+    Hybrid takes the union of the dense and BM25 candidates and ranks it by `fusion`: "cc", a
+    convex combination of the min-max-normalised cosine and the max-normalised BM25 score
+    (the default: it keeps a strong match of one retriever that the other ranks low), or
+    "rrf", reciprocal rank fusion. `max_per_doc` caps passages per document; `mmr` (0–1,
+    higher = more relevance) re-ranks by maximal marginal relevance; `scope=False` turns off
+    scoping to the documents a question names.
     """
     if mode not in MODES:
         raise UsageError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    if fusion not in FUSIONS:
+        raise UsageError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
     filters = filters or Filters()
     index.refresh()
-    documents = [r.document for r in index.records().values()] if scope else []
-    query = parse_query(question, filters, documents)
+    documents = [r.document for r in index.records().values()]
+    query = parse_query(question, filters, documents if scope else [])
     n = candidates or max(50, 4 * k)
     qvec = embed.encode(index.settings, [query.text])[0]
-    dense = _dense(index, qvec, query, n) if mode in ("dense", "hybrid") else []
-    sparse = _bm25(index, query, n) if mode in ("bm25", "hybrid") else []
+    snap = lexical.load(index.dir) if mode in ("bm25", "hybrid") else None
+    bm25_all = _bm25_scores(snap, query) if snap is not None else None
+    dense = _dense(index, qvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
+    sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
     if mode == "dense":
-        ranked = [(pid, {"dense": s}) for pid, s in dense]
+        entries = _hydrate(index, [(pid, {"dense": s}) for pid, s in dense], qvec, query)
     elif mode == "bm25":
-        ranked = [(pid, {"bm25": s}) for pid, s in sparse]
+        entries = _hydrate(index, [(pid, {"bm25": s}) for pid, s in sparse], qvec, query)
+    elif fusion == "rrf":
+        entries = _hydrate(index, fuse(dense, sparse), qvec, query)
     else:
-        ranked = fuse(dense, sparse)
-    return _hydrate(index, ranked, qvec, query, k, max_per_doc, mmr)
+        said = mentions(question, documents) if scope and not query.scoped_to else Mentions()
+        extra = _mentioned_candidates(index, qvec, query, said, snap, bm25_all, n)
+        pool = dict.fromkeys([p for p, _ in dense] + [p for p, _ in sparse] + extra)
+        entries = _convex(_hydrate(index, [(pid, {}) for pid in pool], qvec, query), snap, bm25_all, said)
+    if mmr is not None:
+        entries = _mmr(entries, qvec, mmr, len(entries))
+    return Retrieval(query, _cut(entries, k, max_per_doc))
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """Countries, the G7 and years a question names, among those of the indexed documents."""
+
+    countries: frozenset[str] = frozenset()
+    years: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.countries or self.years)
+
+    def matches(self, d: Document) -> tuple[bool, bool]:
+        """(place matches, year matches) for a document."""
+        return d.country in self.countries, bool(self.years) and d.date[:4] in self.years
+
+
+def mentions(question: str, documents: list[Document]) -> Mentions:
+    """What a question says about where and when: "Italy", "the UK", "the G7", "in 2024"."""
+    from kb.places import countries_named
+
+    present = {d.country for d in documents}
+    countries = countries_named(question)
+    if re.search(
+        r"\bG-?7\b|\bGroup of Seven\b|\bleaders\b|\bcommit(?:s|ted|ments?)?\b|\bpledged?\b|\bagreed?\b",
+        question,
+        re.I,
+    ):
+        countries.add("G7")  # commitments are made in G7 texts; national documents report on them
+    years = set(re.findall(r"\b((?:19|20)\d\d)\b", question)) & {d.date[:4] for d in documents}
+    return Mentions(frozenset(countries & present), frozenset(years))
+
+
+# Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
+# the question names; chosen on the evaluation suites (evals/README.md, "Fusion").
+PLACE_BONUS = 0.15
+YEAR_BONUS = 0.05
+
+
+def _mentioned_candidates(
+    index: Index,
+    qvec: np.ndarray,
+    query: Query,
+    said: Mentions,
+    snap: lexical.Snapshot | None,
+    bm25_all: np.ndarray | None,
+    n: int,
+) -> list[str]:
+    """Extra candidates from the documents of the countries/years the question names, so that a
+    named country's passage can compete even when the whole collection crowds it out."""
+    if not said:
+        return []
+    f = query.filters
+    countries = tuple(said.countries) if said.countries else f.countries
+    if said.countries and f.countries:
+        countries = tuple(set(said.countries) & set(f.countries)) or f.countries
+    years = sorted(said.years)
+    prior = Filters(
+        f.types,
+        countries,
+        f.issuers,
+        f.doc_ids,
+        max(f.since, years[0]) if years else f.since,
+        min(f.until or "9999", years[-1]) if years else f.until,
+    )
+    ids = [pid for pid, _ in _dense(index, qvec, query, prior, n // 2)]
+    if snap is not None and bm25_all is not None:
+        mask = prior.mask(snap)
+        ids += [
+            pid
+            for pid, _ in lexical.top(snap, bm25_all if mask is None else np.where(mask, bm25_all, 0), n // 2)
+        ]
+    return ids
+
+
+FUSIONS = ("cc", "rrf")
+CC_DENSE_WEIGHT = 0.5  # chosen on the evaluation suites (evals/README.md, "Fusion")
 
 
 def fuse(
@@ -253,7 +341,7 @@ def fuse(
     return sorted(scores.items(), key=lambda item: -item[1]["rrf"])
 
 
-def _dense(index: Index, qvec: np.ndarray, query: Query, n: int) -> list[tuple[str, float]]:
+def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: int) -> list[tuple[str, float]]:
     where_document = None
     if query.phrases:
         regexes = [{"$regex": "(?i)" + r"\s+".join(re.escape(w) for w in p.split())} for p in query.phrases]
@@ -262,69 +350,94 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, n: int) -> list[tuple[s
     got = index.collection.query(
         query_embeddings=[qvec],
         n_results=n,
-        where=query.filters.where(),
+        where=filters.where(),
         where_document=where_document,
         include=["distances"],
     )
     return [(pid, 1.0 - float(dist)) for pid, dist in zip(got["ids"][0], got["distances"][0])]
 
 
-def _bm25(index: Index, query: Query, n: int) -> list[tuple[str, float]]:
-    snap = lexical.load(index.dir)
-    if snap is None:
-        return []
+def _bm25_scores(snap: lexical.Snapshot, query: Query) -> np.ndarray:
     mask = query.filters.mask(snap)
     if query.phrases:
         phrase = lexical.phrase_mask(snap, list(query.phrases))
         mask = phrase if mask is None else mask & phrase
-    return lexical.search(snap, query.text, n, mask)
+    return lexical.scores(snap, query.text, mask)
+
+
+_Entry = tuple[Passage, Document, dict[str, float], np.ndarray]
 
 
 def _hydrate(
-    index: Index,
-    ranked: list[tuple[str, dict[str, float]]],
-    qvec: np.ndarray,
-    query: Query,
-    k: int,
-    max_per_doc: int | None,
-    mmr: float | None,
-) -> list[Hit]:
-    """Fetch text, metadata and vectors from Chroma (the source of truth), then cut to k."""
+    index: Index, ranked: list[tuple[str, dict[str, float]]], qvec: np.ndarray, query: Query
+) -> list[_Entry]:
+    """Text, metadata and vectors from Chroma (the source of truth) for the candidates, in order;
+    every entry gets its exact cosine similarity to the question."""
     if not ranked:
         return []
-    pool = ranked if (mmr is not None or max_per_doc) else ranked[: k * 2]
-    ids = [pid for pid, _ in pool]
-    got = index.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
     from kb.store import from_metadata
 
+    got = index.collection.get(
+        ids=[pid for pid, _ in ranked], include=["documents", "metadatas", "embeddings"]
+    )
     found = {
         pid: (from_metadata(pid, text, meta), np.asarray(vec, dtype=np.float32))
         for pid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
     }
     entries = []
-    for pid, scores in pool:
+    for pid, scores in ranked:
         if pid not in found:  # removed by an ingest since the BM25 snapshot was built
             continue
         (passage, document), vec = found[pid]
-        if not query.filters.admits(document):
-            continue
-        entries.append((passage, document, {**scores, "dense": float(vec @ qvec)}, vec))
-    if mmr is not None:
-        entries = _mmr(entries, qvec, mmr, len(entries))
+        if query.filters.admits(document):
+            entries.append((passage, document, {**scores, "dense": float(vec @ qvec)}, vec))
+    return entries
+
+
+def _convex(
+    entries: list[_Entry], snap: lexical.Snapshot | None, bm25_all: np.ndarray | None, said: Mentions
+) -> list[_Entry]:
+    """Rank candidates by CC_DENSE_WEIGHT · minmax(cosine) + (1 − CC_DENSE_WEIGHT) · bm25 / max bm25,
+    plus a bonus for documents of the country and year the question names."""
+    if not entries:
+        return entries
+    cos = np.array([e[2]["dense"] for e in entries])
+    bm = np.array(
+        [
+            float(bm25_all[snap.position[e[0].id]]) if snap is not None and e[0].id in snap.position else 0.0
+            for e in entries
+        ]
+    )
+    span = cos.max() - cos.min()
+    dense_part = (cos - cos.min()) / span if span > 1e-9 else np.ones_like(cos)
+    sparse_part = bm / bm.max() if bm.max() > 0 else np.zeros_like(bm)
+    fused = CC_DENSE_WEIGHT * dense_part + (1 - CC_DENSE_WEIGHT) * sparse_part
+    if said:
+        fused = fused + np.array(
+            [PLACE_BONUS * place + YEAR_BONUS * year for place, year in (said.matches(e[1]) for e in entries)]
+        )
+    out = []
+    for i in np.argsort(-fused, kind="stable"):
+        p, d, scores, vec = entries[i]
+        out.append((p, d, {**scores, "bm25": float(bm[i]), "fused": float(fused[i])}, vec))
+    return out
+
+
+def _cut(entries: list[_Entry], k: int, max_per_doc: int | None) -> list[Hit]:
     hits: list[Hit] = []
     per_doc: dict[str, int] = {}
     for passage, document, scores, _ in entries:
         if max_per_doc and per_doc.get(document.id, 0) >= max_per_doc:
             continue
         per_doc[document.id] = per_doc.get(document.id, 0) + 1
-        score = scores.get("rrf", scores.get("bm25", scores["dense"]))
+        score = scores.get("fused", scores.get("rrf", scores.get("bm25", scores["dense"])))
         hits.append(Hit(passage, document, len(hits) + 1, score, cite(passage, document), scores))
         if len(hits) == k:
             break
     return hits
 
 
-def _mmr(entries: list, qvec: np.ndarray, lambda_: float, k: int) -> list:
+def _mmr(entries: list[_Entry], qvec: np.ndarray, lambda_: float, k: int) -> list[_Entry]:
     """Maximal marginal relevance over the candidates (llama-index's implementation)."""
     from llama_index.core.indices.query.embedding_utils import get_top_k_mmr_embeddings
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kb.cli import add_index_options, settings_from
+from kb.config import Settings
 
 RUN_HINT = (
     "run `kb ingest` to index the documents in {sources}/ and then `kb serve`, "
@@ -52,16 +53,17 @@ def run_serve(args: argparse.Namespace) -> int:
     embed.model(settings)
     import app
 
+    demo, _ = app.serve(settings, block=False, quiet=True)
     print(
-        f"Starting the app on http://{settings.host}:{settings.port} ({documents} documents"
+        f"Starting the app on http://{settings.host}:{settings.port} ({documents} document{'s' * (documents != 1)}"
         f"{', login required' if settings.auth else ''}). Stop it with Ctrl+C.",
         flush=True,
     )
-    app.serve(settings, block=True, quiet=True)
+    demo.block_thread()
     return 0
 
 
-def ingest(settings) -> None:
+def ingest(settings: Settings) -> None:
     """Index the sources before starting, with a progress bar on a terminal and a summary."""
     from ingest import pipeline
     from kb.cli.index import print_summary

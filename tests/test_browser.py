@@ -1,0 +1,336 @@
+"""The app in a real browser: Playwright drives Debian's Chromium against a running app.
+
+The index holds the bundled declaration, a text document full of markup that must stay text,
+and a PDF (printed by Chromium) to open at its page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import docx
+import pytest
+from conftest import DECLARATION_ID, copy_declaration, settings_for
+from helpers import ROOT, free_port
+
+import app
+from ingest import pipeline
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUTPUT = ROOT / "test-output"
+PARA_4 = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 4"
+INJECTION_TITLE = "Test fixture — not an official document: injection test"
+SCRIPT = "<script>window.__pwned=1</script>"
+IMG = '<img src=x onerror="window.__pwned=2">'
+LINK = "[click](javascript:window.__pwned=3)"
+ISSUER = 'Testport Harbour Authority <img src=x onerror="window.__pwned=4"> (test fixture)'
+INJECTION_TEXT = f"""{INJECTION_TITLE}
+
+1. The harbour master of Testport keeps the cargo manifests in a ledger. {SCRIPT} The ledger is checked daily.
+
+2. Testport customs officers photograph every manifest. {IMG} The photographs are archived.
+
+3. Testport publishes its inspection schedule online. See {LINK} for the schedule.
+"""
+MANIFEST_EXTRA = f"""
+[[document]]
+id = "fixture-injection"
+title = "{INJECTION_TITLE}"
+issuer = 'Testport Harbour Authority <img src=x onerror="window.__pwned=4"> (test fixture)'
+country = "TST"
+date = "2026-01-15"
+type = "other"
+file = "fixture-injection.txt"
+
+[[document]]
+id = "fixture-harbour-pdf"
+title = "Test fixture — not an official document: Testland Harbour Report"
+issuer = "Testland Harbour Authority (test fixture)"
+country = "TST"
+date = "2026-03"
+type = "national-report"
+file = "fixture-harbour.pdf"
+"""
+HARBOUR_HTML = """<html><head><title>Test fixture — not an official document: Testland Harbour Report</title></head>
+<body style="font-family: serif; font-size: 12pt">
+<h1>Test fixture: Testland Harbour Report</h1>
+<h2>I. Harbour inspections</h2>
+<p>1. The harbour authority of Testland inspected 412 refrigerated containers for concealed migrants in 2026.</p>
+<p>2. Inspectors used heartbeat detectors and carbon dioxide probes on every refrigerated lorry.</p>
+<div style="page-break-before: always"></div>
+<h2>II. Results</h2>
+<p>3. Refrigerated lorry checks found 37 people hidden in lorries, and 5 drivers were referred for prosecution.</p>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test installs it)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def site(browser, tmp_path_factory):
+    """The app over the declaration, the markup fixture and a PDF; yields (url, settings)."""
+    root = tmp_path_factory.mktemp("browser")
+    sources = root / "sources"
+    sources.mkdir()
+    copy_declaration(sources)
+    (sources / "fixture-injection.txt").write_text(INJECTION_TEXT, encoding="utf-8")
+    with (sources / "sources.toml").open("a", encoding="utf-8") as f:
+        f.write(MANIFEST_EXTRA)
+    page = browser.new_page()
+    page.set_content(HARBOUR_HTML)
+    page.pdf(path=str(sources / "fixture-harbour.pdf"), format="A4")
+    page.close()
+    settings = settings_for(sources, root / ".kb", port=free_port())
+    summary = pipeline.run(settings, progress=False)
+    assert summary.exit_code == 0, summary.to_dict()
+    demo, url = app.serve(settings, block=False, quiet=True)
+    yield url, settings
+    demo.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh page at 1280 px wide that records dialogs and any request leaving the machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site[0])
+    p = context.new_page()
+    p.dialogs, p.outside = [], []
+    p.on("dialog", lambda d: (p.dialogs.append(d.message), d.dismiss()))
+    p.on(
+        "request",
+        lambda r: None if r.url.startswith((site[0], "data:", "blob:")) else p.outside.append(r.url),
+    )
+    p.goto(site[0])
+    expect(p.locator("#kb-status")).to_contain_text("3 documents")
+    yield p
+    assert p.outside == [], "the app fetched something from outside the machine"
+    context.close()
+
+
+def ask(page, question: str):
+    page.get_by_label("Your question").fill(question)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    cards = page.locator(".kb-card")
+    expect(cards.first).to_be_visible(timeout=30_000)
+    return cards
+
+
+def card_with(page, citation: str):
+    return page.locator(".kb-card").filter(has=page.locator(".kb-citation", has_text=citation))
+
+
+def test_ask_copy_and_show_in_document(page):
+    cards = ask(page, "What does the 2026 declaration say about sanctions?")
+    card = card_with(page, PARA_4)
+    expect(card).to_be_visible()
+    expect(card.locator(".kb-citation")).to_have_text(PARA_4)
+    expect(card.locator(".kb-title")).to_have_text("G7 Leaders' Declaration on Tackling Migrant Smuggling")
+    expect(card.locator(".kb-docmeta")).to_have_text("G7 Leaders · June 2026 · para. 4")
+    expect(card.locator(".kb-text")).to_contain_text("intensify our cooperation with online platforms")
+    assert cards.count() == 5
+    answer = page.locator("#kb-answer")
+    expect(answer.locator(".kb-meta").first).to_contain_text("answered in")
+    if answer.locator(
+        ".kb-answer-text"
+    ).count():  # the answer quotes para. 4 and links its marker to the card
+        expect(card.locator("mark.kb-hl").first).to_contain_text("targeted sanctions")
+        marker = card.get_attribute("data-marker")
+        answer.locator(f"a.kb-marker[data-marker='{marker}']").first.click()
+        expect(card).to_be_in_viewport()
+        expect(card).not_to_have_class(re.compile("kb-flash"), timeout=5_000)
+    OUTPUT.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(OUTPUT / "ask.png"), full_page=True)
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copy(OUTPUT / "ask.png", ROOT / "docs" / "screenshot-ask.png")
+
+    card.get_by_role("button", name="Copy passage with citation").click()
+    expect(card.get_by_role("button", name="Copied ✓")).to_be_visible()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "intensify our cooperation with online platforms" in copied and copied.endswith(PARA_4)
+    card.get_by_role("button", name="Copy citation").click()
+    page.wait_for_function(f"navigator.clipboard.readText().then(t => t === {json.dumps(PARA_4)})")
+
+    card.get_by_role("button", name="Show in document").click()
+    selected = page.locator("#kb-reader .kb-para.kb-selected")
+    expect(selected).to_be_visible()
+    expect(selected).to_contain_text("intensify our cooperation with online platforms")
+    expect(selected.locator(".kb-label")).to_have_text("para. 4")
+    expect(selected).to_be_in_viewport()
+    expect(page.locator("#kb-reader h4").first).to_have_text(
+        "LEADERS' DECLARATION ON TACKLING MIGRANT SMUGGLING"
+    )
+    page.screenshot(path=str(OUTPUT / "document.png"))
+
+
+def test_an_abstaining_or_answered_question_is_labelled(page):
+    ask(page, "What is the recipe for apple pie with cinnamon?")
+    answer = page.locator("#kb-answer")
+    expect(answer.locator(".kb-abstain")).to_contain_text("No answer in the documents.")
+    expect(answer.locator("h3")).to_have_text("Closest passages (not an answer)")
+
+
+def test_an_example_question_runs_and_filters_restrict_the_documents(page):
+    page.get_by_text("What does the 2026 declaration say about sanctions?").first.click()
+    expect(page.get_by_label("Your question")).to_have_value(
+        "What does the 2026 declaration say about sanctions?"
+    )
+    expect(card_with(page, PARA_4)).to_be_visible(timeout=30_000)
+
+    page.get_by_text("Filter by document type, country, issuer or date").click()
+    page.get_by_label("Document type").click()
+    page.get_by_role("option", name="national-report").click()
+    page.keyboard.press("Escape")
+    ask(page, "Which commitments cover online platforms?")
+    expect(page.locator("#kb-answer .kb-title").first).to_have_text(
+        "Test fixture — not an official document: Testland Harbour Report"
+    )
+    assert set(page.locator("#kb-answer .kb-title").all_text_contents()) == {
+        "Test fixture — not an official document: Testland Harbour Report"
+    }
+    page.get_by_label("Dated from").fill("soon")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.locator("#kb-answer .kb-error")).to_contain_text("'soon' is not a date")
+
+
+def assert_nothing_ran(page):
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == []
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert page.evaluate("[...document.scripts].some(s => s.textContent.includes('__pwned'))") is False
+
+
+def test_markup_in_a_document_is_shown_as_text_and_runs_nothing(page):
+    ask(page, "Testport harbour cargo manifests ledger photographs inspection schedule")
+    cards = page.locator(".kb-card").filter(has_text="Testport")
+    expect(cards.first).to_be_visible()
+    texts = " ".join(cards.locator(".kb-text").all_text_contents())
+    assert SCRIPT in texts and IMG in texts and LINK in texts
+    assert_nothing_ran(page)
+
+    cards.first.get_by_role("button", name="Show in document").click()
+    reader = page.locator("#kb-reader")
+    expect(reader.locator("h3")).to_have_text(INJECTION_TITLE)
+    for literal in (SCRIPT, IMG, LINK):
+        expect(reader).to_contain_text(literal)
+    expect(page.locator("#kb-documents")).to_contain_text(INJECTION_TITLE)
+    expect(page.locator("#kb-documents")).to_contain_text(ISSUER)
+    expect(reader.locator(".kb-meta").first).to_contain_text(ISSUER)
+    page.get_by_role("tab", name="Ask").click()
+    page.get_by_text("Filter by document type, country, issuer or date").click()
+    page.get_by_label("Issuer").click()
+    expect(page.get_by_role("option", name=ISSUER)).to_be_visible()
+    page.wait_for_timeout(300)  # give an injected handler the chance to fire, had one been created
+    assert_nothing_ran(page)
+
+
+def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_path):
+    cards = ask(page, "Which commitments cover online platforms?")
+    other = cards.filter(has_not=page.locator(".kb-citation", has_text=PARA_4)).first
+    other_citation = other.locator(".kb-citation").text_content()
+    for card in (other, card_with(page, PARA_4)):
+        card.get_by_role("button", name="Add to briefing").click()
+        expect(card.get_by_role("button", name="In briefing ✓")).to_be_visible()
+    briefing_tab = page.get_by_role("tab", name="Briefing (2)")
+    expect(briefing_tab).to_be_visible()
+    briefing_tab.click()
+    citations = page.locator(".kb-basket-item .kb-citation")
+    expect(citations).to_have_text([other_citation, PARA_4])
+    page.get_by_role("button", name="↑ Move up").nth(1).click()
+    expect(citations).to_have_text([PARA_4, other_citation])
+    page.get_by_label("Briefing title").fill("Platforms briefing")
+    page.get_by_label("Your note (optional)").first.fill("Use for the platforms section.")
+    page.get_by_role("button", name="Download as Word (.docx)").click()
+    link = page.locator("#kb-briefing-file a").first
+    expect(link).to_be_visible(timeout=15_000)
+    with page.expect_download() as download:
+        link.click()
+    path = tmp_path / "briefing.docx"
+    download.value.save_as(path)
+    paragraphs = [p.text for p in docx.Document(str(path)).paragraphs]
+    assert paragraphs[0] == "Platforms briefing"
+    assert any("intensify our cooperation with online platforms" in p for p in paragraphs)
+    cited = [p for p in paragraphs if p.startswith("— ")]
+    assert cited == [f"— {PARA_4}", f"— {other_citation}"]
+    assert paragraphs[paragraphs.index(f"— {PARA_4}") + 1] == "Note: Use for the platforms section."
+    page.screenshot(path=str(OUTPUT / "briefing.png"), full_page=True)
+
+    page.get_by_role("button", name="Download as Markdown (.md)").click()
+    expect(page.locator("#kb-briefing-file")).to_contain_text(".md")
+    with page.expect_download() as download:
+        page.locator("#kb-briefing-file a").first.click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert f"— {PARA_4}" in text and "**Note:** Use for the platforms section." in text
+
+    page.reload()  # the briefing and its notes are kept in the browser
+    page.get_by_role("tab", name="Briefing (2)").click()
+    expect(citations).to_have_text([PARA_4, other_citation])
+    expect(page.get_by_label("Your note (optional)").first).to_have_value("Use for the platforms section.")
+    page.get_by_role("button", name="Remove").first.click()
+    expect(citations).to_have_text([other_citation])
+    page.get_by_role("button", name="Empty the briefing").click()
+    expect(page.locator("#kb-basket-empty")).to_contain_text("Your briefing is empty.")
+    expect(page.get_by_role("tab", name="Briefing", exact=True)).to_be_visible()
+
+
+def test_feedback_is_saved_in_the_index_dir(page, site):
+    ask(page, "Which commitments cover online platforms?")
+    page.get_by_label("Comment (optional)").fill("The second passage is off topic.")
+    page.get_by_role("button", name="Wrong passage").click()
+    expect(page.locator("#kb-feedback")).to_contain_text("Thank you: your report (Wrong passage) was saved.")
+    lines = (site[1].index_dir / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    report = json.loads(lines[-1])
+    assert report["question"] == "Which commitments cover online platforms?"
+    assert report["verdict"] == "wrong-passage" and report["comment"] == "The second passage is off topic."
+
+
+def test_a_pdf_opens_at_the_page_of_its_passage(page):
+    ask(page, "refrigerated lorry checks found people hidden")
+    card = page.locator(".kb-card").filter(has_text="Testland Harbour Report").first
+    link = card.get_by_role("link", name="Open the PDF at page 2")
+    expect(link).to_have_attribute("href", "kb/pdf/fixture-harbour-pdf#page=2")
+    response = page.request.get(page.url + "kb/pdf/fixture-harbour-pdf")
+    assert response.status == 200 and response.body().startswith(b"%PDF")
+    assert page.request.get(page.url + "kb/pdf/" + DECLARATION_ID).status == 404
+    assert page.request.get(page.url + "kb/pdf/..%2Fsources.toml").status == 404
+
+
+def test_a_missing_index_shows_what_to_run(browser, tmp_path):
+    demo, url = app.serve(
+        settings_for(tmp_path, tmp_path / "none", port=free_port()), block=False, quiet=True
+    )
+    try:
+        p = browser.new_page()
+        p.goto(url)
+        expect(p.locator("#kb-status")).to_contain_text("run `kb ingest`")
+        p.get_by_label("Your question").fill("returns")
+        p.get_by_role("button", name="Ask", exact=True).click()
+        expect(p.locator("#kb-answer .kb-error")).to_contain_text("no index in")
+        p.close()
+    finally:
+        demo.close()
