@@ -146,7 +146,7 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
             summary.outcomes.append(Outcome(doc_id, old.document.file, "removed", old.passages))
     if jobs:
         _ingest_jobs(index, jobs, settings, summary, progress)
-    generation = _generation(index)
+    generation = index.generation
     snapshot = lexical.current_name(settings.index_dir)
     if summary.changed or snapshot is None or not snapshot.startswith(lexical.snapshot_prefix(generation)):
         rebuild_lexical(index, generation, progress)
@@ -181,7 +181,6 @@ def _ingest_jobs(
             index.write(doc, passages, vectors[row : row + len(passages)])
             row += len(passages)
             index.record(doc, job.fingerprint, len(passages))
-            _bump_generation(index)
             summary.outcomes.append(Outcome(doc.id, doc.file, job.status, len(passages)))
             bar.update(1)
         embedded += len(texts)
@@ -279,22 +278,11 @@ def fingerprint(path: Path, doc: Document, settings: Settings) -> str:
     return h.hexdigest()
 
 
-def _generation(index: Index) -> int:
-    return int(index.info("generation", "0"))
-
-
-def _bump_generation(index: Index) -> None:
-    index.set_info("generation", str(_generation(index) + 1))
-
-
 def _clear(settings: Settings) -> None:
     """Empty the index so that everything is ingested again (`--rebuild`)."""
     index = Index(settings, create=True)
     try:
-        index.client.delete_collection(settings.collection)
-        index.db.execute("DELETE FROM documents")
-        index.db.commit()
-        _bump_generation(index)
+        index.clear()
     finally:
         index.close()
 

@@ -69,9 +69,9 @@ def terms(text: str) -> list[str]:
     """The stemmed, stopword-free terms of a text, as BM25 sees them."""
     import bm25s
 
-    return bm25s.tokenize([text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)[
-        0
-    ]
+    return bm25s.tokenize(
+        [text], stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
+    )[0]
 
 
 def lexical_text(text: str, heading: str) -> str:

@@ -380,6 +380,7 @@ def _hydrate(
     got = index.collection.get(
         ids=[pid for pid, _ in ranked], include=["documents", "metadatas", "embeddings"]
     )
+    records = index.records()
     found = {
         pid: (from_metadata(pid, text, meta), np.asarray(vec, dtype=np.float32))
         for pid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
@@ -389,6 +390,8 @@ def _hydrate(
         if pid not in found:  # removed by an ingest since the BM25 snapshot was built
             continue
         (passage, document), vec = found[pid]
+        record = records.get(document.id)
+        document = record.document if record else document  # the registry has the full metadata
         if query.filters.admits(document):
             entries.append((passage, document, {**scores, "dense": float(vec @ qvec)}, vec))
     return entries

@@ -77,6 +77,7 @@ class Index:
         )
         self.db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self.db.commit()
+        self._records: tuple[str, dict[str, DocRecord]] | None = None
         self.client = chroma_client(settings)
         self.collection = self._collection(create)
         self._seen_snapshot = self._snapshot_name()
@@ -131,37 +132,57 @@ class Index:
     # --- registry ---------------------------------------------------------------------------
 
     def records(self) -> dict[str, DocRecord]:
-        """Every document in the index, by id."""
-        rows = self.db.execute(
-            "SELECT id, meta, fingerprint, passages, ingested_at FROM documents ORDER BY id"
-        )
-        return {
-            row[0]: DocRecord(_document(json.loads(row[1])), row[2], row[3], row[4])
-            for row in rows.fetchall()
-        }
+        """Every document in the index, by id (read again only after an ingest changed it)."""
+        generation = self.info("generation", "0")
+        if self._records is None or self._records[0] != generation:
+            rows = self.db.execute(
+                "SELECT id, meta, fingerprint, passages, ingested_at FROM documents ORDER BY id"
+            )
+            records = {
+                row[0]: DocRecord(_document(json.loads(row[1])), row[2], row[3], row[4])
+                for row in rows.fetchall()
+            }
+            self._records = (generation, records)
+        return self._records[1]
 
     def record(self, document: Document, fingerprint: str, passages: int) -> None:
         """Mark a document as fully ingested (called after its passages are stored)."""
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self.db.execute(
-            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
-            (document.id, json.dumps(asdict(document)), fingerprint, passages, now),
-        )
-        self.db.commit()
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
+                (document.id, json.dumps(asdict(document)), fingerprint, passages, now),
+            )
+            self._bump_generation()
 
     def forget(self, doc_id: str) -> None:
         """Remove a document's passages, then its registry row."""
         self.collection.delete(where={"doc_id": doc_id})
-        self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-        self.db.commit()
+        with self.db:
+            self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            self._bump_generation()
+
+    def clear(self) -> None:
+        """Remove every passage and document (`kb ingest --rebuild`)."""
+        self.client.delete_collection(self.settings.collection)
+        with self.db:
+            self.db.execute("DELETE FROM documents")
+            self._bump_generation()
+
+    @property
+    def generation(self) -> int:
+        """A counter that every change of the registry increases."""
+        return int(self.info("generation", "0"))
+
+    def _bump_generation(self) -> None:
+        self.db.execute(
+            "INSERT INTO info VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
     def info(self, key: str, default: str = "") -> str:
         row = self.db.execute("SELECT value FROM info WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
-
-    def set_info(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO info VALUES (?, ?)", (key, value))
-        self.db.commit()
 
     # --- passages ---------------------------------------------------------------------------
 
