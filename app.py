@@ -359,8 +359,9 @@ def commitments_tab(library: Library) -> None:
         try:
             tracker, titles = current()
             m = matrix.build(tracker, compliance.load(library.settings.sources_dir), rules_mod.load())
-            png = matrix.heatmap(m, library.exports / "commitment-matrix.png", titles)
-            csv_path = library.exports / "commitment-matrix.csv"
+            name = f"commitment-matrix-{secrets.token_hex(4)}"  # one file per request: users do not share
+            png = matrix.heatmap(m, library.exports / f"{name}.png", titles)
+            csv_path = library.exports / f"{name}.csv"
             csv_path.write_text(matrix.to_csv(m, titles), encoding="utf-8")
             return str(png), gr.File(str(csv_path), visible=True), ""
         except Exception as exc:

@@ -1,0 +1,129 @@
+"""What the app's Commitments tab shows: table rows and the detail of one commitment, as plain rows
+and escaped HTML built from the tracker's data (the app itself never reads the stored files)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from kb.commitments import compliance
+from kb.commitments.matrix import Matrix
+from kb.commitments.topics import Taxonomy
+from kb.commitments.types import Commitment, Tracker
+
+ALL = "all"
+TABLE_HEADERS = ["Id", "Document", "Para.", "Strength", "Topics", "Lineage", "Evidence from", "Words", "Key"]
+
+
+def topic_choices(taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(label, key) pairs for a topic filter, "All topics" first."""
+    return [("All topics", ALL)] + [(t.label, t.key) for t in taxonomy.topics]
+
+
+def rows(
+    tracker: Tracker,
+    taxonomy: Taxonomy,
+    titles: dict[str, str],
+    topic: str = ALL,
+    strength: str = ALL,
+    acknowledgements: bool = False,
+) -> list[list[str]]:
+    """Table rows of the commitments that pass the filters (acknowledgements only when asked), the
+    latest documents first, each document in reading order."""
+    out = []
+    for c in _latest_first(tracker.commitments):
+        if not acknowledgements and not c.is_commitment:
+            continue
+        if topic not in ("", ALL, None) and topic not in c.topic_keys:
+            continue
+        if strength not in ("", ALL, None) and c.strength != strength:
+            continue
+        lineage = tracker.lineage.get(c.key)
+        out.append(
+            [
+                c.id,
+                titles.get(c.doc_id, c.doc_id),
+                c.paragraph,
+                c.strength,
+                ", ".join(taxonomy.label(k) for k in c.topic_keys),
+                lineage.status if lineage else ("—" if not c.is_commitment else "new"),
+                " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})),
+                c.text,
+                c.key,
+            ]
+        )
+    return out
+
+
+def detail(
+    tracker: Tracker, c: Commitment, taxonomy: Taxonomy, titles: dict[str, str], matrix: Matrix | None
+) -> str:
+    """The HTML of one commitment: words, citation, topics, lineage chain, evidence and scores by country."""
+    parts = [
+        "<div class='kb-commitment'>",
+        f"<h3>{escape(c.id)} · {escape(c.citation)}</h3>",
+        f"<blockquote class='kb-commitment-text'>{escape(c.text)}</blockquote>",
+        "<p class='kb-meta'>"
+        f"Strength: <b>{escape(c.strength)}</b> · Actor: {escape(c.actor)} · Topics: "
+        + (", ".join(f"{escape(taxonomy.label(t.key))} ({t.score:.2f})" for t in c.topics) or "none")
+        + "</p>",
+    ]
+    if not c.is_commitment:
+        parts.append("<p>An acknowledgement: kept visible, not counted as a commitment.</p></div>")
+        return "".join(parts)
+    lineage = tracker.lineage.get(c.key)
+    if lineage:
+        parts.append(f"<h4>Lineage: {escape(lineage.status)}</h4><ol class='kb-chain'>")
+        for key in lineage.chain:
+            other = tracker.get(key)
+            if other:
+                here = " <b>(this commitment)</b>" if key == c.key else ""
+                parts.append(
+                    f"<li>{escape(titles.get(other.doc_id, other.doc_id))} {escape(other.id)}{here}: "
+                    f"“{escape(other.text)}”</li>"
+                )
+        parts.append("</ol>")
+        later = [x for x in lineage.links if x.direction == "later"]
+        others = [x for x in lineage.links if x.direction == "earlier" and x.key not in lineage.chain]
+        for title, links in (("Also similar, earlier", others), ("Taken up later", later)):
+            if links:
+                parts.append(f"<p>{title}:</p><ul>")
+                for link in links:
+                    other = tracker.get(link.key)
+                    if other:
+                        parts.append(
+                            f"<li>{escape(other.citation)} ({link.similarity:.2f}, language "
+                            f"{escape(link.strength_change)}): “{escape(other.text)}”</li>"
+                        )
+                parts.append("</ul>")
+    parts.append("<h4>Evidence of implementation, by country</h4>")
+    evidence = tracker.evidence.get(c.key, [])
+    for country in matrix.countries if matrix else sorted({e.country for e in evidence}):
+        mine = [e for e in evidence if e.country == country]
+        score = matrix.cell(c.key, country).score if matrix else None
+        label = ""
+        if score:
+            mark = "confirmed ✓" if score.status == "confirmed" else "suggested"
+            stale = " — stale: the words changed since confirmation" if score.stale else ""
+            label = (
+                f" · compliance <b>{score.score:+d}</b> ({escape(compliance.SCALE[score.score])}, {mark}{stale})"
+                f"<br><span class='kb-meta'>{escape(score.note or score.reason)}</span>"
+            )
+        parts.append(
+            f"<div class='kb-evidence' data-country='{escape(country)}'><p><b>{escape(country)}</b>: "
+            f"{len(mine)} passage{'s' * (len(mine) != 1)}{label}</p>"
+        )
+        for e in mine:
+            parts.append(
+                f"<p class='kb-evidence-passage'><span class='kb-citation'>{escape(e.citation)}</span> "
+                f"(score {e.score:.2f}, {escape(e.date)}): {escape(e.text)}</p>"
+            )
+        parts.append("</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _latest_first(commitments: list[Commitment]) -> list[Commitment]:
+    by_doc: dict[str, list[Commitment]] = {}
+    for c in commitments:  # the tracker's order: oldest document first, reading order within each
+        by_doc.setdefault(c.doc_id, []).append(c)
+    return [c for doc in reversed(list(by_doc)) for c in by_doc[doc]]
