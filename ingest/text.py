@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from ingest.blocks import Block, Extracted, ReadError
 from ingest.lines import (
+    NUMBERED_START,
     Joins,
     WordList,
     collapse,
@@ -75,6 +76,13 @@ _RUN_ON_WORDS = frozenset({"a", "an", "the", "of", "and", "or", "to", "in", "on"
                            "which", "as", "at", "from", "is", "are", "said"})  # fmt: skip
 _LONG_LINE = 150  # characters: no wrapped line is longer, most one-line paragraphs are
 _HEADING_MAX_WORDS = 12
+# The first line of a file may be a long title ("Test fixture — not an official document: Japan
+# smuggling countermeasures report 2025 ..."); a one-line paragraph there ends with punctuation.
+_TITLE_MAX_CHARS = 200
+_TITLE_MAX_WORDS = 30
+# A section number without a final dot, followed by a capital: "3.1 The ISA checks". A decimal
+# number in running text ("2.5 billion people") is followed by a lower-case word.
+_SECTION_NUMBER = re.compile(r"\d{1,3}(?:\.\d{1,3})+\s+[A-Z]")
 
 
 class Gap(Enum):
@@ -367,7 +375,14 @@ def _continues(last: Line, line: Line, layout: Layout) -> bool:
 
 
 def _starts_low(text: str) -> bool:
-    """Whether the first letter or digit of `text` is a lower-case letter or a digit."""
+    """Whether the first letter or digit of `text` is a lower-case letter or a digit, as on a line that
+    continues a sentence ("... adopted in" / "2015 the Agenda").
+
+    A paragraph number ("1.", "12.", "(a)", "3.1") is not: it starts a paragraph, often right after
+    a heading, which does not end a sentence either.
+    """
+    if NUMBERED_START.match(text) or _SECTION_NUMBER.match(text):
+        return False
     first = next((char for char in text if char.isalnum()), "A")
     return first.islower() or first.isdigit()
 
@@ -384,15 +399,22 @@ def _ends_short(last: Line, line: Line, layout: Layout) -> bool:
 
 def _is_heading(line: Line, following: Line | None, layout: Layout) -> bool:
     """A short line standing alone between blank lines, without final punctuation, followed by a new
-    paragraph. Conservative: a wrapped line never stands alone, and page breaks do not count as blank."""
+    paragraph. Conservative: a wrapped line never stands alone, and page breaks do not count as blank.
+    The first line of the file may be longer: a title."""
     if not layout.blank_separated or following is None:
         return False
     if line.gap not in (Gap.START, Gap.BLANK, Gap.RULE):
         return False
-    if following.gap not in (Gap.BLANK, Gap.RULE) or following.text[0].islower():
+    if following.gap not in (Gap.BLANK, Gap.RULE):
+        return False
+    if following.text[0].islower() and not NUMBERED_START.match(following.text):  # "a) strengthen ..."
         return False
     text = line.text
-    if len(text) > _HEADING_MAX_CHARS or len(text.split()) > _HEADING_MAX_WORDS:
+    if line.gap is Gap.START:
+        max_chars, max_words = _TITLE_MAX_CHARS, _TITLE_MAX_WORDS
+    else:
+        max_chars, max_words = _HEADING_MAX_CHARS, _HEADING_MAX_WORDS
+    if len(text) > max_chars or len(text.split()) > max_words:
         return False
     if layout.wrapped and len(text) > 0.8 * layout.width:
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import fixtures_build as fb
@@ -369,6 +370,83 @@ def test_text_wrapped_lines_with_page_furniture(tmp_path):
     ]
 
 
+NUMBERED_TEXT_TITLE = (
+    "Test fixture — not an official document: Testland report on the implementation of the G7 Action Plan "
+    "against migrant smuggling in 2025"
+)
+NUMBERED_TEXT = f"""{NUMBERED_TEXT_TITLE}
+
+Overview
+
+1. Testland is a transit country for migrants smuggled by air.
+
+2. In 2025 the police detected 87 smuggling cases.
+
+Border management
+
+3.1 The border guard checks biometric data at all airports.
+
+3.2 Officers at the capital's airport detected 410 forged passports.
+
+3.3 Airlines must transmit passenger data in advance.
+
+Cooperation with neighbours
+
+a) joint investigation teams with the police of neighbouring countries;
+
+b) a shared database of forged documents.
+
+Measures for 2026
+
+(a) Training for all border officials.
+
+(b) An awareness campaign in countries of origin.
+
+DATA
+
+12. From 2026 the police will publish annual statistics on smuggling.
+"""
+
+
+def test_text_long_title_and_headings_before_numbered_paragraphs(tmp_path):
+    path = tmp_path / "numbered.txt"
+    path.write_text(NUMBERED_TEXT, encoding="utf-8")
+    extracted = read_text(path)
+    assert extracted.title == NUMBERED_TEXT_TITLE
+    assert extracted.blocks == [
+        heading(NUMBERED_TEXT_TITLE, 2),
+        heading("Overview", 2),
+        para("1. Testland is a transit country for migrants smuggled by air."),
+        para("2. In 2025 the police detected 87 smuggling cases."),
+        heading("Border management", 2),
+        para("3.1 The border guard checks biometric data at all airports."),
+        para("3.2 Officers at the capital's airport detected 410 forged passports."),
+        para("3.3 Airlines must transmit passenger data in advance."),
+        heading("Cooperation with neighbours", 2),
+        para("a) joint investigation teams with the police of neighbouring countries;"),
+        para("b) a shared database of forged documents."),
+        heading("Measures for 2026", 2),
+        para("(a) Training for all border officials."),
+        para("(b) An awareness campaign in countries of origin."),
+        heading("DATA", 1),
+        para("12. From 2026 the police will publish annual statistics on smuggling."),
+    ]
+
+
+def test_text_long_line_is_a_title_only_at_the_top(tmp_path):
+    # Past the first line, a long line without final punctuation is a paragraph, not a heading.
+    path = tmp_path / "statement.txt"
+    path.write_text(f"Mr. President,\n\n{NUMBERED_TEXT_TITLE}\n\nWe thank you.\n", encoding="utf-8")
+    assert read_text(path).blocks == [
+        para("Mr. President,"),
+        para(NUMBERED_TEXT_TITLE),
+        para("We thank you."),
+    ]
+    # A first line that ends a sentence is the first paragraph.
+    path.write_text(f"{NUMBERED_TEXT_TITLE}.\n\nWe thank you.\n\nWe thank you again.\n", encoding="utf-8")
+    assert read_text(path).blocks[0] == para(NUMBERED_TEXT_TITLE + ".")
+
+
 def test_text_binary_content(tmp_path):
     with pytest.raises(ReadError, match=r"^not a text file \(binary content\)$"):
         read_text(fb.build_binary_txt(tmp_path))
@@ -419,6 +497,17 @@ def test_ungdc_form_feed_page_breaks_and_glued_furniture():
     assert "My challenge is to bring change so that this potential can be fulfilled." in blocks[1].text
     glued = read_text(UNGDC / "2016" / "ALB_71_2016.txt").blocks
     assert any("are very worrying. The attacks on and interruption" in block.text for block in glued)
+
+
+@needs_ungdc
+def test_ungdc_headings_stay_rare():
+    # Statements are speeches: only some 2024 files have section titles and salutations standing alone.
+    # Before the title and paragraph-number rules, 105 headings were found, 104 of them in 2024.
+    counts: Counter[str] = Counter()
+    for path in UNGDC.glob("*/*.txt"):
+        counts[path.parent.name] += sum(block.heading for block in read_text(path).blocks)
+    assert sum(count for year, count in counts.items() if year != "2024") <= 3, counts
+    assert counts["2024"] <= 110, counts
 
 
 @needs_ungdc
