@@ -105,6 +105,7 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [p.to_dict() for p in self.passages],
             "latency_ms": round(self.latency_ms, 1),
+            **self.extra,
         }
 
 
@@ -156,6 +157,9 @@ def ask(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
     text = NO_ANSWER if abstained or not sentences else compose(cited)
+    extra: dict = {}
+    if index.settings.llm_base_url and index.settings.llm_model and sentences:
+        text, extra = _with_llm(index, question, hits, text)
     elapsed = (time.perf_counter() - started) * 1000
     return Answer(
         question,
@@ -166,8 +170,34 @@ def ask(
         sentences,
         cited,
         latency_ms=elapsed,
+        generated_by=extra.pop("generated_by", "extractive"),
+        notice=extra.pop("notice", ""),
+        extra=extra,
         **common,
     )
+
+
+def _with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> tuple[str, dict]:
+    """The LLM's checked answer, or the extractive one with a notice when the endpoint fails."""
+    from kb import llm
+
+    settings = index.settings
+    try:
+        checked = llm.check(llm.generate(settings, question, hits), hits)
+    except llm.LLMError as exc:
+        return extractive, {"notice": f"{exc}; showing the extractive answer instead."}
+    unsupported = sum(1 for s in checked if not s.supported)
+    notice = (
+        f"{unsupported} sentence(s) of the generated answer are not supported by the cited passages "
+        f"and are marked {llm.UNSUPPORTED}."
+        if unsupported
+        else ""
+    )
+    return llm.render(checked), {
+        "generated_by": f"llm:{settings.llm_model}",
+        "notice": notice,
+        "llm_sentences": [asdict(s) for s in checked],
+    }
 
 
 # Words of asking, not of content: a passage need not contain "say" to answer "what does it say".

@@ -50,3 +50,30 @@ def copy_declaration(sources: Path) -> None:
     (sources / "sources.toml").write_text(
         (SOURCES / "sources.toml").read_text(encoding="utf-8"), encoding="utf-8"
     )
+
+
+CORPUS = ROOT / "evals" / "corpus"
+
+
+def merge_sources(target: Path, *folders: Path) -> Path:
+    """One sources directory holding the files of several, with their manifests concatenated."""
+    target.mkdir(parents=True, exist_ok=True)
+    manifests = []
+    for folder in folders:
+        for path in folder.iterdir():
+            if path.name == "sources.toml":
+                manifests.append(path.read_text(encoding="utf-8"))
+            elif path.is_file():
+                shutil.copy(path, target / path.name)
+    (target / "sources.toml").write_text("\n".join(manifests), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def fixtures_index(tmp_path_factory) -> Index:
+    """An index of the bundled declaration and the labelled test fixtures of evals/corpus."""
+    root = tmp_path_factory.mktemp("fixtures")
+    settings = settings_for(merge_sources(root / "sources", SOURCES, CORPUS), root / ".kb")
+    summary = pipeline.run(settings, progress=False)
+    assert summary.exit_code == 0, summary.to_dict()
+    return Index(settings)

@@ -1,0 +1,102 @@
+"""Optional fluent answers from an OpenAI-compatible endpoint, checked against the passages.
+
+Used only when KB_LLM_BASE_URL and KB_LLM_MODEL are set (e.g. a local Ollama or vLLM server).
+The model sees the numbered passages and must cite them as [n] after each sentence, in the
+style of llama-index's CitationQueryEngine. Its text is checked before it is shown: a
+sentence whose markers do not refer to a passage, or whose quotation is not in the passage it
+cites, or that cites nothing, is marked as unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.config import Settings
+from kb.sentences import sentence_spans
+from kb.types import Hit
+
+UNSUPPORTED = "[unsupported]"
+_MARKER = re.compile(r"\[(\d+)\]")
+_QUOTE = re.compile(r'"([^"]{8,})"|“([^”]{8,})”')
+
+PROMPT = """You answer questions for ministry staff using only the numbered passages below.
+Write a short answer (at most five sentences). After every sentence put the number of the passage
+that supports it in square brackets, e.g. [2]. When you quote, copy the words exactly, in double
+quotes. If the passages do not answer the question, say so. Do not use outside knowledge.
+
+{passages}
+
+Question: {question}
+Answer:"""
+
+
+class LLMError(Exception):
+    """The LLM endpoint failed, timed out or returned something unusable."""
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    """A sentence of the LLM's answer, the passage markers it cites, and whether it is supported."""
+
+    text: str
+    markers: tuple[int, ...]
+    supported: bool
+    problem: str = ""
+
+
+def generate(settings: Settings, question: str, hits: list[Hit]) -> str:
+    """The raw answer text from the configured endpoint; raises LLMError on any failure."""
+    import httpx
+
+    passages = "\n\n".join(f"[{i}] ({h.citation}) {h.passage.text}" for i, h in enumerate(hits, start=1))
+    headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
+    body = {
+        "model": settings.llm_model,
+        "messages": [{"role": "user", "content": PROMPT.format(passages=passages, question=question)}],
+        "temperature": 0,
+    }
+    url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+    try:
+        response = httpx.post(url, json=body, headers=headers, timeout=settings.llm_timeout)
+        response.raise_for_status()
+        return str(response.json()["choices"][0]["message"]["content"]).strip()
+    except httpx.TimeoutException:
+        raise LLMError(
+            f"the language model at {settings.llm_base_url} did not answer within "
+            f"{settings.llm_timeout:.0f} s"
+        ) from None
+    except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise LLMError(
+            f"the language model at {settings.llm_base_url} failed ({exc.__class__.__name__})"
+        ) from None
+
+
+def check(text: str, hits: list[Hit]) -> list[CheckedSentence]:
+    """Split the LLM's answer into sentences and check each against the passages it cites."""
+    checked = []
+    for a, b in sentence_spans(text):
+        sentence = text[a:b].strip()
+        markers = tuple(int(m) for m in _MARKER.findall(sentence))
+        problem = ""
+        if not markers:
+            problem = "cites no passage"
+        elif any(not 1 <= m <= len(hits) for m in markers):
+            problem = "cites a passage that was not retrieved"
+        else:
+            cited = " ".join(_normal(hits[m - 1].passage.text) for m in markers)
+            for match in _QUOTE.finditer(sentence):
+                quote = _normal(match.group(1) or match.group(2))
+                if quote not in cited:
+                    problem = "quotes words that are not in the cited passage"
+        checked.append(CheckedSentence(sentence, markers, not problem, problem))
+    return checked
+
+
+def render(checked: list[CheckedSentence]) -> str:
+    """The answer text shown to users, with unsupported sentences marked."""
+    return " ".join(s.text if s.supported else f"{s.text} {UNSUPPORTED}" for s in checked)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.replace("“", '"').replace("”", '"').replace("’", "'").lower().split())
