@@ -36,13 +36,15 @@ def document_text(blocks: list[Block]) -> str:
 def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
     """Label each body paragraph with the document's own numbering, or 1, 2, 3… when it has none.
 
-    A document counts as numbered when at least two body paragraphs start with "N." markers.
+    A document counts as numbered when at least a third of its body paragraphs (and at least
+    two) start with "N." markers: a statement with one numbered list inside is not numbered.
     In a numbered document, "(a)"-style items become "12(a)", unnumbered paragraphs after a
     numbered one continue it (same label), and those before the first number are labelled
     "preamble 1", "preamble 2"… Headings are never counted.
     """
     body = [b for b in blocks if not b.heading]
-    numbered = sum(1 for b in body if _NUMBER.match(b.text)) >= 2
+    count = sum(1 for b in body if _NUMBER.match(b.text))
+    numbered = count >= 2 and count * 3 >= len(body)
     paragraphs: list[Paragraph] = []
     heading = ""
     offset = 0

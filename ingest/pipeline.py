@@ -34,7 +34,7 @@ from kb.store import Index
 from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 EMBED_BATCH_PASSAGES = 512  # passages gathered across documents before one encode call
 
 

@@ -119,10 +119,25 @@ def read_text(path: Path) -> Extracted:
     Raises ReadError for an empty or binary file. The title is the first heading, if any.
     """
     encoding = sniff_encoding(path)
+    if _looks_like_markdown(path, encoding):
+        from ingest.markdown import read_markdown
+
+        return read_markdown(path)
     layout, words = _survey(_lines(path, encoding))
     blocks = list(_blocks(_lines(path, encoding), layout, words.joins))
     title = next((block.text for block in blocks if block.heading), None)
     return Extracted(blocks=blocks, title=title, meta={"encoding": encoding})
+
+
+_MARKDOWN_SIGNS = re.compile(r"^\s{0,3}#{1,6}\s+\S|\*\*[^*\n]+\*\*|^\s{0,3}(?:---+|\*\*\*+)\s*$", re.M)
+
+
+def _looks_like_markdown(path: Path, encoding: str) -> bool:
+    """Whether a .txt file is really Markdown (some transcripts are saved so): ATX headings,
+    **bold** or horizontal rules in its first 64 KB, at least twice."""
+    with open(path, encoding=encoding, errors="replace") as f:
+        head = f.read(65536)
+    return len(_MARKDOWN_SIGNS.findall(head)) >= 2
 
 
 def sniff_encoding(path: Path) -> str:

@@ -286,6 +286,10 @@ def mentions(question: str, documents: list[Document]) -> Mentions:
 # the question names; chosen on the evaluation suites (evals/README.md, "Fusion").
 PLACE_BONUS = 0.15
 YEAR_BONUS = 0.05
+# Very short passages ("Mr President,", "Mexico has:") match a question's names and little else;
+# passages under SHORT_WORDS words lose up to SHORT_PENALTY of their fused score.
+SHORT_WORDS = 12
+SHORT_PENALTY = 0.1
 
 
 def _mentioned_candidates(
@@ -415,6 +419,8 @@ def _convex(
     dense_part = (cos - cos.min()) / span if span > 1e-9 else np.ones_like(cos)
     sparse_part = bm / bm.max() if bm.max() > 0 else np.zeros_like(bm)
     fused = CC_DENSE_WEIGHT * dense_part + (1 - CC_DENSE_WEIGHT) * sparse_part
+    words = np.array([len(e[0].text.split()) for e in entries])
+    fused = fused - SHORT_PENALTY * np.clip(1 - words / SHORT_WORDS, 0, 1)
     if said:
         fused = fused + np.array(
             [PLACE_BONUS * place + YEAR_BONUS * year for place, year in (said.matches(e[1]) for e in entries)]

@@ -32,24 +32,64 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("suites", nargs="*", metavar="SUITE", help="suite files (YAML; format in evals/README.md)")
-    p.add_argument("--beir", action="append", default=[], metavar="DIR",
-                   help="a BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/test.tsv); repeatable")
+    p.add_argument(
+        "--beir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/test.tsv); repeatable",
+    )
     p.add_argument("--split", default="test", help="BEIR qrels split to score (default test)")
-    p.add_argument("--mode", default=",".join(MODES), metavar="MODES",
-                   help=f"comma-separated retrieval modes (default {','.join(MODES)})")
-    p.add_argument("-k", "--k", type=int, default=None, help="passages per question (default: the suite's k; 10 for BEIR)")
-    p.add_argument("--out", metavar="DIR",
-                   help="output directory (default evals/reports/<suite name>/; with several suites, DIR/<suite name>/)")
-    p.add_argument("--min", action="append", default=[], metavar="[RUN:]METRIC=VALUE",
-                   help="exit 1 if METRIC is below VALUE in any run (or in RUN: a mode or CONFIG/MODE); "
-                   "e.g. recall@5=0.9, hybrid:ndcg@10=0.7, checks=1.0; repeatable")
-    p.add_argument("--embed-model", action="append", default=[], dest="embed_models", metavar="PATH",
-                   help="also evaluate with this embedding model (own cached index); repeatable")
-    p.add_argument("--config", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
-                   help="also evaluate a configuration with settings changed, e.g. plain=embed_context=false; repeatable")
-    p.add_argument("--stat-test", choices=["fisher", "student"], default="fisher",
-                   help="paired significance test: Fisher's randomization test (default) or Student's t-test")
-    p.add_argument("--cache", metavar="DIR", help="where merged corpora and indexes are kept (default .kb-eval)")
+    p.add_argument(
+        "--mode",
+        default=",".join(MODES),
+        metavar="MODES",
+        help=f"comma-separated retrieval modes (default {','.join(MODES)})",
+    )
+    p.add_argument(
+        "-k",
+        "--k",
+        type=int,
+        default=None,
+        help="passages per question (default: the suite's k; 10 for BEIR)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output directory (default evals/reports/<suite name>/; with several suites, DIR/<suite name>/)",
+    )
+    p.add_argument(
+        "--min",
+        action="append",
+        default=[],
+        metavar="[RUN:]METRIC=VALUE",
+        help="exit 1 if METRIC is below VALUE in any run (or in RUN: a mode or CONFIG/MODE); "
+        "e.g. recall@5=0.9, hybrid:ndcg@10=0.7, checks=1.0; repeatable",
+    )
+    p.add_argument(
+        "--embed-model",
+        action="append",
+        default=[],
+        dest="embed_models",
+        metavar="PATH",
+        help="also evaluate with this embedding model (own cached index); repeatable",
+    )
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME=KEY=VALUE[,KEY=VALUE]",
+        help="also evaluate a configuration with settings changed, e.g. plain=embed_context=false; repeatable",
+    )
+    p.add_argument(
+        "--stat-test",
+        choices=["fisher", "student"],
+        default="fisher",
+        help="paired significance test: Fisher's randomization test (default) or Student's t-test",
+    )
+    p.add_argument(
+        "--cache", metavar="DIR", help="where merged corpora and indexes are kept (default .kb-eval)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_eval)
 
@@ -81,7 +121,9 @@ def run_eval(args: argparse.Namespace) -> int:
     suites += [beir.load(Path(d), cache, split=args.split) for d in args.beir]
     seen = [s.name for s in suites]
     if len(set(seen)) != len(seen):
-        raise UsageError(f"two suites are both called {next(n for n in seen if seen.count(n) > 1)!r}; rename one")
+        raise UsageError(
+            f"two suites are both called {next(n for n in seen if seen.count(n) > 1)!r}; rename one"
+        )
     base = Settings.from_env()
     command = "kb " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     status = 0
@@ -96,8 +138,11 @@ def run_eval(args: argparse.Namespace) -> int:
         out = out / s.name if (len(suites) > 1 or not args.out) else out
         report.write(data, results, out)
         print_summary(data, out)
-        missed = metrics.missed_floors(floors, {n: r["metrics"] for n, r in data["runs"].items()},
-                                       {n: r["mode"] for n, r in data["runs"].items()})
+        missed = metrics.missed_floors(
+            floors,
+            {n: r["metrics"] for n, r in data["runs"].items()},
+            {n: r["mode"] for n, r in data["runs"].items()},
+        )
         for line in missed:
             print(f"kb eval: {s.name}: floor missed: {line}", file=sys.stderr)
         status = max(status, 1 if missed else 0)
@@ -108,19 +153,29 @@ def print_summary(data: dict, out: Path) -> None:
     """The headline numbers for the terminal; the full report is in `out`."""
     runs = data["runs"]
     names = list(runs)
-    shown = [m for m in data["configuration"]["metrics"] if m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")]
+    shown = [
+        m
+        for m in data["configuration"]["metrics"]
+        if m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+    ]
     width = max([len(n) for n in names] + [8])
     suite = data["suite"]
-    print(f"{suite['name']}: {suite['judged']} judged questions, {suite['unanswerable']} unanswerable, "
-          f"{suite['checks']} checks, k = {data['configuration']['k']}")
-    print(f"  {'run':<{width}}  " + "  ".join(f"{m:>9}" for m in shown) + "     checks  false-abstain  false-answer")
+    print(
+        f"{suite['name']}: {suite['judged']} judged questions, {suite['unanswerable']} unanswerable, "
+        f"{suite['checks']} checks, k = {data['configuration']['k']}"
+    )
+    print(
+        f"  {'run':<{width}}  "
+        + "  ".join(f"{m:>9}" for m in shown)
+        + "     checks  false-abstain  false-answer"
+    )
     for n in names:
         r = runs[n]
         values = "  ".join(f"{r['metrics'].get(m, 0.0):>9.3f}" for m in shown)
         checks = f"{r['checks_passed']}/{r['checks_total']}" if r["checks_total"] else "—"
-        ab = r["abstention"]
-        fa = "—" if ab["false_abstain"] is None else f"{ab['false_abstain']:.2f}"
-        fn = "—" if ab["false_answer"] is None else f"{ab['false_answer']:.2f}"
+        ab = r["abstention"] or {}
+        fa = "—" if ab.get("false_abstain") is None else f"{ab['false_abstain']:.2f}"
+        fn = "—" if ab.get("false_answer") is None else f"{ab['false_answer']:.2f}"
         print(f"  {n:<{width}}  {values}  {checks:>9}  {fa:>13}  {fn:>12}")
     for metric, w in data.get("comparison", {}).get("winners", {}).items():
         if metric in ("ndcg@10", "recall@5") and w["run"] != "tie":
