@@ -21,6 +21,7 @@ class Settings:
     collection: str = "passages"
     embed_model: str = DEFAULT_MODEL  # a local path or a model name (names need the model in the HF cache)
     embed_batch_size: int = 64
+    embed_backend: str = "onnx"  # "onnx" (ONNX Runtime, same vectors, faster) or "torch"
     embed_context: bool = True  # prefix the embedded text with document title and section heading
     ingest_workers: int = 1  # processes parsing documents while the main process embeds
     parse_timeout: float = 120.0  # seconds one file may take to parse before it is skipped

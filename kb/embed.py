@@ -45,10 +45,37 @@ def token_spans(settings: Settings, text: str) -> list[tuple[int, int]]:
     return [tuple(span) for span in enc["offset_mapping"]]
 
 
+@cache
+def _onnx(model_path: str):
+    from kb.onnx import OnnxEncoder, supported
+
+    st = _load(model_path)
+    if not supported(st):
+        return None
+    try:
+        return OnnxEncoder(st, model_path)
+    except Exception as exc:  # an export that fails must not stop the tool: PyTorch still works
+        import logging
+
+        logging.getLogger(__name__).warning("ONNX export failed (%s); using PyTorch", exc)
+        return None
+
+
+def encoder(settings: Settings):
+    """The ONNX encoder for these settings, or None when the PyTorch backend is to be used."""
+    if settings.embed_backend != "onnx":
+        return None
+    with _lock:
+        return _onnx(settings.model_path)
+
+
 def encode(settings: Settings, texts: list[str], batch_size: int | None = None) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text (cosine similarity = dot product)."""
     if not texts:
         return np.zeros((0, dimension(settings)), dtype=np.float32)
+    fast = encoder(settings)
+    if fast is not None:
+        return fast.encode(texts, batch_size or settings.embed_batch_size)
     return (
         model(settings)
         .encode(
