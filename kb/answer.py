@@ -131,7 +131,7 @@ def ask(
     filters = filters or Filters()
     pool = k if not answer else max(3 * k, 15)
     found = retrieve(index, question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr)
-    rater = Support(index, found.query.text)
+    rater = Support(index, found.query.asked)
     hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
     evidence = max((rater(h) for h in hits[:3]), default=0.0)
     abstained = evidence < ABSTAIN_BELOW
@@ -151,7 +151,7 @@ def ask(
             generated_by="none",
             **common,
         )
-    picked = {} if abstained else pick_sentences(index, found.query.text, hits, rater)
+    picked = {} if abstained else pick_sentences(index, found.query.asked, hits, rater)
     cited = tuple(CitedPassage(h.rank, h, tuple(picked.get(h.passage.id, ()))) for h in hits)
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
@@ -200,18 +200,6 @@ def _with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> 
     }
 
 
-# Words of asking, not of content: a passage need not contain "say" to answer "what does it say".
-_QUESTION_TERMS = set(
-    lexical.terms(
-        "say says said tell tells told mention mentions mentioned describe describes described "
-        "agree agrees agreed commit commits committed commitment commitments pledge pledged "
-        "document documents text texts happen happened doing done according regarding please "
-        "list show find give explain anything something cover covers covered address addresses "
-        "concern concerns relate relates related regard refer refers deal deals"
-    )
-)
-
-
 class Support:
     """How well a passage supports an answer to a question: its cosine similarity to the
     question plus the share of the question's terms, weighted by rarity, that it contains.
@@ -224,7 +212,7 @@ class Support:
 
     def __init__(self, index: Index, question: str):
         snap = lexical.load(index.dir)
-        terms = set(lexical.terms(question)) - _QUESTION_TERMS
+        terms = set(lexical.content_terms(question))
         self.weights = {t: snap.idf(t) for t in terms} if snap is not None else {}
         self.total = sum(self.weights.values())
 

@@ -21,7 +21,11 @@ STEMMER_LANGUAGE = "english"
 # occurrence in the documents would otherwise reward. Bump ANALYZER when tokenizing changes:
 # every index then rebuilds its BM25 snapshot on the next ingest.
 STOPWORDS = "en_plus"
-ANALYZER = "2"
+ANALYZER = "4"
+BM25_K1 = (
+    1.2  # lower b than Lucene's 0.75: short salutation-like paragraphs were over-rewarded (evals/README.md)
+)
+BM25_B = 0.5
 _CURRENT = "CURRENT"
 
 
@@ -40,6 +44,7 @@ class Snapshot:
     date_int: np.ndarray
     texts: list[str]
     position: dict[str, int] = field(default_factory=dict)  # passage id → row
+    acronyms: dict[str, str] = field(default_factory=dict)  # acronyms the documents define → expansion
     doc_freq: dict[str, int] = field(default_factory=dict)  # stemmed term → passages containing it
 
     def __len__(self) -> int:
@@ -74,6 +79,28 @@ def terms(text: str) -> list[str]:
     )[0]
 
 
+# Words of asking, not of content: a passage need not contain "say" to answer "what does it
+# say", and a passage that happens to contain "agreed" is not thereby about what was agreed.
+_ASKING = (
+    "say says said tell tells told mention mentions mentioned describe describes described "
+    "agree agrees agreed commit commits committed commitment commitments pledge pledged "
+    "document documents text texts happen happened doing done according regarding please "
+    "list show find give explain anything something cover covers covered address addresses "
+    "concern concerns relate relates related regard refer refers deal deals"
+)
+
+
+@cache
+def _asking() -> frozenset[str]:
+    return frozenset(terms(_ASKING))
+
+
+def content_terms(question: str) -> list[str]:
+    """A question's terms without the words of asking; all its terms if nothing else is left."""
+    all_terms = terms(question)
+    return [t for t in all_terms if t not in _asking()] or all_terms
+
+
 def lexical_text(text: str, heading: str) -> str:
     """What BM25 indexes for a passage: its text and its section heading."""
     return f"{text}\n{heading}" if heading else text
@@ -89,15 +116,18 @@ def build(index_dir: Path, rows: list[dict], generation: int, show_progress: boo
     name = f"{snapshot_prefix(generation)}{uuid.uuid4().hex[:8]}"
     tmp = root / f".{name}.tmp"
     tmp.mkdir()
-    retriever = bm25s.BM25()
+    retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     if rows:
         retriever.index(
             tokenize([lexical_text(r["text"], r["heading"]) for r in rows], show_progress),
             show_progress=show_progress,
         )
         retriever.save(str(tmp), show_progress=False)
+    from kb.acronyms import definitions
+
+    acronyms = definitions([r["text"] for r in rows])
     with open(tmp / "passages.json", "w", encoding="utf-8") as f:
-        json.dump({"generation": generation, "rows": rows}, f, ensure_ascii=False)
+        json.dump({"generation": generation, "acronyms": acronyms, "rows": rows}, f, ensure_ascii=False)
     tmp.rename(root / name)
     _atomic_write(root / _CURRENT, name)
     for old in root.iterdir():  # older snapshots: a running app has them in memory already
@@ -165,13 +195,18 @@ def _read(path: Path, name: str) -> Snapshot:
         date_int=column("date_int", np.int64),
         texts=[r["text"] for r in rows],
         position={pid: i for i, pid in enumerate(ids)},
+        acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
     )
 
 
 def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:
     """The BM25 score of every passage for the query (0 where mask is False or nothing matches)."""
-    known = [t for t in terms(query) if t in snapshot.bm25.vocab_dict] if snapshot.bm25 is not None else []
+    known = (
+        [t for t in content_terms(query) if t in snapshot.bm25.vocab_dict]
+        if snapshot.bm25 is not None
+        else []
+    )
     if not known:
         return np.zeros(len(snapshot), dtype=np.float32)
     weight = None if mask is None else mask.astype(np.float32)

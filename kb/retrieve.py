@@ -8,11 +8,12 @@ similarity to the question (the evidence strength the answer layer calibrates on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from kb import embed, lexical
+from kb.acronyms import expand as expand_acronyms
 from kb.errors import UsageError
 from kb.store import Index, cite
 from kb.types import Document, Hit, Passage, date_to_int
@@ -100,6 +101,7 @@ class Query:
     phrases: tuple[str, ...] = ()
     filters: Filters = field(default_factory=Filters)
     scoped_to: tuple[str, ...] = ()  # documents the question names, if any
+    asked: str = ""  # the question's own words (without names of documents or added expansions)
 
 
 def parse_query(question: str, filters: Filters, documents: list[Document]) -> Query:
@@ -121,7 +123,7 @@ def parse_query(question: str, filters: Filters, documents: list[Document]) -> Q
             for a, b in sorted(spans, reverse=True):
                 text = text[:a] + " " + text[b:]
             text = " ".join(text.split()) or question
-    return Query(text, phrases, filters, tuple(sorted(scoped)))
+    return Query(text, phrases, filters, tuple(sorted(scoped)), asked=text)
 
 
 # Words that appear in the titles of many G7 documents and name none of them.
@@ -229,10 +231,12 @@ def retrieve(
     index.refresh()
     documents = [r.document for r in index.records().values()]
     query = parse_query(question, filters, documents if scope else [])
+    snap = lexical.load(index.dir)
+    if snap is not None and snap.acronyms:
+        query = replace(query, text=expand_acronyms(query.text, snap.acronyms))
     n = candidates or max(50, 4 * k)
     qvec = embed.encode(index.settings, [query.text])[0]
-    snap = lexical.load(index.dir) if mode in ("bm25", "hybrid") else None
-    bm25_all = _bm25_scores(snap, query) if snap is not None else None
+    bm25_all = _bm25_scores(snap, query) if snap is not None and mode != "dense" else None
     dense = _dense(index, qvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
     if mode == "dense":
@@ -285,7 +289,7 @@ def mentions(question: str, documents: list[Document]) -> Mentions:
 # Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
 # the question names; chosen on the evaluation suites (evals/README.md, "Fusion").
 PLACE_BONUS = 0.15
-YEAR_BONUS = 0.05
+YEAR_BONUS = 0.1
 # Very short passages ("Mr President,", "Mexico has:") match a question's names and little else;
 # passages under SHORT_WORDS words lose up to SHORT_PENALTY of their fused score.
 SHORT_WORDS = 12
@@ -329,7 +333,7 @@ def _mentioned_candidates(
 
 
 FUSIONS = ("cc", "rrf")
-CC_DENSE_WEIGHT = 0.5  # chosen on the evaluation suites (evals/README.md, "Fusion")
+CC_DENSE_WEIGHT = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
 
 
 def fuse(
