@@ -94,3 +94,13 @@ def countries_named(text: str) -> set[str]:
     """
     pattern, names = _names()
     return {names[m.group(1)] for m in pattern.finditer(text)}
+
+
+def country_terms(text: str) -> dict[str, str]:
+    """The BM25 terms of the country names a text uses, each with its country code
+    ("Italian" → {"italian": "ITA"}), so that a passage can count as naming a country through
+    its document's metadata."""
+    from kb.lexical import terms
+
+    pattern, names = _names()
+    return {t: names[m.group(1)] for m in pattern.finditer(text) for t in terms(m.group(1))}

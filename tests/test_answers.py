@@ -79,7 +79,7 @@ def test_abstains_on_unanswerable_questions_and_answers_the_rest(answers):
     false_answers = [i for i in unanswerable if not answers[i].abstained]
     false_abstains = [i for i in answerable if answers[i].abstained]
     # The rates reported in evals/README.md for the threshold ABSTAIN_BELOW.
-    assert len(false_answers) / len(unanswerable) <= 0.2, false_answers
+    assert len(false_answers) / len(unanswerable) <= 0.25, false_answers
     assert len(false_abstains) / len(answerable) <= 0.1, false_abstains
     for i in unanswerable:
         if answers[i].abstained:
