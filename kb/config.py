@@ -26,6 +26,7 @@ class Settings:
     ingest_workers: int = 1  # processes parsing documents while the main process embeds
     parse_timeout: float = 120.0  # seconds one file may take to parse before it is skipped
     top_k: int = 5
+    fusion: str = "cc"  # how hybrid combines dense and BM25: "cc" (convex combination) or "rrf"
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password,user2:password2" or the path of a file with one pair per line

@@ -212,19 +212,20 @@ def retrieve(
     mmr: float | None = None,
     candidates: int | None = None,
     scope: bool = True,
-    fusion: str = "cc",
+    fusion: str | None = None,
 ) -> Retrieval:
     """The top-k passages for a question, best first, with the parsed question.
 
     Hybrid takes the union of the dense and BM25 candidates and ranks it by `fusion`: "cc", a
     convex combination of the min-max-normalised cosine and the max-normalised BM25 score
     (the default: it keeps a strong match of one retriever that the other ranks low), or
-    "rrf", reciprocal rank fusion. `max_per_doc` caps passages per document; `mmr` (0–1,
+    "rrf", reciprocal rank fusion (default: the `fusion` setting). `max_per_doc` caps passages per document; `mmr` (0–1,
     higher = more relevance) re-ranks by maximal marginal relevance; `scope=False` turns off
     scoping to the documents a question names.
     """
     if mode not in MODES:
         raise UsageError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    fusion = fusion or index.settings.fusion
     if fusion not in FUSIONS:
         raise UsageError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
     filters = filters or Filters()

@@ -70,7 +70,7 @@ def filters_from(args: argparse.Namespace) -> Filters:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from kb import embed
+    from kb import embed, lexical
     from kb.answer import ask
     from kb.errors import UsageError
     from kb.retrieve import check_filters
@@ -84,7 +84,8 @@ def run_query(args: argparse.Namespace) -> int:
             f"the question is {len(args.question)} characters long; the limit is {settings.max_question_chars}"
         )
     index = Index(settings)
-    embed.model(settings)  # load the model before timing the query
+    embed.encode(settings, ["warm up"])  # load the model and the BM25 index before timing the query
+    lexical.load(settings.index_dir)
     filters = filters_from(args)
     check_filters(filters, [r.document for r in index.records().values()])
     result = ask(
