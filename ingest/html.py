@@ -171,7 +171,9 @@ def _drop_junk(root: Tag) -> None:
         if tag.find_parent(["article", "main"]) is None and root.name not in ("article", "main"):
             tag.decompose()
     for tag in list(root.find_all(True)):
-        if tag.decomposed or tag.attrs is None:
+        # Removed with an ancestor. Not `tag.decomposed`: on a live tag bs4 answers it by searching
+        # the whole subtree for a <_decomposed> tag, which made deeply nested pages take hours.
+        if tag.attrs is None:
             continue
         if _is_junk(tag):
             tag.decompose()

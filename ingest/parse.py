@@ -27,7 +27,11 @@ def parse(path: str) -> Parsed:
         extracted = read(Path(path))
     except ReadError as exc:
         return Parsed([], error=str(exc))
-    except (OSError, UnicodeError, ValueError, RecursionError, MemoryError) as exc:
+    except RecursionError:
+        return Parsed(
+            [], error="nested too deeply to read (about a thousand levels of tags, lists or quotes)"
+        )
+    except (OSError, UnicodeError, ValueError, MemoryError) as exc:
         return Parsed([], error=f"could not be read ({exc.__class__.__name__}: {str(exc)[:200]})")
     paragraphs = number_paragraphs(extracted.blocks)
     if not paragraphs:

@@ -1,20 +1,31 @@
 """`kb ingest`: bring the index in line with the sources, doing only the work that changed.
 
 Order of writes, so that a kill at any moment leaves an index that answers queries and a
-rerun that finishes the job: (1) a document's passages are upserted by stable id and its
-stale passages deleted, (2) only then its registry row is written; (3) documents that left
-the sources are deleted; (4) the BM25 snapshot is rebuilt from Chroma and switched to
-atomically. A document whose registry row does not match its file is simply redone.
+rerun that finishes the job: (0) a document is marked unfinished in the registry, (1) its
+passages are upserted by stable id and its stale passages deleted, (2) only then its registry
+row is written (which clears the mark); (3) documents that left the sources are deleted the
+same way; (4) the BM25 snapshot is rebuilt from Chroma and switched to atomically. A document
+whose registry row does not match its file is simply redone; one still marked unfinished by a
+killed run is removed and redone, whatever its file holds by then.
+
+`--rebuild` builds a complete new index in a sibling directory (`<index>.rebuild`) while the
+old one keeps answering, then swaps the two directories in one atomic rename; a rebuild that
+fails or is killed leaves the old index in service, and the next run deletes what it left.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -29,7 +40,7 @@ from ingest.passages import make_passages
 from kb import embed, lexical
 from kb.commitments import store as commitments
 from kb.config import Settings
-from kb.errors import IndexBusyError, UsageError
+from kb.errors import IndexBusyError, KBError, UsageError
 from kb.store import Index
 from kb.types import Document, Passage
 
@@ -88,6 +99,7 @@ class _Job:
     fingerprint: str
     status: str  # added | updated
     future: Future | None = None
+    retried: bool = False  # parsed again alone after the reader pool crashed
 
 
 def run(
@@ -110,20 +122,28 @@ def run(
     sources = manifest_mod.discover(manifest, sources_dir)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with ingest_lock(settings.index_dir, wait):
-        if rebuild:
-            _clear(settings)
-        index = Index(settings, create=True)
-        try:
-            summary = _sync(index, sources, settings, progress)
-            commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
-        finally:
-            index.close()
+        _discard_rebuild_dir(settings)  # left by a rebuild that was killed or failed
+        summary = (_rebuild if rebuild else _update)(settings, sources, progress)
     summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _update(
+    settings: Settings, sources: list[manifest_mod.Source], progress: bool, collection: str | None = None
+) -> Summary:
+    index = Index(settings, create=True, collection=collection)
+    try:
+        summary = _sync(index, sources, settings, progress)
+        commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
+    finally:
+        index.close()
     return summary
 
 
 def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, progress: bool) -> Summary:
     summary = Summary()
+    for doc_id in index.unfinished():  # half-written by a killed run: start it again from nothing
+        index.forget(doc_id)
     records = index.records()
     jobs: list[_Job] = []
     present = set()
@@ -215,21 +235,31 @@ def _parsed(jobs: list[_Job], settings: Settings) -> Iterator[tuple[_Job, Parsed
     pool = ProcessPoolExecutor(max_workers=max(1, settings.ingest_workers), mp_context=ctx)
     window = max(2, settings.ingest_workers * 4)  # parse ahead while the model embeds
     try:
-        for i, job in enumerate(jobs):
-            for ahead in jobs[i : i + window]:
-                if ahead.future is None:
-                    ahead.future = pool.submit(parse, str(ahead.source.path))
+        i = 0
+        while i < len(jobs):
+            job = jobs[i]
             try:
-                yield job, job.future.result(timeout=settings.parse_timeout)
+                # After a crash the job is parsed again alone: any file in flight could have crashed the pool.
+                for ahead in [job] if job.retried else jobs[i : i + window]:
+                    if ahead.future is None:
+                        ahead.future = pool.submit(parse, str(ahead.source.path))
+                parsed = job.future.result(timeout=settings.parse_timeout)
             except FutureTimeout:
-                yield (
-                    job,
-                    Parsed([], error=f"reading took longer than {settings.parse_timeout:.0f} s; skipped"),
-                )
+                parsed = Parsed([], error=f"reading took longer than {settings.parse_timeout:.0f} s; skipped")
                 pool = _restart(pool, ctx, settings, jobs[i + 1 :])
             except BrokenProcessPool:
-                yield job, Parsed([], error="the reader crashed on this file; skipped")
-                pool = _restart(pool, ctx, settings, jobs[i + 1 :])
+                pool = _restart(pool, ctx, settings, jobs[i:])
+                if not job.retried:
+                    job.retried = True
+                    continue
+                parsed = Parsed([], error="the reader crashed on this file; skipped")
+                job.future = None
+            except Exception as exc:  # a reader bug on an odd file: that file fails, the run goes on
+                parsed = Parsed(
+                    [], error=f"the reader failed on this file ({type(exc).__name__}: {str(exc)[:200]})"
+                )
+            yield job, parsed
+            i += 1
     finally:
         _kill(pool)
 
@@ -278,29 +308,164 @@ def fingerprint(path: Path, doc: Document, settings: Settings) -> str:
     return h.hexdigest()
 
 
-def _clear(settings: Settings) -> None:
-    """Empty the index so that everything is ingested again (`--rebuild`)."""
-    index = Index(settings, create=True)
+def _rebuild(settings: Settings, sources: list[manifest_mod.Source], progress: bool) -> Summary:
+    """`--rebuild`: every document read and embedded again into a new index beside the live one,
+    which keeps answering until the two directories are swapped in one atomic rename."""
+    live = settings.index_dir.resolve()  # a symlinked index dir: rebuild beside its target
+    new = _rebuild_dir(live)
+    new.mkdir()
+    _check_exchange(live, new)
+    collection = None
+    if settings.chroma_url:  # a new collection on the server; the registry says which one is live
+        collection = f"{settings.collection}-{uuid.uuid4().hex[:12]}"
+        _name_collection(live, settings.collection)
+    with ingest_lock(new):  # held until the old index is gone, for an ingest that waits on the new one
+        try:
+            summary = _update(settings.with_(index_dir=new), sources, progress, collection)
+        except BaseException:
+            _discard_rebuild_dir(settings)
+            raise
+        _carry_over(live, new, link=True)  # the app's secret and feedback, which are not rebuilt
+        _exchange(live, new)  # from here on `new` holds the old index
+        _discard_rebuild_dir(settings)
+    return summary
+
+
+def _rebuild_dir(index_dir: Path) -> Path:
+    index_dir = index_dir.resolve()
+    return index_dir.with_name(index_dir.name + ".rebuild")
+
+
+def _discard_rebuild_dir(settings: Settings) -> None:
+    """Delete what a rebuild left beside the index: the old index after the swap, or a half-built
+    new one; files the app wrote into it meanwhile move to the live index. On a Chroma server its
+    collection is deleted too."""
+    old = _rebuild_dir(settings.index_dir)
+    if not old.exists():
+        return
+    live = settings.index_dir.resolve()
+    _carry_over(old, live, link=False)
+    name = _collection_named(old)
+    if settings.chroma_url and name and name != (_collection_named(live) or settings.collection):
+        from kb.store import chroma_client
+
+        try:
+            chroma_client(settings).delete_collection(name)
+        except Exception as exc:  # chromadb raises NotFoundError or ValueError variants by version
+            if "does not exist" not in str(exc) and "NotFound" not in type(exc).__name__:
+                raise
+    shutil.rmtree(old)
+
+
+# Parts of an index, made by every build; everything else in the directory (the app's secret,
+# feedback reports) is kept across a rebuild.
+_INDEX_PARTS = (
+    "chroma",
+    "bm25",
+    "registry.sqlite",
+    "ingest.lock",
+    commitments.COMMITMENTS_FILE,
+    commitments.LINKS_FILE,
+)
+
+
+def _carry_over(src: Path, dst: Path, link: bool) -> None:
+    """Files of src that are not index parts and that dst lacks: hard-linked (so that appends
+    through either name land in one file) or moved."""
+    if not src.is_dir():
+        return
+    for entry in src.iterdir():
+        target = dst / entry.name
+        if entry.name.startswith(_INDEX_PARTS) or target.exists():
+            continue
+        if not link:
+            os.rename(entry, target)
+        elif entry.is_dir():
+            shutil.copytree(entry, target, copy_function=os.link)
+        else:
+            os.link(entry, target)
+
+
+def _collection_named(index_dir: Path) -> str | None:
+    """The Chroma collection an index's registry names, if it names one."""
+    registry = index_dir / "registry.sqlite"
+    if not registry.exists():
+        return None
+    db = sqlite3.connect(registry, timeout=30)
     try:
-        index.clear()
+        row = db.execute("SELECT value FROM info WHERE key = 'collection'").fetchone()
+    except sqlite3.OperationalError:  # no info table: the build was killed as it began
+        row = None
     finally:
-        index.close()
+        db.close()
+    return row[0] if row else None
+
+
+def _name_collection(index_dir: Path, name: str) -> None:
+    """Write down the collection of an index built before collections had names in the registry."""
+    registry = index_dir / "registry.sqlite"
+    if registry.exists() and _collection_named(index_dir) is None:
+        with sqlite3.connect(registry, timeout=30) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute("INSERT OR IGNORE INTO info VALUES ('collection', ?)", (name,))
+        db.close()
+
+
+_RENAME_EXCHANGE = 2  # renameat2 flag (Linux); renamex_np's RENAME_SWAP (macOS) has the same value
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two directories in one atomic step: a reader sees either the old or the new one, never none."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if hasattr(libc, "renameat2"):
+        rc = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    elif hasattr(libc, "renamex_np"):
+        rc = libc.renamex_np(os.fsencode(a), os.fsencode(b), _RENAME_EXCHANGE)
+    else:
+        raise OSError(errno.ENOSYS, "no system call to swap two directories")
+    if rc != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _check_exchange(live: Path, new: Path) -> None:
+    """Refuse a rebuild, before it starts, on a file system that cannot swap directories atomically."""
+    probe = new.with_name(new.name + ".probe")
+    probe.mkdir(exist_ok=True)
+    try:
+        _exchange(new, probe)
+    except OSError as exc:
+        shutil.rmtree(new)
+        raise KBError(
+            f"cannot rebuild {live}/ in place: its file system cannot swap two directories "
+            f"atomically ({exc.strerror}). Build a new index instead (`kb ingest --index NEW_DIR`) and point "
+            "KB_INDEX_DIR at it once it is complete"
+        ) from None
+    finally:
+        probe.rmdir()
 
 
 @contextmanager
 def ingest_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
     """Hold the index's ingest lock; a second ingest waits (wait=True) or is refused."""
     path = index_dir / "ingest.lock"
-    with open(path, "a+") as f:
+    while True:
+        f = open(path, "a+")  # noqa: SIM115  (closed below, or by the with block)
         try:
             fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
+            f.close()
             raise IndexBusyError(
                 f"another `kb ingest` ({holder}) is updating {index_dir}/; wait for it to finish "
                 "or run with --wait"
             ) from None
+        if path.exists() and os.path.samestat(os.fstat(f.fileno()), os.stat(path)):
+            break
+        f.close()  # a rebuild swapped the index directory while we waited: lock the new one
+    with f:
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()}")

@@ -3,13 +3,17 @@
 Chroma holds the truth about passages (text, metadata, vectors). The registry (SQLite, one
 row per document) says which version of each source file the index holds; a document's row
 is written only after all its passages are in Chroma, so an interrupted ingest is redone on
-the next run. The BM25 snapshot (kb/lexical.py) is derived from Chroma after each ingest.
+the next run. Before a document's passages change, it is marked unfinished in the registry
+(table `pending`) until its row is written or removed, so that a run killed in between is
+finished by the next one whatever the file holds by then. The BM25 snapshot (kb/lexical.py)
+is derived from Chroma after each ingest.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -60,27 +64,47 @@ def chroma_client(settings: Settings):
 class Index:
     """An open index: the Chroma collection plus the document registry."""
 
-    def __init__(self, settings: Settings, *, create: bool = False):
+    def __init__(self, settings: Settings, *, create: bool = False, collection: str | None = None):
+        """Open the index in settings.index_dir (create=True makes it if missing). `collection`
+        names a new Chroma collection for it (`kb ingest --rebuild` on a Chroma server); the
+        registry remembers it."""
         self.settings = settings
         self.dir = settings.index_dir
-        registry = self.dir / "registry.sqlite"
-        if not create and not registry.exists():
+        if not create and not self._registry_path.exists():
             raise IndexMissingError(
                 f"no index in {self.dir}/ yet: run `kb ingest` to build it from {settings.sources_dir}/"
             )
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(registry, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, meta TEXT NOT NULL,"
-            " fingerprint TEXT NOT NULL, passages INTEGER NOT NULL, ingested_at TEXT NOT NULL)"
-        )
-        self.db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self.db.commit()
+        self.db = self._open_registry()
+        if create and collection:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO info VALUES ('collection', ?)", (collection,))
         self._records: tuple[str, dict[str, DocRecord]] | None = None
         self.client = chroma_client(settings)
         self.collection = self._collection(create)
         self._seen_snapshot = self._snapshot_name()
+        self._refreshing = threading.Lock()
+
+    @property
+    def _registry_path(self):
+        return self.dir / "registry.sqlite"
+
+    def _open_registry(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._registry_path, timeout=30, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, meta TEXT NOT NULL,"
+            " fingerprint TEXT NOT NULL, passages INTEGER NOT NULL, ingested_at TEXT NOT NULL)"
+        )
+        db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY)")
+        db.commit()
+        return db
+
+    @property
+    def collection_name(self) -> str:
+        """The Chroma collection holding this index's passages (a rebuild on a server makes a new one)."""
+        return self.info("collection", self.settings.collection)
 
     def _snapshot_name(self) -> str | None:
         from kb import lexical
@@ -91,29 +115,36 @@ class Index:
         """See the changes of an ingest run by another process since this index was opened.
 
         An embedded Chroma client keeps its vector index in memory; after another process's
-        ingest completes (a new BM25 snapshot marks it) the client is reopened.
+        ingest completes (a new BM25 snapshot marks it) the client is reopened. After
+        `kb ingest --rebuild` swapped in a new index directory, the registry is reopened too
+        (and the collection, which on a Chroma server has a new name).
         """
-        name = self._snapshot_name()
-        if name == self._seen_snapshot or self.settings.chroma_url:
-            self._seen_snapshot = name
+        if self._snapshot_name() == self._seen_snapshot:
             return
-        self.client.clear_system_cache()
-        self.client = chroma_client(self.settings)
-        self.collection = self._collection(create=False)
-        self._seen_snapshot = name
+        with self._refreshing:  # one thread reopens; the others then see the new snapshot
+            name = self._snapshot_name()
+            if name == self._seen_snapshot:
+                return
+            self.db = self._open_registry()  # the old connection closes once no thread uses it any more
+            self._records = None
+            if not self.settings.chroma_url:
+                self.client.clear_system_cache()
+                self.client = chroma_client(self.settings)
+            self.collection = self._collection(create=False)
+            self._seen_snapshot = name
 
     def _collection(self, create: bool):
         meta = {"embed_model": self.settings.model_id}
         try:
             if create:
                 col = self.client.get_or_create_collection(
-                    self.settings.collection,
+                    self.collection_name,
                     embedding_function=None,
                     configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
                     metadata=meta,
                 )
             else:
-                col = self.client.get_collection(self.settings.collection, embedding_function=None)
+                col = self.client.get_collection(self.collection_name, embedding_function=None)
         except Exception as exc:
             if "does not exist" in str(exc) or "NotFound" in type(exc).__name__:
                 raise IndexMissingError(
@@ -153,21 +184,25 @@ class Index:
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
                 (document.id, json.dumps(asdict(document)), fingerprint, passages, now),
             )
+            self.db.execute("DELETE FROM pending WHERE id = ?", (document.id,))
             self._bump_generation()
 
     def forget(self, doc_id: str) -> None:
         """Remove a document's passages, then its registry row."""
+        self._mark_pending(doc_id)
         self.collection.delete(where={"doc_id": doc_id})
         with self.db:
             self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            self.db.execute("DELETE FROM pending WHERE id = ?", (doc_id,))
             self._bump_generation()
 
-    def clear(self) -> None:
-        """Remove every passage and document (`kb ingest --rebuild`)."""
-        self.client.delete_collection(self.settings.collection)
+    def unfinished(self) -> list[str]:
+        """Documents whose passages an interrupted ingest was changing: redo or remove them."""
+        return [row[0] for row in self.db.execute("SELECT id FROM pending ORDER BY id")]
+
+    def _mark_pending(self, doc_id: str) -> None:
         with self.db:
-            self.db.execute("DELETE FROM documents")
-            self._bump_generation()
+            self.db.execute("INSERT OR IGNORE INTO pending VALUES (?)", (doc_id,))
 
     @property
     def generation(self) -> int:
@@ -188,6 +223,7 @@ class Index:
 
     def write(self, document: Document, passages: list[Passage], embeddings: np.ndarray) -> None:
         """Store a document's passages (upsert by stable id), then drop its passages that no longer exist."""
+        self._mark_pending(document.id)
         batch = self.client.get_max_batch_size()
         for i in range(0, len(passages), batch):
             chunk = passages[i : i + batch]

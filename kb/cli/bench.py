@@ -1,9 +1,97 @@
-"""`kb bench` (not written yet)."""
+"""`kb bench`: measure ingest and query performance and write the table behind the README's figures."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from kb.cli import settings_from
+from kb.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Adds no command until this module is written."""
+    p = sub.add_parser(
+        "bench",
+        help="measure ingest throughput, query latency, memory and app start-up at several corpus sizes",
+        description="Build corpora of increasing size from the UN General Debate statements (synthetic "
+        "statements beyond them), and measure at each size: raw embedding throughput, `kb ingest` throughput, "
+        "re-ingest time, query latency (dense, BM25, hybrid, full answer), peak RSS, index size and app start-up; "
+        "the same for a naive llama-index baseline; and the quality of both on the shipped suite. Prints a table "
+        "and writes results.json and results.md. Indexes are kept under --cache and reused while their corpus "
+        "and the ingest code are unchanged.",
+    )
+    p.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="corpus sizes in passages, comma-separated (default 1000,10000,100000)",
+    )
+    p.add_argument("--queries", type=int, default=200, help="questions per size and mode (default 200)")
+    p.add_argument(
+        "--out", default="evals/bench", metavar="DIR", help="where to write results (default evals/bench)"
+    )
+    p.add_argument(
+        "--cache", default=".kb-bench", metavar="DIR", help="corpora and indexes (default .kb-bench)"
+    )
+    p.add_argument(
+        "--corpus",
+        default="../shared/ungdc",
+        metavar="DIR",
+        help="the UN General Debate corpus (default ../shared/ungdc)",
+    )
+    p.add_argument("--skip-baseline", action="store_true", help="do not measure the llama-index baseline")
+    p.add_argument("--skip-app", action="store_true", help="do not measure the app's start-up")
+    p.add_argument("--fresh", action="store_true", help="ingest again even where a cached index is current")
+    p.add_argument(
+        "--profile",
+        type=int,
+        metavar="SIZE",
+        help="also profile one ingest and the hybrid and answer queries at this size (one of --sizes)",
+    )
+    p.add_argument("--seed", type=int, default=7, help="seed for corpus order, synthetic text and questions")
+    p.set_defaults(func=run_bench)
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """`1000,10k,100000` as (1000, 10000, 100000); UsageError for anything else."""
+    sizes = []
+    for part in text.split(","):
+        raw = part.strip().lower().replace("_", "")
+        factor = 1000 if raw.endswith("k") else 1
+        try:
+            value = int(raw.removesuffix("k")) * factor
+        except ValueError:
+            raise UsageError(f"--sizes {text!r}: {part.strip()!r} is not a number of passages") from None
+        if value < 50:
+            raise UsageError(f"--sizes {text!r}: sizes start at 50 passages")
+        sizes.append(value)
+    return tuple(sorted(set(sizes)))
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from kb.bench import report
+    from kb.bench.runner import Options, run
+
+    sizes = parse_sizes(args.sizes)
+    if args.queries < 10:
+        raise UsageError(f"--queries {args.queries}: ask at least 10 questions per mode")
+    if args.profile is not None and args.profile not in sizes:
+        raise UsageError(f"--profile {args.profile}: profile one of the sizes measured ({args.sizes})")
+    options = Options(
+        sizes=sizes,
+        queries=args.queries,
+        out=Path(args.out),
+        cache=Path(args.cache),
+        corpus=Path(args.corpus),
+        skip_baseline=args.skip_baseline,
+        skip_app=args.skip_app,
+        fresh=args.fresh,
+        profile=args.profile,
+        seed=args.seed,
+    )
+    command = "kb bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "kb bench"
+    results = run(options, settings_from(args), command.strip())
+    paths = report.write(results, options.out)
+    print(report.markdown(results))
+    print("Written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0

@@ -1,0 +1,255 @@
+"""The measurements that run in a child process of their own, one process per task and size, so
+that each peak RSS belongs to one job and no size inherits another's caches or loaded model.
+
+`python -m kb.bench.workers TASK 'JSON-ARGS' RESULT.json` runs one task and writes its result
+(with the process's peak RSS) to RESULT.json; progress goes to stderr. kb/bench/runner.py starts
+these; they are not a user interface.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import pstats
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import kb  # noqa: F401  (offline environment first)
+from kb.config import Settings
+
+MODES = ("dense", "bm25", "hybrid", "answer")  # "answer": kb.answer.ask, hybrid + sentence highlights
+WARMUP = 5
+K = 5
+
+# Functions whose cumulative time a profile reports as a phase (file suffix, function name).
+INGEST_PHASES = {
+    "model load": ("kb/embed.py", "_load"),
+    "fingerprints": ("ingest/pipeline.py", "fingerprint"),
+    "waiting for the reader process (parse)": ("ingest/pipeline.py", "_parsed"),
+    "passages (sentences, tokens)": ("ingest/passages.py", "make_passages"),
+    "embedding (SentenceTransformer.encode)": ("kb/embed.py", "encode"),
+    "Chroma upserts": ("kb/store.py", "write"),
+    "registry rows": ("kb/store.py", "record"),
+    "BM25 snapshot rebuild": ("ingest/pipeline.py", "rebuild_lexical"),
+    "commitments refresh": ("kb/commitments/store.py", "refresh"),
+    "total (pipeline.run)": ("ingest/pipeline.py", "run"),
+}
+QUERY_PHASES = {
+    "question embedding": ("kb/embed.py", "encode"),
+    "index.refresh": ("kb/store.py", "refresh"),
+    "registry records": ("kb/store.py", "records"),
+    "parse_query": ("kb/retrieve.py", "parse_query"),
+    "BM25 snapshot load": ("kb/lexical.py", "load"),
+    "BM25 scoring": ("kb/retrieve.py", "_bm25_scores"),
+    "BM25 top": ("kb/lexical.py", "top"),
+    "Chroma vector query": ("kb/retrieve.py", "_dense"),
+    "named-country candidates": ("kb/retrieve.py", "_mentioned_candidates"),
+    "mentions": ("kb/retrieve.py", "mentions"),
+    "hydrate (Chroma get)": ("kb/retrieve.py", "_hydrate"),
+    "convex fusion": ("kb/retrieve.py", "_convex"),
+    "answer: support rater": ("kb/answer.py", "__init__"),
+    "answer: diversify": ("kb/answer.py", "_diversify"),
+    "answer: pick sentences": ("kb/answer.py", "pick_sentences"),
+    "total (retrieve)": ("kb/retrieve.py", "retrieve"),
+    "total (ask)": ("kb/answer.py", "ask"),
+}
+
+
+def settings_for(index: str, sources: str) -> Settings:
+    """Settings from the environment, with the benchmark's index and sources (embedded Chroma)."""
+    return Settings.from_env(index_dir=index, sources_dir=sources, chroma_url="")
+
+
+def ingest(
+    index: str, sources: str, manifest: str, profile: str = "", raw_encode: bool = True, launched: float = 0.0
+) -> dict:
+    """One `kb ingest` (ingest.pipeline.run, what the command calls) of a corpus into a new index;
+    then (raw_encode) the raw encode of the same passages in the same process, which has the
+    model loaded already. The ingest's peak RSS is read before the raw encode starts;
+    `launched` (time.time() when the parent started this process) gives the whole process's time
+    to the end of the ingest, interpreter start and imports included, as `kb ingest` takes."""
+    from ingest import pipeline
+
+    settings = settings_for(index, sources)
+    run = lambda: pipeline.run(settings, Path(manifest), progress=sys.stderr.isatty())  # noqa: E731
+    summary = _profiled(run, profile, INGEST_PHASES, "one ingest") if profile else run()
+    result = {
+        "seconds": summary.seconds,
+        "process_s": time.time() - launched if launched else None,
+        "passages_embedded": summary.passages_embedded,
+        "documents": len(summary.outcomes),
+        "added": summary.count("added"),
+        "failed": [f"{o.file}: {o.reason}" for o in summary.failed],
+        "peak_rss_mb": _peak_rss_mb(),
+        "reader_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+    return {"ingest": result, "encode": encode(settings) if raw_encode else None}
+
+
+def encode(settings: Settings, chunk: int = 8192) -> dict:
+    """Raw SentenceTransformer.encode throughput over the texts the ingest embedded (the same
+    passages with the same context, the configured batch size): the practical ceiling."""
+    from kb import embed
+    from kb.store import Index
+
+    t0 = time.perf_counter()
+    model = embed.model(settings)  # loaded by the ingest already: near zero
+    loaded = time.perf_counter()
+    opened = Index(settings)
+    texts = [
+        embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context)
+        for p, d in opened.all_passages()
+    ]
+    opened.close()
+    t1 = time.perf_counter()
+    for i in range(0, len(texts), chunk):
+        model.encode(
+            texts[i : i + chunk],
+            batch_size=settings.embed_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        if len(texts) > chunk:
+            print(f"  raw encode {min(i + chunk, len(texts)):,}/{len(texts):,}", file=sys.stderr)
+    seconds = time.perf_counter() - t1
+    return {
+        "passages": len(texts),
+        "seconds": seconds,
+        "passages_per_s": len(texts) / seconds if seconds else None,
+        "batch_size": settings.embed_batch_size,
+        "model_load_s": loaded - t0,
+    }
+
+
+def queries(index: str, sources: str, queries: str, profile: str = "") -> dict:
+    """Latency of each retrieval mode and of the full answer over the corpus's questions, in
+    one warm process (WARMUP questions per mode first, not timed)."""
+    from kb.answer import ask
+    from kb.retrieve import search
+    from kb.store import Index
+
+    settings = settings_for(index, sources)
+    questions = [q["text"] for q in json.loads(Path(queries).read_text())["queries"]]
+    opened = Index(settings)
+    calls = {
+        "dense": lambda q: search(opened, q, mode="dense", k=K),
+        "bm25": lambda q: search(opened, q, mode="bm25", k=K),
+        "hybrid": lambda q: search(opened, q, mode="hybrid", k=K),
+        "answer": lambda q: ask(opened, q, k=K),
+    }
+    latency = {}
+    for mode in MODES:
+        for q in questions[:WARMUP]:
+            calls[mode](q)
+        print(f"  {mode}: {len(questions)} questions", file=sys.stderr)
+        latency[mode] = _timed(calls[mode], questions)
+    result = {
+        "questions": len(questions),
+        "k": K,
+        "latency_ms": latency,
+        "passages": opened.count(),
+        "documents": len(opened.records()),
+        "index_bytes": opened.size_on_disk(),
+    }
+    result["peak_rss_mb"] = _peak_rss_mb()  # before any profiling pass
+    if profile:
+        for mode in ("hybrid", "answer"):
+            path = Path(profile.replace("{mode}", mode))
+            _profiled(
+                lambda m=mode: [calls[m](q) for q in questions],
+                str(path),
+                QUERY_PHASES,
+                f"{len(questions)} {mode} questions",
+            )
+    opened.close()
+    return result
+
+
+def baseline(sources: str, manifest: str, directory: str, queries: str, build: bool) -> dict:
+    """The llama-index baseline: built (if asked), then its retriever's latency on the questions."""
+    from kb.bench import baseline as base
+
+    settings = settings_for(directory, sources)
+    built = base.build(Path(sources), Path(manifest), Path(directory), settings) if build else None
+    index = base.open_index(Path(directory), settings)
+    retriever = index.as_retriever(similarity_top_k=K)
+    questions = [q["text"] for q in json.loads(Path(queries).read_text())["queries"]]
+    for q in questions[:WARMUP]:
+        retriever.retrieve(q)
+    latency = _timed(retriever.retrieve, questions)
+    size = sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
+    return {"build": built, "latency_ms": {"dense": latency}, "index_bytes": size}
+
+
+def quality(cache: str, with_baseline: bool) -> dict:
+    """Recall@5 and nDCG@10 of both systems on the shipped suite (kb/bench/quality.py)."""
+    from kb.bench import quality as q
+
+    return q.measure(Settings.from_env(chroma_url=""), Path(cache), with_baseline)
+
+
+TASKS = {"ingest": ingest, "queries": queries, "baseline": baseline, "quality": quality}
+
+
+def _timed(call, questions: list[str]) -> dict:
+    times = []
+    for q in questions:
+        t0 = time.perf_counter()
+        call(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    a = np.array(times)
+    return {
+        "n": len(times),
+        "p50": float(np.percentile(a, 50)),
+        "p95": float(np.percentile(a, 95)),
+        "p99": float(np.percentile(a, 99)),
+        "mean": float(a.mean()),
+        "max": float(a.max()),
+    }
+
+
+def _profiled(call, path: str, phases: dict[str, tuple[str, str]], what: str):
+    """Run `call` under cProfile; write the phases and the top functions to `path` (text)."""
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    result = profile.runcall(call)
+    total = time.perf_counter() - t0
+    stats = pstats.Stats(profile)
+    lines = [f"# cProfile of {what} ({total:.1f} s under the profiler; the main process only)", ""]
+    lines += ["Phase (cumulative seconds, calls):"]
+    for name, (suffix, func) in phases.items():
+        hits = [(v[3], v[1]) for k, v in stats.stats.items() if k[0].endswith(suffix) and k[2] == func]
+        if hits:
+            ct = sum(h[0] for h in hits)
+            lines.append(
+                f"  {name:<42} {ct:8.2f} s  {100 * ct / total:5.1f} %  ({sum(h[1] for h in hits)} calls)"
+            )
+    for order, n in (("cumulative", 40), ("tottime", 25)):
+        buf = io.StringIO()
+        pstats.Stats(profile, stream=buf).strip_dirs().sort_stats(order).print_stats(n)
+        lines += ["", f"## Top {n} by {order}", buf.getvalue().split("\n", 4)[-1].rstrip()]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return result
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main(argv: list[str]) -> int:
+    task, args, out = argv
+    result = TASKS[task](**json.loads(args))
+    result.setdefault("peak_rss_mb", _peak_rss_mb())
+    Path(out).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

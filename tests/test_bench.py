@@ -1,0 +1,122 @@
+"""`kb bench` at its smallest size: the run completes and writes a well-formed table and JSON
+with every measure present. The figures themselves belong in evals/bench/, never in tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import ROOT, kb
+
+from kb.bench.baseline import covers, units_of
+
+UNGDC = ROOT.parent / "shared" / "ungdc"
+MODES = ("dense", "bm25", "hybrid", "answer")
+ROWS = (
+    "Raw encode (SentenceTransformer.encode), passages/s",
+    "Ingest (`kb ingest`), passages/s",
+    "Ingest / raw encode",
+    "Re-ingest of the unchanged corpus",
+    "Hybrid p50 / p95 / p99, ms",
+    "Full answer p50 / p95 / p99, ms",
+    "Peak RSS, MiB",
+    "Index size on disk, MB",
+    "App start-up to first answer",
+    "Baseline: dense retrieval p50 / p95 / p99, ms",
+    "## Quality on the shipped suite",
+    "## Targets (issue #7)",
+)
+TARGETS = (
+    "ingest ≥ 0.8 × raw encode throughput",
+    "re-ingest of an unchanged corpus of 1,000 documents ≤ 5 s",
+    "hybrid retrieval p50 ≤ 50 ms at 100k passages",
+    "hybrid retrieval p95 ≤ 150 ms at 100k passages",
+    "full answer p50 ≤ 150 ms",
+    "peak RSS at 100k passages ≤ 2 GiB",
+    "hybrid beats the llama-index baseline on recall@5",
+    "hybrid beats the llama-index baseline on ndcg@10",
+    "not slower to ingest than the baseline",
+)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """What CI runs: `kb bench --sizes 200 --queries 20`, into a scratch output and cache."""
+    if not UNGDC.is_dir():
+        pytest.skip(f"the UN General Debate corpus is not at {UNGDC} (see evals/bench/README.md)")
+    root = tmp_path_factory.mktemp("bench")
+    result = kb(
+        "bench",
+        "--sizes", "200",
+        "--queries", "20",
+        "--out", str(root / "out"),
+        "--cache", str(root / "cache"),
+        "--corpus", str(UNGDC),
+        timeout=1200,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, json.loads((root / "out" / "results.json").read_text()), (root / "out" / "results.md")
+
+
+@pytest.mark.slow
+def test_smoke_run_measures_everything_at_one_size(smoke):
+    _, results, _ = smoke
+    assert results["command"].startswith("kb bench --sizes 200 --queries 20")
+    assert results["machine"]["cores"] >= 1 and results["machine"]["packages"]["torch"]
+    assert results["git"]
+    (size,) = results["sizes"]
+    assert size["queries"]["passages"] >= 200
+    assert size["encode"]["passages"] == size["queries"]["passages"] == size["ingest"]["passages_embedded"]
+    assert size["encode"]["passages_per_s"] > 0 and size["ingest"]["seconds"] > 0
+    assert size["reingest"]["passages_embedded"] == 0
+    assert size["reingest"]["unchanged"] == size["reingest"]["documents"] > 0
+    for mode in MODES:
+        latency = size["queries"]["latency_ms"][mode]
+        assert latency["n"] == 20 and 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+    assert size["ingest"]["peak_rss_mb"] > 0 and size["queries"]["peak_rss_mb"] > 0
+    assert size["queries"]["index_bytes"] > 0
+    assert size["app"]["answered"] and size["app"]["first_answer_s"] >= size["app"]["http_ready_s"] > 0
+    assert size["baseline"]["build"]["chunks"] > 0 and size["baseline"]["latency_ms"]["dense"]["n"] == 20
+    for system in ("kb hybrid", "llama-index baseline"):
+        scores = results["quality"]["systems"][system]
+        assert 0 <= scores["recall@5"] <= 1 and 0 <= scores["ndcg@10"] <= 1
+    assert [t["target"] for t in results["targets"]] == list(TARGETS)
+    assert {t["status"] for t in results["targets"]} <= {"pass", "FAIL", "n/a"}
+
+
+@pytest.mark.slow
+def test_smoke_run_prints_and_writes_the_table(smoke):
+    result, _, markdown = smoke
+    text = markdown.read_text()
+    for row in ROWS:
+        assert row in text
+        assert row in result.stdout
+    assert "| Measure |" in text and "Command: `kb bench --sizes 200 --queries 20" in text
+
+
+def test_sizes_must_be_numbers():
+    result = kb("bench", "--sizes", "1000,lots")
+    assert result.returncode == 2
+    assert "'lots' is not a number of passages" in result.stderr
+
+
+def test_a_chunk_counts_once_for_the_best_relevant_paragraph_it_holds():
+    relevant = [
+        ("d", "Smugglers advertise crossings on social media platforms every day.", "d:3", 1),
+        ("d", "The ministers agreed to remove smuggling adverts within one hour.", "d:4", 2),
+        ("e", "Returns must respect the dignity of the persons concerned.", "e:1", 2),
+    ]
+    big = (
+        "Intro. Smugglers advertise crossings on social MEDIA platforms\nevery day. "
+        "The ministers agreed to remove smuggling adverts within one hour. More text."
+    )
+    ranking, covered = units_of([("c1", "d", big), ("c2", "d", big), ("c3", "e", "unrelated")], relevant)
+    assert ranking == ["d:4", "d:3", "baseline:c3"]  # best grade first; each chunk is one result
+    assert covered == {"d:3", "d:4"}
+
+
+def test_a_chunk_covers_a_passage_when_it_holds_half_of_it():
+    passage = "one two three four five six seven eight"
+    assert covers("... five six seven eight and then the next paragraph", passage)
+    assert covers("ONE two  three\nfour five", passage)
+    assert not covers("three four five six", passage)
