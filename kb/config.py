@@ -20,8 +20,8 @@ class Settings:
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 to use a Chroma server instead of the embedded store
     collection: str = "passages"
     embed_model: str = DEFAULT_MODEL  # a local path or a model name (names need the model in the HF cache)
-    embed_batch_size: int = 64
-    embed_backend: str = "onnx"  # "onnx" (ONNX Runtime, same vectors, faster) or "torch"
+    embed_batch_size: int = 16
+    embed_backend: str = "onnx-int8"  # "onnx-int8" (fastest), "onnx" (float, the PyTorch vectors) or "torch"
     embed_context: bool = True  # prefix the embedded text with document title and section heading
     ingest_workers: int = 1  # processes parsing documents while the main process embeds
     parse_timeout: float = 120.0  # seconds one file may take to parse before it is skipped
@@ -65,11 +65,14 @@ class Settings:
 
     @property
     def model_id(self) -> str:
-        """A stable name for the embedding model, stored with the index to detect a model change."""
+        """A stable name for the embedding model, stored with the index to detect a model change.
+        The int8 backend gives other vectors than the float ones, so it counts as another model."""
         if self.embed_model == DEFAULT_MODEL:
-            return DEFAULT_MODEL_ID
-        path = Path(self.embed_model)
-        return str(path.resolve()) if path.exists() else self.embed_model
+            name = DEFAULT_MODEL_ID
+        else:
+            path = Path(self.embed_model)
+            name = str(path.resolve()) if path.exists() else self.embed_model
+        return f"{name}+int8" if self.embed_backend == "onnx-int8" else name
 
 
 def _coerce(name: str, raw: str, kind: type) -> object:

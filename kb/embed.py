@@ -45,16 +45,23 @@ def token_spans(settings: Settings, text: str) -> list[tuple[int, int]]:
     return [tuple(span) for span in enc["offset_mapping"]]
 
 
+BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
 @cache
-def _onnx(model_path: str):
+def _onnx(model_path: str, int8: bool):
     from kb.onnx import OnnxEncoder, supported
 
     st = _load(model_path)
     if not supported(st):
+        if int8:
+            raise KBError("KB_EMBED_BACKEND=onnx-int8 supports Transformer + mean/CLS pooling models only")
         return None
     try:
-        return OnnxEncoder(st, model_path)
+        return OnnxEncoder(st, model_path, int8=int8)
     except Exception as exc:  # an export that fails must not stop the tool: PyTorch still works
+        if int8:  # PyTorch would give other vectors than the int8 index holds
+            raise KBError(f"could not build the int8 model ({exc}); use KB_EMBED_BACKEND=onnx") from None
         import logging
 
         logging.getLogger(__name__).warning("ONNX export failed (%s); using PyTorch", exc)
@@ -63,10 +70,12 @@ def _onnx(model_path: str):
 
 def encoder(settings: Settings):
     """The ONNX encoder for these settings, or None when the PyTorch backend is to be used."""
-    if settings.embed_backend != "onnx":
+    if settings.embed_backend not in BACKENDS:
+        raise KBError(f"KB_EMBED_BACKEND={settings.embed_backend!r}: use one of {', '.join(BACKENDS)}")
+    if settings.embed_backend == "torch":
         return None
     with _lock:
-        return _onnx(settings.model_path)
+        return _onnx(settings.model_path, settings.embed_backend == "onnx-int8")
 
 
 def encode(settings: Settings, texts: list[str], batch_size: int | None = None) -> np.ndarray:

@@ -11,6 +11,7 @@ which is what the answer's sentence highlighting needs.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import warnings
@@ -44,7 +45,7 @@ def _pooling(st_model) -> str:
 class OnnxEncoder:
     """Encodes texts with an ONNX export of a SentenceTransformer's transformer."""
 
-    def __init__(self, st_model, model_path: str):
+    def __init__(self, st_model, model_path: str, int8: bool = False):
         import onnxruntime as ort
 
         self.tokenizer = st_model.tokenizer
@@ -52,6 +53,8 @@ class OnnxEncoder:
         self.pooling = _pooling(st_model)
         self.inputs = list(self.tokenizer.model_input_names)
         path = _exported(st_model, model_path, self.inputs)
+        if int8:
+            path = _quantized(path, st_model)
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.log_severity_level = 3
@@ -128,3 +131,44 @@ def _exported(st_model, model_path: str, inputs: list[str]) -> Path:
             )
         os.replace(tmp, path)
     return path
+
+
+def _quantized(path: Path, st_model) -> Path:
+    """The int8 version of an exported model: attention and layer norms fused by ONNX Runtime's
+    transformer optimizer, then weights quantized dynamically to int8 (cached beside it).
+
+    About twice as fast on a CPU; the vectors move (cosine 0.92–0.99 to the float ones), so an
+    index built with it is queried with it (Settings.model_id tells them apart).
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    target = path.with_name(path.stem + ".int8.onnx")
+    with _lock:
+        if target.exists():
+            return target
+        config = st_model[0].auto_model.config
+        fused = path.with_suffix(f".{os.getpid()}.fused.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.int8.tmp")
+        logging.disable(logging.WARNING)  # the quantizer's advice to pre-process, on the root logger
+        try:
+            optimizer.optimize_model(
+                str(path),
+                model_type="bert",
+                num_heads=int(getattr(config, "num_attention_heads", 0)),
+                hidden_size=int(getattr(config, "hidden_size", 0)),
+                opt_level=1,
+            ).save_model_to_file(str(fused))
+            quantize_dynamic(
+                str(fused),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+            os.replace(tmp, target)
+        finally:
+            logging.disable(logging.NOTSET)
+            fused.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+    return target

@@ -153,10 +153,15 @@ class Index:
             raise StoreUnavailableError(f"the passage store is unavailable: {exc}") from None
         stored = (col.metadata or {}).get("embed_model")
         if stored and stored != self.settings.model_id:
+            if stored.removesuffix("+int8") == self.settings.model_id.removesuffix("+int8"):
+                backend = "onnx-int8" if stored.endswith("+int8") else "onnx"
+                back = f"set KB_EMBED_BACKEND={backend} (the int8 model gives other vectors)"
+            else:
+                back = "set KB_EMBED_MODEL back"
             raise ModelMismatchError(
                 f"the index in {self.dir}/ was built with the embedding model {stored!r}, but "
                 f"{self.settings.model_id!r} is configured; run `kb ingest --rebuild` to re-embed with it, "
-                "or set KB_EMBED_MODEL back"
+                f"or {back}"
             )
         return col
 

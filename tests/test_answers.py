@@ -137,8 +137,9 @@ def test_kb_search_lists_passages_without_an_answer_and_kb_ask_prints_readably(f
     assert asked.returncode == 0, asked.stderr
     out = asked.stdout
     assert re.search(r"\(hybrid, 5 passages, \d+ ms\)", out)
-    assert "Kenya and the Republic of Korea" in out
-    assert "[1] G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 1" in out
+    quoted = re.search(r"Kenya and the Republic of Korea, also support this declaration\. \[(\d)\]", out)
+    assert quoted, out
+    assert f"[{quoted[1]}] G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 1\n" in out
     assert max(len(line) for line in out.splitlines()) <= 100
 
 
@@ -208,10 +209,12 @@ def test_llm_answer_is_checked_and_falls_back_when_the_endpoint_is_slow(fixtures
     base = f"http://127.0.0.1:{stub_llm.server_address[1]}/v1"
     index = Index(fixtures_index.settings.with_(llm_base_url=base, llm_model="stub", llm_timeout=2.0))
     question = "Which partner countries support the 2026 declaration?"
+    plain = ask(Index(fixtures_index.settings), question)
+    m = next(c.marker for c in plain.passages if "Republic of Korea" in c.hit.passage.text)
     _StubLLM.reply = (
-        'Kenya and the Republic of Korea "also support this declaration" [1]. '
+        f'Kenya and the Republic of Korea "also support this declaration" [{m}]. '
         "The partners will host the next summit [9]. "
-        'The leaders say the partners "pledged ten million euros" [1]. '
+        f'The leaders say the partners "pledged ten million euros" [{m}]. '
         "This sentence cites nothing."
     )
     answer = ask(index, question)

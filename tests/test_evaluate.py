@@ -498,7 +498,8 @@ def test_kb_eval_writes_the_report_and_exits_1_naming_the_missed_floor(mini, tmp
     conf = data["configuration"]
     assert [c["name"] for c in conf["configs"]] == ["default", "model", "plain"]
     default, model, plain = conf["configs"]
-    assert default["model"] == "sentence-transformers/all-MiniLM-L6-v2" and model["model"] == model_dir
+    assert default["model"] == Settings().model_id
+    assert model["model"] == Settings().with_(embed_model=model_dir).model_id
     assert default["documents"] == 2 and default["passages"] >= 11
     assert plain["changes"] == {"embed_context": False} and model["changes"] == {"embed_model": model_dir}
     assert len({default["index_dir"], model["index_dir"], plain["index_dir"]}) == 3

@@ -160,6 +160,14 @@ def ingest_ratio(s: dict) -> float:
     return ingest_rate(s) / s["encode"]["passages_per_s"]
 
 
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def _ratio(a: float, b: float | None) -> str:
+    return "—" if not b else f"{a / b:.2f}"
+
+
 def ingest_rate(s: dict) -> float:
     return s["ingest"]["passages_embedded"] / s["ingest"]["seconds"]
 
@@ -181,7 +189,8 @@ def markdown(results: dict) -> str:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; {m['os']}; Python {m['python']}",
         f"- Libraries: torch {pk['torch']}, sentence-transformers {pk['sentence-transformers']}, chromadb "
         f"{pk['chromadb']}, bm25s {pk['bm25s']}, llama-index-core {pk['llama-index-core']}, gradio {pk['gradio']}",
-        f"- Model: {results['settings']['model']}, batch size {results['settings']['embed_batch_size']}",
+        f"- Model: {results['settings']['model']}, batch size {results['settings']['embed_batch_size']}, "
+        f"backend {results['settings'].get('embed_backend', '?')} (KB_EMBED_BACKEND)",
         f"- Load average (1, 5, 15 min) at start {results['load_average_start']}, at end "
         f"{results['load_average_end']}: above {m['cores']} the machine was shared and timings are noisy",
         "",
@@ -194,10 +203,16 @@ def markdown(results: dict) -> str:
         + [f"{s['corpus']['real_documents']:,} + {s['corpus']['synthetic_documents']:,}" for s in sizes],
         ["Raw encode (SentenceTransformer.encode), passages/s"]
         + [f"{s['encode']['passages_per_s']:.0f}" for s in sizes],
+        [f"Raw encode (kb.embed.encode, backend {results['settings'].get('embed_backend', '?')}), passages/s"]
+        + [_rate(s["encode"].get("backend_passages_per_s")) for s in sizes],
         ["Ingest (`kb ingest`), passages/s"] + [f"{ingest_rate(s):.0f}" for s in sizes],
         ["Ingest time, s (pipeline / whole process)"]
         + [f"{s['ingest']['seconds']:.1f} / {s['ingest']['process_s']:.1f}" for s in sizes],
-        ["Ingest / raw encode"] + [f"{ingest_ratio(s):.2f}" for s in sizes],
+        ["Ingest / raw encode (SentenceTransformer; kb.embed)"]
+        + [
+            f"{ingest_ratio(s):.2f}; {_ratio(ingest_rate(s), s['encode'].get('backend_passages_per_s'))}"
+            for s in sizes
+        ],
         ["Re-ingest of the unchanged corpus, s (`kb ingest` wall / pipeline)"]
         + [f"{s['reingest']['wall_s']:.1f} / {s['reingest']['seconds']:.1f}" for s in sizes],
     ]
@@ -244,6 +259,23 @@ def markdown(results: dict) -> str:
             + [f"{x['index_bytes'] / 1e6:,.1f}" if x else "–" for x in b],
         ]
     lines += _table(head, rows)
+    sampled = [s for s in sizes if s["encode"].get("of_passages", 0) > s["encode"]["passages"]]
+    if sampled:
+        lines += [
+            "",
+            "Raw encode rates at "
+            + ", ".join(f"{passages(s):,}" for s in sampled)
+            + f" passages: over an evenly spaced sample of {sampled[0]['encode']['passages']:,} of the "
+            "passages the ingest embedded.",
+        ]
+    if any("baseline" in s for s in sizes) and not all("baseline" in s for s in sizes):
+        lines += ["", "The baseline (–) is built only at sizes up to `--baseline-max` passages."]
+    if any("baseline" in s for s in sizes):
+        lines += [
+            "",
+            "The baseline embeds 1,024-token chunks with a model that reads 256 word pieces: about three "
+            "quarters of its text never reaches the model, which makes its ingest cheaper and its recall lower.",
+        ]
     cached = [s for s in sizes if s.get("build_cached")]
     if cached:
         lines += [

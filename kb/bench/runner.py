@@ -55,6 +55,7 @@ class Options:
     cache: Path = Path(".kb-bench")
     corpus: Path = Path("../shared/ungdc")
     skip_baseline: bool = False
+    baseline_max: int = 10_000  # sizes above this skip the baseline (its build alone takes hours at 100k)
     skip_app: bool = False
     fresh: bool = False
     profile: int | None = None
@@ -83,6 +84,7 @@ def run(options: Options, settings: Settings, command: str) -> dict:
         "settings": {
             "model": settings.model_id,
             "embed_batch_size": settings.embed_batch_size,
+            "embed_backend": settings.embed_backend,
             "embed_context": settings.embed_context,
             "ingest_workers": settings.ingest_workers,
         },
@@ -192,7 +194,7 @@ def measure_size(size: int, options: Options, settings: Settings) -> dict:
     if not options.skip_app:
         _say("  app start-up to first answer (`kb serve`)…")
         out["app"] = app_startup(paths, options.cache)
-    if not options.skip_baseline:
+    if not options.skip_baseline and size <= options.baseline_max:
         bkey = _key(
             c.digest,
             settings,

@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the UN General Debate corpus (default ../shared/ungdc)",
     )
     p.add_argument("--skip-baseline", action="store_true", help="do not measure the llama-index baseline")
+    p.add_argument(
+        "--baseline-max",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="measure the baseline only at sizes up to N passages (default 10000)",
+    )
     p.add_argument("--skip-app", action="store_true", help="do not measure the app's start-up")
     p.add_argument("--fresh", action="store_true", help="ingest again even where a cached index is current")
     p.add_argument(
@@ -84,6 +91,7 @@ def run_bench(args: argparse.Namespace) -> int:
         cache=Path(args.cache),
         corpus=Path(args.corpus),
         skip_baseline=args.skip_baseline,
+        baseline_max=args.baseline_max,
         skip_app=args.skip_app,
         fresh=args.fresh,
         profile=args.profile,
