@@ -1,0 +1,107 @@
+"""SIGKILL during `kb ingest` and `kb ingest --rebuild`: the index keeps answering, and the next
+run finishes the job. A short version of `python -m evals.reliability.crash` (which runs 40 kills)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from evals.reliability import crash
+from ingest import pipeline
+from kb.config import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_killed_ingests_leave_an_index_that_answers_and_a_rerun_equals_a_clean_ingest(tmp_path):
+    report = crash.scenario(tmp_path, runs=5, seed=2)
+    print(report.markdown())
+    assert report.problems == []
+    assert report.kills >= 4
+    assert any(r.rebuild and r.killed for r in report.runs)
+
+
+def test_a_killed_rebuild_leaves_the_old_index_in_service_and_the_next_run_cleans_up(tmp_path):
+    corpus = crash.make_corpus(tmp_path, documents=6, seed=4)
+    settings = Settings(sources_dir=corpus.dir, index_dir=tmp_path / ".kb", embed_backend=crash.BACKEND)
+    assert pipeline.run(settings, progress=False).exit_code == 0
+    before = crash.index_contents(settings)
+    corpus.mutate()
+    beside = tmp_path / ".kb.rebuild"
+    launcher = crash.Launcher(fresh=False, log=tmp_path / "ingest.log")
+    argv = ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
+    run = launcher.start(argv + ["--rebuild"])
+    killed, _ = crash.kill_at(run, ("write", 2), beside, 0, crash.random.Random(0))
+    assert killed and beside.is_dir()  # killed with three documents written beside the live index
+    after = crash.index_contents(settings)
+    assert (after["ids"], after["texts"], after["records"]) == (
+        before["ids"],
+        before["texts"],
+        before["records"],
+    )
+    assert crash.check_answers(settings, corpus) == []
+
+    rerun = launcher.start(argv)
+    while rerun.poll() is None:
+        time.sleep(0.05)
+    assert rerun.poll() == 0
+    assert not beside.exists()
+    clean = settings.with_(index_dir=tmp_path / "clean" / ".kb")
+    pipeline.run(clean, progress=False)
+    assert crash.compare_with_clean(settings, clean) == []
+
+
+def test_a_failing_rebuild_leaves_the_old_index_in_service(tmp_path):
+    corpus = crash.make_corpus(tmp_path, documents=3, seed=5)
+    settings = Settings(sources_dir=corpus.dir, index_dir=tmp_path / ".kb", embed_backend=crash.BACKEND)
+    assert pipeline.run(settings, progress=False).exit_code == 0
+    before = crash.index_contents(settings)
+    corpus.mutate()
+    failed = subprocess.run(
+        [
+            crash.sys.executable,
+            "-m",
+            "kb.cli",
+            "ingest",
+            "--rebuild",
+            "--sources",
+            str(corpus.dir),
+            "--index",
+            str(settings.index_dir),
+            "--embed-model",
+            str(tmp_path / "no-such-model"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=crash.ROOT,
+        env={**crash.os.environ, "KB_EMBED_BACKEND": crash.BACKEND},
+    )
+    assert failed.returncode == 1
+    assert "cannot load the embedding model" in failed.stderr and "Traceback" not in failed.stderr
+    assert not (tmp_path / ".kb.rebuild").exists()
+    after = crash.index_contents(settings)
+    assert (after["ids"], after["texts"], after["records"]) == (
+        before["ids"],
+        before["texts"],
+        before["records"],
+    )
+    assert crash.check_answers(settings, corpus) == []
+
+
+def test_a_rebuild_swaps_in_a_new_directory_and_keeps_the_feedback(tmp_path):
+    corpus = crash.make_corpus(tmp_path, documents=3, seed=6)
+    settings = Settings(sources_dir=corpus.dir, index_dir=tmp_path / ".kb", embed_backend=crash.BACKEND)
+    assert pipeline.run(settings, progress=False).exit_code == 0
+    (settings.index_dir / "feedback.jsonl").write_text('{"verdict": "helpful"}\n')
+    inode = settings.index_dir.stat().st_ino
+    corpus.mutate()
+    summary = pipeline.run(settings, rebuild=True, progress=False)
+    assert summary.exit_code == 0 and summary.count("added") == 3
+    assert settings.index_dir.stat().st_ino != inode  # a new directory took the old one's name
+    assert (settings.index_dir / "feedback.jsonl").read_text() == '{"verdict": "helpful"}\n'
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kb.")] == []
+    clean = settings.with_(index_dir=tmp_path / "clean" / ".kb")
+    pipeline.run(clean, progress=False)
+    assert crash.compare_with_clean(settings, clean) == []
