@@ -10,6 +10,16 @@ class ReadError(Exception):
     """A file could not be read; the message is one line for the user (the path is added by the caller)."""
 
 
+def reason(error: Exception, limit: int = 120) -> str:
+    """A library error as one short printable line for a ReadError message (its type when it says nothing).
+
+    Parser errors can quote the broken input at length (lxml repeats a mangled namespace url).
+    """
+    text = " ".join("".join(char if char.isprintable() else "?" for char in str(error)).split())
+    text = text or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Block:
     """A heading or a body paragraph, as it appears in the source.

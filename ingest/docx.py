@@ -16,7 +16,7 @@ from pathlib import Path
 
 from docx.oxml.ns import qn
 
-from ingest.blocks import Block, Extracted, ReadError
+from ingest.blocks import Block, Extracted, ReadError, reason
 from ingest.lines import collapse
 
 # A damaged zip archive or XML part surfaces as any of these, from zipfile, zlib, lxml or python-docx.
@@ -62,7 +62,7 @@ def read_docx(path: Path) -> Extracted:
         # python-docx trips over a missing or malformed package part with an AttributeError.
         raise ReadError("corrupt DOCX: a required part is missing or malformed") from error
     except (*_CORRUPT, LxmlError) as error:
-        raise ReadError(f"corrupt DOCX: {collapse(str(error)) or type(error).__name__}") from error
+        raise ReadError(f"corrupt DOCX: {reason(error)}") from error
     return Extracted(blocks=blocks, title=title, meta={key: value for key, value in meta.items() if value})
 
 

@@ -75,6 +75,10 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _BOLD_TAGS = {"b", "strong"}
 _BOLD_HEADING_MAX_CHARS = 120
+# Deeper pages are refused before any work: the walker recurses once per level and would exhaust
+# Python's stack a little deeper anyway, after minutes on a page built to be deep (a link left
+# open in each of 20,000 nested sections made every link's text the rest of the page).
+_MAX_DEPTH = 400
 
 
 @dataclass
@@ -95,6 +99,8 @@ def read_html(path: Path) -> Extracted:
     if path.stat().st_size == 0:
         raise ReadError("empty file (0 bytes)")
     soup = parse_html(decode_html(path.read_bytes()))
+    if _deeper_than(soup, _MAX_DEPTH):
+        raise ReadError(f"nested too deeply to read (more than {_MAX_DEPTH} levels of tags)")
     title = _title(soup)
     meta = _meta(soup)
     root = _content_root(soup)
@@ -130,6 +136,18 @@ def decode_html(data: bytes) -> str:
                 except UnicodeDecodeError:
                     pass  # the declaration is wrong: detect as for plain text
     return decode(data)
+
+
+def _deeper_than(soup: BeautifulSoup, limit: int) -> bool:
+    """Whether some element is nested more than `limit` levels deep (one pass, no recursion)."""
+    depths = {id(soup): 0}
+    for node in soup.descendants:
+        if isinstance(node, Tag):
+            depth = depths[id(node.parent)] + 1
+            if depth > limit:
+                return True
+            depths[id(node)] = depth
+    return False
 
 
 def _title(soup: BeautifulSoup) -> str | None:

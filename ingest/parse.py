@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.blocks import ReadError, read
+from ingest.blocks import ReadError, read, reason
 from ingest.paragraphs import Paragraph, number_paragraphs
 
 
@@ -26,13 +26,13 @@ def parse(path: str) -> Parsed:
     try:
         extracted = read(Path(path))
     except ReadError as exc:
-        return Parsed([], error=str(exc))
+        return Parsed([], error=reason(exc, limit=300))
     except RecursionError:
         return Parsed(
             [], error="nested too deeply to read (about a thousand levels of tags, lists or quotes)"
         )
     except (OSError, UnicodeError, ValueError, MemoryError) as exc:
-        return Parsed([], error=f"could not be read ({exc.__class__.__name__}: {str(exc)[:200]})")
+        return Parsed([], error=f"could not be read ({exc.__class__.__name__}: {reason(exc, limit=200)})")
     paragraphs = number_paragraphs(extracted.blocks)
     if not paragraphs:
         return Parsed([], error="no body text found (only headings or empty paragraphs)")

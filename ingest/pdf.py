@@ -28,7 +28,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 
-from ingest.blocks import Block, Extracted, ReadError
+from ingest.blocks import Block, Extracted, ReadError, reason
 from ingest.lines import (
     WordList,
     collapse,
@@ -92,7 +92,7 @@ def read_pdf(path: Path) -> Extracted:
     try:
         pages = [_page_lines(page, number) for number, page in enumerate(reader.pages, start=1)]
     except _CORRUPT as error:
-        raise ReadError(f"corrupt PDF: {_reason(error)}") from error
+        raise ReadError(f"corrupt PDF: {reason(error)}") from error
     if not any(line.text for page in pages for line in page):
         raise ReadError("no extractable text (image-only or scanned PDF?); OCR is not available")
     lines = _drop_furniture(pages)
@@ -113,15 +113,8 @@ def _open(path: Path) -> PdfReader:
     except DependencyError as error:
         raise ReadError("encrypted PDF: decrypting it needs the 'cryptography' package") from error
     except _CORRUPT as error:
-        raise ReadError(f"corrupt PDF: {_reason(error)}") from error
+        raise ReadError(f"corrupt PDF: {reason(error)}") from error
     return reader
-
-
-def _reason(error: Exception) -> str:
-    text = (
-        "".join(char if char.isprintable() else "?" for char in collapse(str(error))) or type(error).__name__
-    )
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _page_lines(page, number: int) -> list[Line]:

@@ -546,3 +546,38 @@ def build_binary_txt(directory: Path) -> Path:
     path = directory / "image.txt"
     path.write_bytes(Path(_tiny_png(directory)).read_bytes() * 20)
     return path
+
+
+# --- seeds for the fuzz tests (tests/test_fuzz.py, python -m evals.fuzz) ------------------------
+
+FUZZ_SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx", "markdown": ".md", "text": ".txt"}
+
+
+def build_uncompressed_pdf(directory: Path) -> Path:
+    """The fixture PDF with its page content streams left uncompressed, so that a mutation of its
+    bytes changes the drawn text and operators rather than breaking a zlib stream."""
+    from reportlab import rl_config
+
+    saved = rl_config.pageCompression
+    rl_config.pageCompression = 0
+    try:
+        return build_pdf(directory, "uncompressed.pdf")
+    finally:
+        rl_config.pageCompression = saved
+
+
+def build_fuzz_seeds(directory: Path) -> dict[str, list[Path]]:
+    """Real files to mutate, by reader: the fixtures above (valid and broken) and the bundled documents."""
+    root = Path(__file__).resolve().parent.parent
+    corpus = sorted((root / "evals" / "corpus").glob("*"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return {
+        "pdf": [build_pdf(directory), build_uncompressed_pdf(directory), build_truncated_pdf(directory),
+                build_encrypted_pdf(directory), build_image_only_pdf(directory)],
+        "html": [build_junk_html(directory), build_g7rg_html(directory)],
+        "docx": [build_docx(directory), build_numbered_docx(directory), build_docx_missing_document(directory)],
+        "markdown": [build_markdown(directory), *(root / "sources").glob("*.md"),
+                     *(p for p in corpus if p.suffix == ".md")],
+        "text": [build_cp1252_text(directory), build_utf8_bom_text(directory), build_wrapped_text(directory),
+                 *(p for p in corpus if p.suffix == ".txt")],
+    }  # fmt: skip
