@@ -551,7 +551,7 @@ def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[
             server_name=settings.host,
             server_port=settings.port,
             auth=logins or None,
-            show_error=True,
+            show_error=False,  # gr.Error messages still show; Gradio's own errors would show internals
             auth_message="Sign in with the user name and password you were given for this knowledge base.",
             prevent_thread_lock=True,
             quiet=quiet,
