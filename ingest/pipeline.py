@@ -341,6 +341,7 @@ def _discard_rebuild_dir(settings: Settings) -> None:
     new one; files the app wrote into it meanwhile move to the live index. On a Chroma server its
     collection is deleted too."""
     old = _rebuild_dir(settings.index_dir)
+    shutil.rmtree(old.with_name(old.name + ".probe"), ignore_errors=True)  # a kill in _check_exchange
     if not old.exists():
         return
     live = settings.index_dir.resolve()
@@ -376,7 +377,7 @@ def _carry_over(src: Path, dst: Path, link: bool) -> None:
         return
     for entry in src.iterdir():
         target = dst / entry.name
-        if entry.name.startswith(_INDEX_PARTS) or target.exists():
+        if entry.name.startswith(_INDEX_PARTS) or _temporary(entry.name) or target.exists():
             continue
         if not link:
             os.rename(entry, target)
@@ -384,6 +385,11 @@ def _carry_over(src: Path, dst: Path, link: bool) -> None:
             shutil.copytree(entry, target, copy_function=os.link)
         else:
             os.link(entry, target)
+
+
+def _temporary(name: str) -> bool:
+    """A file being written beside its final name (`.commitments.json.x1y2.tmp`), or left so by a kill."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def _collection_named(index_dir: Path) -> str | None:

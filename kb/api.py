@@ -29,11 +29,14 @@ class Library:
         self._lock = threading.Lock()
 
     def index(self) -> Index:
-        """The index, opened on first use (and again after a failure, e.g. once `kb ingest` has run)."""
+        """The index, opened on first use (and again after a failure, e.g. once `kb ingest` has run),
+        showing what another process's ingest or rebuild changed since."""
         with self._lock:
             if self._index is None:
                 self._index = Index(self.settings)
-            return self._index
+            index = self._index
+        index.refresh()  # after `kb ingest --rebuild` the registry is another file: reopen it
+        return index
 
     def reset(self) -> None:
         """Forget the open index, so that the next call opens it again (after its store failed)."""

@@ -113,6 +113,8 @@ def build(index_dir: Path, rows: list[dict], generation: int, show_progress: boo
 
     root = index_dir / "bm25"
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".*.tmp"):  # a build killed before its rename (builds run under the ingest lock)
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     name = f"{snapshot_prefix(generation)}{uuid.uuid4().hex[:8]}"
     tmp = root / f".{name}.tmp"
     tmp.mkdir()

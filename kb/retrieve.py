@@ -356,7 +356,7 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
         regexes = [{"$regex": "(?i)" + r"\s+".join(re.escape(w) for w in p.split())} for p in query.phrases]
         where_document = regexes[0] if len(regexes) == 1 else {"$and": regexes}
     n = max(1, min(n, index.count()))
-    got = index.collection.query(
+    got = index.query(
         query_embeddings=[qvec],
         n_results=n,
         where=filters.where(),

@@ -133,6 +133,16 @@ class Index:
             self.collection = self._collection(create=False)
             self._seen_snapshot = name
 
+    def query(self, **kwargs) -> dict:
+        """`collection.query`, asked once more when an ingest in another process deleted passages
+        in the middle of it (the embedded store then fails with "Error finding id")."""
+        try:
+            return self.collection.query(**kwargs)
+        except Exception as exc:  # chromadb.errors.InternalError
+            if "Error finding id" not in str(exc):
+                raise
+        return self.collection.query(**kwargs)
+
     def _collection(self, create: bool):
         meta = {"embed_model": self.settings.model_id}
         try:

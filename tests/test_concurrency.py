@@ -102,6 +102,8 @@ def live(tmp_path_factory):
 def test_answers_during_an_ingest_cite_text_the_index_held_and_then_the_new_index(live, rebuild):
     corpus, settings, library, launcher = live
     before = passage_texts(settings)
+    reader = Library(settings)  # opened before the ingest, asked nothing
+    reader.documents()
     for _ in range(2):
         corpus.mutate()
     argv = ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
@@ -121,6 +123,14 @@ def test_answers_during_an_ingest_cite_text_the_index_held_and_then_the_new_inde
     assert wrong_citations(during, allowed) == []
     # Once the ingest is over, the app answers from the new index, without a restart.
     assert wrong_citations(later, {pid: {text} for pid, text in after.items()}) == []
+    # The documents list and the reader see the new index too, without a question asked first.
+    listed = {d["id"] for d in reader.documents()}
+    assert listed == {Path(name).stem for name in corpus.versions}
+    for doc_id in listed:
+        paragraphs = reader.document(doc_id)["paragraphs"]
+        assert {p["id"]: p["text"] for p in paragraphs} == {
+            k: v for k, v in after.items() if k.startswith(doc_id + ":")
+        }
     if rebuild:
         assert not settings.index_dir.with_name(settings.index_dir.name + ".rebuild").exists()
 

@@ -181,7 +181,7 @@ def run_load(url: str, clients: int, total: int, asked: list[str], during=None, 
     calls: list[Call] = []
     result = Result(clients, calls, 0.0)
     counter = iter(range(10**9))
-    answered = [0]
+    answered, asking = [0], [0]
     lock = threading.Lock()
     ready = threading.Barrier(clients + 1)
 
@@ -189,10 +189,11 @@ def run_load(url: str, clients: int, total: int, asked: list[str], during=None, 
         api = Client(url, verbose=False)
         ready.wait()
         while True:
-            with lock:
+            with lock:  # exactly `total` answers when nothing fails
+                if answered[0] + asking[0] >= total or time.time() - start > limit:
+                    return
                 i = next(counter)
-            if answered[0] >= total or time.time() - start > limit:
-                return
+                asking[0] += 1
             question = asked[i % len(asked)]
             t0 = time.time()
             try:
@@ -203,6 +204,7 @@ def run_load(url: str, clients: int, total: int, asked: list[str], during=None, 
             with lock:
                 calls.append(call)
                 answered[0] += not call.error
+                asking[0] -= 1
             if call.error:
                 time.sleep(0.5)
 
