@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -232,7 +233,7 @@ def _ingest_jobs(
 def _parsed(jobs: list[_Job], settings: Settings) -> Iterator[tuple[_Job, Parsed]]:
     """Each job with its parsed file, in order; a file that hangs or kills its worker fails alone."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=max(1, settings.ingest_workers), mp_context=ctx)
+    pool = _reader_pool(ctx, settings)
     window = max(2, settings.ingest_workers * 4)  # parse ahead while the model embeds
     try:
         i = 0
@@ -268,7 +269,28 @@ def _restart(pool: ProcessPoolExecutor, ctx, settings: Settings, rest: list[_Job
     _kill(pool)
     for job in rest:
         job.future = None
-    return ProcessPoolExecutor(max_workers=max(1, settings.ingest_workers), mp_context=ctx)
+    return _reader_pool(ctx, settings)
+
+
+def _reader_pool(ctx, settings: Settings) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=max(1, settings.ingest_workers),
+        mp_context=ctx,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a reader process: exit when `kb ingest` is gone. Killed with SIGKILL (the OOM killer, a
+    `kill -9`), it cannot stop its readers, which would otherwise wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:

@@ -3,8 +3,11 @@ run finishes the job. A short version of `python -m evals.reliability.crash` (wh
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +108,31 @@ def test_a_rebuild_swaps_in_a_new_directory_and_keeps_the_feedback(tmp_path):
     clean = settings.with_(index_dir=tmp_path / "clean" / ".kb")
     pipeline.run(clean, progress=False)
     assert crash.compare_with_clean(settings, clean) == []
+
+
+def process_group(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies excluded), from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_reader_processes_exit_when_kb_ingest_alone_is_killed(tmp_path):
+    corpus = crash.make_corpus(tmp_path, documents=30, seed=8)
+    launcher = crash.Launcher(fresh=False, log=tmp_path / "ingest.log")
+    run = launcher.start(["ingest", "-q", "--sources", str(corpus.dir), "--index", str(tmp_path / ".kb")])
+    deadline = time.time() + 120
+    while len(process_group(run.pid)) < 2 and run.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert run.poll() is None, "the ingest ended before its reader process was seen"
+    os.kill(run.pid, signal.SIGKILL)  # the main process only, as the OOM killer would
+    while process_group(run.pid) and time.time() < deadline:
+        time.sleep(0.1)
+    assert process_group(run.pid) == []
