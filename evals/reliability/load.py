@@ -115,17 +115,18 @@ class ChromaServer:
                 self.proc.wait()
 
 
-def start_app(index: Path, sources: Path, extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """`kb serve` on a free loopback port; returns the process and its URL once it answers."""
+def start_app(index: Path, sources: Path, extra: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """`kb serve` on a free loopback port, its output in `log`; returns the process and its URL
+    once it answers."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kb.cli", "serve", "--index", str(index), "--sources", str(sources)],
-        cwd=ROOT,
-        env=env(port=str(port), **extra),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kb.cli", "serve", "--index", str(index), "--sources", str(sources)],
+            cwd=ROOT,
+            env=env(port=str(port), **extra),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/", 300, proc)
     return proc, url
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-            app, url = start_app(index, sources, extra)
+            app, url = start_app(index, sources, extra, tmp / "serve.log")
         print(f"{args.clients} clients, {args.questions} questions, against {url}", flush=True)
         during = restart_when(server, args.questions // 3, args.outage) if server else None
         result = run_load(url, args.clients, args.questions, asked, during)
