@@ -136,3 +136,46 @@ def test_reader_processes_exit_when_kb_ingest_alone_is_killed(tmp_path):
     while process_group(run.pid) and time.time() < deadline:
         time.sleep(0.1)
     assert process_group(run.pid) == []
+
+
+@pytest.mark.server
+def test_a_killed_rebuild_on_a_chroma_server_leaves_the_old_collection_and_the_next_run_drops_the_new(
+    tmp_path,
+):
+    from evals.reliability.load import ChromaServer
+
+    server = ChromaServer(tmp_path / "chroma-server")
+    server.start()
+    try:
+        corpus = crash.make_corpus(tmp_path, documents=6, seed=9)
+        settings = Settings(
+            sources_dir=corpus.dir,
+            index_dir=tmp_path / ".kb",
+            embed_backend=crash.BACKEND,
+            chroma_url=server.url,
+        )
+        assert pipeline.run(settings, progress=False).exit_code == 0
+        before = crash.index_contents(settings)
+        corpus.mutate()
+        launcher = crash.Launcher(fresh=False, log=tmp_path / "ingest.log", env={"KB_CHROMA_URL": server.url})
+        argv = ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
+        run = launcher.start(argv + ["--rebuild"])
+        killed, _ = crash.kill_at(run, ("write", 2), tmp_path / ".kb.rebuild", 0, crash.random.Random(0))
+        assert killed
+        client = crash.open_index(settings).client
+        assert len(client.list_collections()) == 2  # the live one and the half-built one
+        after = crash.index_contents(settings)
+        assert (after["ids"], after["texts"]) == (before["ids"], before["texts"])
+        assert crash.check_answers(settings, corpus) == []
+
+        rerun = launcher.start(argv)
+        while rerun.poll() is None:
+            time.sleep(0.05)
+        assert rerun.poll() == 0, (tmp_path / "ingest.log").read_text()
+        assert [c.name for c in client.list_collections()] == ["passages"]
+        assert not (tmp_path / ".kb.rebuild").exists()
+        clean = settings.with_(index_dir=tmp_path / "clean" / ".kb", collection="clean")
+        pipeline.run(clean, progress=False)
+        assert crash.compare_with_clean(settings, clean) == []
+    finally:
+        server.stop()

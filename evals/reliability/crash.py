@@ -144,10 +144,10 @@ def make_corpus(root: Path, documents: int, seed: int) -> Corpus:
 class Launcher:
     """Starts `kb ingest` runs, each in its own process group (so that a kill takes its readers too)."""
 
-    def __init__(self, fresh: bool, log: Path):
+    def __init__(self, fresh: bool, log: Path, env: dict[str, str] | None = None):
         self.fresh = fresh
         self.log = log
-        self.env = {"HF_HUB_OFFLINE": "1", "KB_EMBED_BACKEND": BACKEND}
+        self.env = {"HF_HUB_OFFLINE": "1", "KB_EMBED_BACKEND": BACKEND, **(env or {})}
         self.ctx = None
         if not fresh:
             self.ctx = multiprocessing.get_context("forkserver")
