@@ -53,6 +53,10 @@ class OnnxEncoder:
         self.pooling = _pooling(st_model)
         self.inputs = list(self.tokenizer.model_input_names)
         path = _exported(st_model, model_path, self.inputs)
+        # The int8 model quantizes activations with one scale per call, taken from everything in
+        # it: a text's vector would depend on the texts batched with it (and their padding). One
+        # text per call keeps it a function of the text alone, at no measurable cost on a CPU.
+        self.one_at_a_time = int8
         if int8:
             path = _quantized(path, st_model)
         options = ort.SessionOptions()
@@ -62,6 +66,8 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit-length float32 vectors, one per text, in the order given."""
+        if self.one_at_a_time:
+            batch_size = 1
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths pad less
         out = np.empty((len(texts), 0), dtype=np.float32)
         chunks = []
