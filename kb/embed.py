@@ -53,9 +53,7 @@ def _onnx(model_path: str, int8: bool):
     from kb.onnx import OnnxEncoder, supported
 
     st = _load(model_path)
-    if not supported(st):
-        if int8:
-            raise KBError("KB_EMBED_BACKEND=onnx-int8 supports Transformer + mean/CLS pooling models only")
+    if not supported(st):  # not Transformer + mean/CLS pooling: PyTorch, whatever the backend says
         return None
     try:
         return OnnxEncoder(st, model_path, int8=int8)

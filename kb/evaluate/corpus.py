@@ -26,7 +26,7 @@ from kb.store import Index
 
 DEFAULT_CACHE = Path(".kb-eval")
 # Settings fields a configuration may change; the others say where things live, which the harness decides.
-CONFIG_FIELDS = ("embed_model", "embed_context", "embed_batch_size", "fusion")
+CONFIG_FIELDS = ("embed_model", "embed_backend", "embed_context", "embed_batch_size", "fusion")
 _STAMP = ".content-sha256"
 
 
