@@ -42,7 +42,7 @@ from kb import embed, lexical
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexBusyError, KBError, UsageError
-from kb.store import Index
+from kb.store import Index, passage_metadata
 from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
@@ -300,8 +300,8 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 
 def rebuild_lexical(index: Index, generation: int, progress: bool = False) -> str:
-    """Rebuild the BM25 snapshot from the passages stored in Chroma."""
-    rows = [
+    """Rebuild the BM25 snapshot from the passages stored in Chroma (streamed, page by page)."""
+    rows = (
         {
             "id": p.id,
             "text": p.text,
@@ -312,11 +312,12 @@ def rebuild_lexical(index: Index, generation: int, progress: bool = False) -> st
             "issuer": d.issuer,
             "date_int": d.date_int,
             "seq": p.seq,
+            "meta": passage_metadata(p, d),
         }
         for p, d in index.all_passages()
-    ]
-    rows.sort(key=lambda r: (r["doc_id"], r["seq"]))
-    return lexical.build(index.dir, rows, generation, show_progress=progress and len(rows) > 20000)
+    )
+    total = index.count()
+    return lexical.build(index.dir, rows, generation, total, show_progress=progress and total > 20000)
 
 
 def fingerprint(path: Path, doc: Document, settings: Settings) -> str:

@@ -50,11 +50,14 @@ def expand(question: str, known: dict[str, str]) -> str:
     out followed by its acronym (what retrieval reads; the question shown stays as typed)."""
     extra = []
     lower = question.lower()
+    words = set(re.findall(r"\w+", question))
     for acronym, expansion in known.items():
-        if re.search(rf"\b{re.escape(acronym)}s?\b", question) and expansion not in lower:
+        if (acronym in words or f"{acronym}s" in words) and expansion not in lower:
             extra.append(expansion)
-        elif re.search(rf"\b{re.escape(expansion)}s?\b", lower) and not re.search(
-            rf"\b{re.escape(acronym)}\b", question
+        elif (
+            expansion in lower  # cheap test first: a corpus defines hundreds of acronyms
+            and acronym not in words
+            and re.search(rf"\b{re.escape(expansion)}s?\b", lower)
         ):
             extra.append(acronym)
     return f"{question} ({'; '.join(extra)})" if extra else question

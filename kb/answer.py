@@ -8,7 +8,6 @@ weak the answer abstains and the passages are shown as the closest ones.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -212,26 +211,17 @@ class Support:
     """
 
     def __init__(self, index: Index, question: str):
-        from kb.places import country_terms
-
-        snap = lexical.load(index.dir)
-        terms = set(lexical.content_terms(question))
-        self.weights = {t: snap.idf(t) for t in terms} if snap is not None else {}
-        self.total = sum(self.weights.values())
-        # A statement rarely names its own country or year: its document's metadata does.
-        self.countries = {t: code for t, code in country_terms(question).items() if t in terms}
-        self.years = {t for t in terms if re.fullmatch(r"(19|20)\d\d", t)}
+        self.terms = lexical.QuestionTerms.of(question, lexical.load(index.dir))
 
     def coverage(self, text: str, document: Document | None = None) -> float:
         """The rarity-weighted share of the question's terms that occur in a text (0–1); a
         country or year the question names counts as present when it is the document's own."""
-        if not self.total:
+        if not self.terms.total:
             return 0.0
         have = set(lexical.terms(text))
-        if document is not None:
-            have |= {t for t, code in self.countries.items() if code == document.country}
-            have |= {t for t in self.years if document.date.startswith(t)}
-        return sum(w for t, w in self.weights.items() if t in have) / self.total
+        if document is None:
+            return self.terms.coverage(have)
+        return self.terms.coverage(have, document.country, document.date)
 
     def __call__(self, hit: Hit) -> float:
         text = lexical.lexical_text(hit.passage.text, hit.passage.heading)

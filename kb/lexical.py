@@ -8,8 +8,11 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 import uuid
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,7 +24,7 @@ STEMMER_LANGUAGE = "english"
 # occurrence in the documents would otherwise reward. Bump ANALYZER when tokenizing changes:
 # every index then rebuilds its BM25 snapshot on the next ingest.
 STOPWORDS = "en_plus"
-ANALYZER = "4"
+ANALYZER = "5"  # 5: rows carry their passage metadata (queries read candidates from memory)
 BM25_K1 = (
     1.2  # lower b than Lucene's 0.75: short salutation-like paragraphs were over-rewarded (evals/README.md)
 )
@@ -43,6 +46,7 @@ class Snapshot:
     issuer: np.ndarray
     date_int: np.ndarray
     texts: list[str]
+    metas: list[str]  # each passage's own metadata as JSON (kb.store.passage_metadata), "" if unknown
     position: dict[str, int] = field(default_factory=dict)  # passage id → row
     acronyms: dict[str, str] = field(default_factory=dict)  # acronyms the documents define → expansion
     doc_freq: dict[str, int] = field(default_factory=dict)  # stemmed term → passages containing it
@@ -106,10 +110,24 @@ def lexical_text(text: str, heading: str) -> str:
     return f"{text}\n{heading}" if heading else text
 
 
-def build(index_dir: Path, rows: list[dict], generation: int, show_progress: bool = False) -> str:
-    """Write a new snapshot from passage rows (id, text, heading, doc_id, type, country, issuer,
-    date_int) and make it current. Returns its name."""
+COLUMNS = ("id", "text", "heading", "doc_id", "type", "country", "issuer", "date_int", "seq", "meta")
+_SHARED = ("heading", "doc_id", "type", "country", "issuer")  # few distinct values: stored once each
+
+
+def build(
+    index_dir: Path, rows: Iterable[dict], generation: int, total: int = 0, show_progress: bool = False
+) -> str:
+    """Write a new snapshot from passage rows (the keys of COLUMNS) and make it current. Returns
+    its name.
+
+    Rows are read as a stream and tokenized in chunks into one growing vocabulary, each passage's
+    tokens kept as a compact int array: a whole-corpus list of Python token lists took several
+    hundred MB at 100k passages. `total` (the number of rows, if known) sizes the progress bar.
+    """
     import bm25s
+    from tqdm import tqdm
+
+    from kb.acronyms import definitions
 
     root = index_dir / "bm25"
     root.mkdir(parents=True, exist_ok=True)
@@ -118,24 +136,47 @@ def build(index_dir: Path, rows: list[dict], generation: int, show_progress: boo
     name = f"{snapshot_prefix(generation)}{uuid.uuid4().hex[:8]}"
     tmp = root / f".{name}.tmp"
     tmp.mkdir()
+    tokenizer = bm25s.tokenization.Tokenizer(stopwords=STOPWORDS, stemmer=_stemmer())
+    columns: dict[str, list] = {c: [] for c in COLUMNS}
+    tokens: list[array] = []
+    bar = tqdm(total=total or None, unit="passage", desc="BM25 index", disable=not show_progress)
+    for chunk in _chunks(rows, 5000):
+        texts = [lexical_text(r["text"], r["heading"]) for r in chunk]
+        for ids in tokenizer.streaming_tokenize(texts, update_vocab=True, allow_empty=False):
+            tokens.append(array("i", ids))
+        for r in chunk:
+            for c in COLUMNS:
+                columns[c].append(sys.intern(r[c]) if c in _SHARED else r[c])
+        bar.update(len(chunk))
+    bar.close()
+    order = sorted(range(len(tokens)), key=lambda i: (columns["doc_id"][i], columns["seq"][i]))
+    tokens = [tokens[i] for i in order]
+    columns = {c: [values[i] for i in order] for c, values in columns.items()}
     retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-    if rows:
-        retriever.index(
-            tokenize([lexical_text(r["text"], r["heading"]) for r in rows], show_progress),
-            show_progress=show_progress,
-        )
+    if tokens:
+        retriever.index((tokens, tokenizer.get_vocab_dict()), show_progress=False)
         retriever.save(str(tmp), show_progress=False)
-    from kb.acronyms import definitions
-
-    acronyms = definitions([r["text"] for r in rows])
+    del tokens
+    acronyms = definitions(columns["text"])
     with open(tmp / "passages.json", "w", encoding="utf-8") as f:
-        json.dump({"generation": generation, "acronyms": acronyms, "rows": rows}, f, ensure_ascii=False)
+        json.dump({"generation": generation, "acronyms": acronyms, "columns": columns}, f, ensure_ascii=False)
     tmp.rename(root / name)
     _atomic_write(root / _CURRENT, name)
     for old in root.iterdir():  # older snapshots: a running app has them in memory already
         if old.is_dir() and old.name != name and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
     return name
+
+
+def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def snapshot_prefix(generation: int) -> str:
@@ -173,13 +214,12 @@ def _read(path: Path, name: str) -> Snapshot:
 
     with open(path / "passages.json", encoding="utf-8") as f:
         data = json.load(f)
-    rows = data["rows"]
-    bm25 = bm25s.BM25.load(str(path), show_progress=False) if rows else None
-
-    def column(key: str, dtype=object) -> np.ndarray:
-        return np.array([r[key] for r in rows], dtype=dtype)
-
-    ids = [r["id"] for r in rows]
+    if "rows" in data:  # snapshots written before analyzer 5 stored rows, not columns
+        columns = {c: [r.get(c, "") for r in data["rows"]] for c in COLUMNS}
+    else:
+        columns = data["columns"]
+    ids = columns["id"]
+    bm25 = bm25s.BM25.load(str(path), show_progress=False) if ids else None
     doc_freq: dict[str, int] = {}
     if bm25 is not None:
         indptr = np.asarray(bm25.scores["indptr"])
@@ -190,12 +230,13 @@ def _read(path: Path, name: str) -> Snapshot:
         generation=data["generation"],
         bm25=bm25,
         ids=ids,
-        doc_id=column("doc_id"),
-        type=column("type"),
-        country=column("country"),
-        issuer=column("issuer"),
-        date_int=column("date_int", np.int64),
-        texts=[r["text"] for r in rows],
+        doc_id=np.array(columns["doc_id"], dtype=object),
+        type=np.array(columns["type"], dtype=object),
+        country=np.array(columns["country"], dtype=object),
+        issuer=np.array(columns["issuer"], dtype=object),
+        date_int=np.array(columns["date_int"], dtype=np.int64),
+        texts=columns["text"],
+        metas=columns["meta"],
         position={pid: i for i, pid in enumerate(ids)},
         acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
@@ -213,6 +254,59 @@ def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np
         return np.zeros(len(snapshot), dtype=np.float32)
     weight = None if mask is None else mask.astype(np.float32)
     return np.asarray(snapshot.bm25.get_scores(known, weight_mask=weight), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """A question's content terms weighted by rarity (idf), for measuring how much of the
+    question a passage covers. A statement rarely names its own country or year: its document's
+    metadata does, so a country or year the question names counts as present in that document."""
+
+    weights: dict[str, float]
+    countries: dict[str, str]  # term → country code ("italian" → "ITA")
+    years: frozenset[str]
+
+    @classmethod
+    def of(cls, question: str, snapshot: Snapshot | None) -> QuestionTerms:
+        from kb.places import country_terms
+
+        terms_ = set(content_terms(question))
+        weights = {t: snapshot.idf(t) for t in terms_} if snapshot is not None else {}
+        countries = {t: code for t, code in country_terms(question).items() if t in terms_}
+        years = frozenset(t for t in terms_ if re.fullmatch(r"(19|20)\d\d", t))
+        return cls(weights, countries, years)
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def coverage(self, have: set[str], country: str = "", date: str = "") -> float:
+        """The rarity-weighted share (0–1) of the terms in `have`, or named by the document's
+        country and date."""
+        if not self.total:
+            return 0.0
+        have = have | {t for t, code in self.countries.items() if code == country}
+        have |= {t for t in self.years if date.startswith(t)}
+        return sum(w for t, w in self.weights.items() if t in have) / self.total
+
+    def coverage_of_rows(self, snapshot: Snapshot, rows: np.ndarray, countries, dates) -> np.ndarray:
+        """`coverage` for passages given by their snapshot rows (-1: not in the snapshot), read
+        from the BM25 index's term → passages lists instead of tokenizing each text again."""
+        out = np.zeros(len(rows), dtype=np.float32)
+        if not self.total or snapshot.bm25 is None:
+            return out
+        index = snapshot.bm25.scores
+        countries, dates = np.asarray(countries, dtype=object), np.asarray(dates, dtype=object)
+        for term, weight in self.weights.items():
+            present = np.zeros(len(rows), dtype=bool)
+            if (col := snapshot.bm25.vocab_dict.get(term)) is not None and col + 1 < len(index["indptr"]):
+                present |= np.isin(rows, index["indices"][index["indptr"][col] : index["indptr"][col + 1]])
+            if term in self.countries:
+                present |= countries == self.countries[term]
+            if term in self.years:
+                present |= np.array([d.startswith(term) for d in dates], dtype=bool)
+            out += weight * present
+        return out / self.total
 
 
 def top(snapshot: Snapshot, all_scores: np.ndarray, k: int) -> list[tuple[str, float]]:

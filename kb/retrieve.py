@@ -7,7 +7,9 @@ similarity to the question (the evidence strength the answer layer calibrates on
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -19,6 +21,9 @@ from kb.store import Index, cite
 from kb.types import Document, Hit, Passage, date_to_int
 
 MODES = ("dense", "bm25", "hybrid")
+# Candidates taken from each retriever before fusion, whatever k (up to k itself): the fused
+# order of the top passages then does not depend on how many the caller asked for.
+CANDIDATES = 50
 RRF_K = 60  # the constant of Cormack et al. (2009); robust across collections
 _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 
@@ -147,42 +152,82 @@ _KIND_WORDS = {
 _KIND = r"(declaration|statement|communiqu[eé]|(?:action\s+)?plan|report|strategy)"
 
 
-def named_documents(question: str, documents: list[Document]) -> tuple[set[str], list[tuple[int, int]]]:
-    """Ids of the documents a question names, and where it names them: by an alias or short
-    title written out ("the Kananaskis statement"), by a distinctive title word followed by a
-    word for a document ("the Apulia communiqué"), or by a year and a kind of document ("the
-    2026 declaration")."""
-    q_lower = question.lower()
-    named: set[str] = set()
-    spans: list[tuple[int, int]] = []
-    for d in documents:
-        for name in [d.short_title, *d.aliases]:
-            if (
-                name
-                and len(name) > 3
-                and (m := re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", q_lower))
-            ):
-                named.add(d.id)
-                spans.append(m.span())
-    if named:
-        return named, spans
+@dataclass(frozen=True)
+class Catalog:
+    """What questions are matched against in the indexed documents' metadata, built once per set
+    of documents (not per question: at thousands of documents that work dominated a query)."""
+
+    documents: tuple[Document, ...]
+    names: tuple[tuple[str, str], ...]  # (lower-cased short title or alias, document id)
+    owners: dict[str, frozenset[str]]  # distinctive title word → documents whose title has it
+    countries: frozenset[str]
+    years: frozenset[str]
+
+
+_catalogs: list[tuple[list[Document], Catalog]] = []  # (the list it was built from, catalog)
+_catalogs_lock = threading.Lock()
+
+
+def catalog(documents: list[Document]) -> Catalog:
+    """The catalog of a list of documents; the last few are kept, keyed by the list's identity
+    (Index.documents() returns the same list until an ingest changes the registry)."""
+    if not documents:
+        return Catalog((), (), {}, frozenset(), frozenset())
+    with _catalogs_lock:
+        for built_from, c in _catalogs:
+            if built_from is documents:
+                return c
+    names = tuple(
+        (name.lower(), d.id)
+        for d in documents
+        for name in [d.short_title, *d.aliases]
+        if name and len(name) > 3
+    )
     owners: dict[str, set[str]] = {}
     for d in documents:
         for word in set(re.findall(r"[A-Za-zÀ-ÿ][\w'’-]{3,}", f"{d.title} {d.short_title}")):
             w = word.lower().strip("'’")
             if w not in _GENERIC:
                 owners.setdefault(w, set()).add(d.id)
+    c = Catalog(
+        tuple(documents),
+        names,
+        {w: frozenset(ids) for w, ids in owners.items()},
+        frozenset(d.country for d in documents),
+        frozenset(d.date[:4] for d in documents),
+    )
+    with _catalogs_lock:
+        _catalogs.insert(0, (documents, c))
+        del _catalogs[4:]
+    return c
+
+
+def named_documents(question: str, documents: list[Document]) -> tuple[set[str], list[tuple[int, int]]]:
+    """Ids of the documents a question names, and where it names them: by an alias or short
+    title written out ("the Kananaskis statement"), by a distinctive title word followed by a
+    word for a document ("the Apulia communiqué"), or by a year and a kind of document ("the
+    2026 declaration")."""
+    cat = catalog(documents)
+    q_lower = question.lower()
+    named: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for name, doc_id in cat.names:
+        if name in q_lower and (m := re.search(rf"(?<!\w){re.escape(name)}(?!\w)", q_lower)):
+            named.add(doc_id)
+            spans.append(m.span())
+    if named:
+        return named, spans
     for m in re.finditer(rf"\b([A-ZÀ-Þ][\w'’-]{{3,}})(?:\s+\w+){{0,2}}\s+{_KIND}\b", question, re.IGNORECASE):
         if not m.group(1)[0].isupper():
             continue
-        ids = owners.get(m.group(1).lower().strip("'’"), set())
+        ids = cat.owners.get(m.group(1).lower().strip("'’"), frozenset())
         if 0 < len(ids) <= 2:
             named |= ids
             spans.append(m.span())
     for m in re.finditer(rf"\b((?:19|20)\d\d)\s+(?:g7\s+)?(?:leaders'?\s+)?{_KIND}\b", q_lower):
         kind = m.group(2).split()[-1]
         types = _KIND_WORDS.get(kind, ())
-        ids = {d.id for d in documents if d.date.startswith(m.group(1)) and d.type in types}
+        ids = {d.id for d in cat.documents if d.date.startswith(m.group(1)) and d.type in types}
         if ids:
             named |= ids
             spans.append(m.span())
@@ -230,27 +275,30 @@ def retrieve(
         raise UsageError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
     filters = filters or Filters()
     index.refresh()
-    documents = [r.document for r in index.records().values()]
+    documents = index.documents()
     query = parse_query(question, filters, documents if scope else [])
     snap = lexical.load(index.dir)
     if snap is not None and snap.acronyms:
         query = replace(query, text=expand_acronyms(query.text, snap.acronyms))
-    n = candidates or max(50, 4 * k)
+    n = candidates or max(CANDIDATES, k)
     qvec = embed.encode(index.settings, [query.text])[0]
     bm25_all = _bm25_scores(snap, query) if snap is not None and mode != "dense" else None
     dense = _dense(index, qvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
     if mode == "dense":
-        entries = _hydrate(index, [(pid, {"dense": s}) for pid, s in dense], qvec, query)
+        entries = _hydrate(index, [(pid, {"dense": s}) for pid, s in dense], qvec, query, snap)
     elif mode == "bm25":
-        entries = _hydrate(index, [(pid, {"bm25": s}) for pid, s in sparse], qvec, query)
+        entries = _hydrate(index, [(pid, {"bm25": s}) for pid, s in sparse], qvec, query, snap)
     elif fusion == "rrf":
-        entries = _hydrate(index, fuse(dense, sparse), qvec, query)
+        entries = _hydrate(index, fuse(dense, sparse), qvec, query, snap)
     else:
         said = mentions(question, documents) if scope and not query.scoped_to else Mentions()
         extra = _mentioned_candidates(index, qvec, query, said, snap, bm25_all, n)
         pool = dict.fromkeys([p for p, _ in dense] + [p for p, _ in sparse] + extra)
-        entries = _convex(_hydrate(index, [(pid, {}) for pid in pool], qvec, query), snap, bm25_all, said)
+        terms = lexical.QuestionTerms.of(query.asked, snap)
+        entries = _convex(
+            _hydrate(index, [(pid, {}) for pid in pool], qvec, query, snap), snap, bm25_all, said, terms
+        )
     if mmr is not None:
         entries = _mmr(entries, qvec, mmr, len(entries))
     return Retrieval(query, _cut(entries, k, max_per_doc))
@@ -275,7 +323,7 @@ def mentions(question: str, documents: list[Document]) -> Mentions:
     """What a question says about where and when: "Italy", "the UK", "the G7", "in 2024"."""
     from kb.places import countries_named
 
-    present = {d.country for d in documents}
+    cat = catalog(documents)
     countries = countries_named(question)
     if re.search(
         r"\bG-?7\b|\bGroup of Seven\b|\bleaders\b|\bcommit(?:s|ted|ments?)?\b|\bpledged?\b|\bagreed?\b",
@@ -283,8 +331,8 @@ def mentions(question: str, documents: list[Document]) -> Mentions:
         re.I,
     ):
         countries.add("G7")  # commitments are made in G7 texts; national documents report on them
-    years = set(re.findall(r"\b((?:19|20)\d\d)\b", question)) & {d.date[:4] for d in documents}
-    return Mentions(frozenset(countries & present), frozenset(years))
+    years = set(re.findall(r"\b((?:19|20)\d\d)\b", question)) & cat.years
+    return Mentions(frozenset(countries & cat.countries), frozenset(years))
 
 
 # Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
@@ -335,6 +383,7 @@ def _mentioned_candidates(
 
 FUSIONS = ("cc", "rrf")
 CC_DENSE_WEIGHT = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
+COVERAGE_WEIGHT = 0.2  # likewise: query-term coverage lifted both suites (evals/README.md, "Fusion")
 
 
 def fuse(
@@ -355,8 +404,7 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
     if query.phrases:
         regexes = [{"$regex": "(?i)" + r"\s+".join(re.escape(w) for w in p.split())} for p in query.phrases]
         where_document = regexes[0] if len(regexes) == 1 else {"$and": regexes}
-    n = max(1, min(n, index.count()))
-    got = index.query(
+    got = index.query(  # Chroma returns fewer than n_results when fewer passages match
         query_embeddings=[qvec],
         n_results=n,
         where=filters.where(),
@@ -378,52 +426,73 @@ _Entry = tuple[Passage, Document, dict[str, float], np.ndarray]
 
 
 def _hydrate(
-    index: Index, ranked: list[tuple[str, dict[str, float]]], qvec: np.ndarray, query: Query
+    index: Index,
+    ranked: list[tuple[str, dict[str, float]]],
+    qvec: np.ndarray,
+    query: Query,
+    snap: lexical.Snapshot | None,
 ) -> list[_Entry]:
-    """Text, metadata and vectors from Chroma (the source of truth) for the candidates, in order;
-    every entry gets its exact cosine similarity to the question."""
+    """Text, metadata and vectors for the candidates, in order; every entry gets its exact
+    cosine similarity to the question. Vectors come from Chroma (which also drops passages an
+    ingest removed since the BM25 snapshot was built); text and provenance from the snapshot in
+    memory, or from Chroma for passages newer than the snapshot."""
     if not ranked:
         return []
-    from kb.store import from_metadata
+    from kb.store import passage_from_metadata
 
-    got = index.collection.get(
-        ids=[pid for pid, _ in ranked], include=["documents", "metadatas", "embeddings"]
-    )
+    ids = [pid for pid, _ in ranked]
+    got = index.collection.get(ids=ids, include=["embeddings"])
+    vectors = {pid: np.asarray(vec, dtype=np.float32) for pid, vec in zip(got["ids"], got["embeddings"])}
     records = index.records()
-    found = {
-        pid: (from_metadata(pid, text, meta), np.asarray(vec, dtype=np.float32))
-        for pid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
-    }
+    found: dict[str, tuple[Passage, Document]] = {}
+    gone: set[str] = set()  # passages of documents removed since the snapshot was built
+    for pid in ids:
+        row = snap.position.get(pid) if snap is not None else None
+        if row is None or not snap.metas[row] or pid not in vectors:
+            continue
+        meta = json.loads(snap.metas[row])
+        if (record := records.get(meta["doc_id"])) is None:
+            gone.add(pid)
+        else:
+            found[pid] = (passage_from_metadata(pid, snap.texts[row], meta), record.document)
+    if newer := [pid for pid in ids if pid in vectors and pid not in found and pid not in gone]:
+        for pid, (passage, document) in index.get(newer).items():  # not in the snapshot (yet)
+            record = records.get(document.id)
+            found[pid] = (passage, record.document if record else document)
     entries = []
     for pid, scores in ranked:
         if pid not in found:  # removed by an ingest since the BM25 snapshot was built
             continue
-        (passage, document), vec = found[pid]
-        record = records.get(document.id)
-        document = record.document if record else document  # the registry has the full metadata
+        passage, document = found[pid]
         if query.filters.admits(document):
+            vec = vectors[pid]
             entries.append((passage, document, {**scores, "dense": float(vec @ qvec)}, vec))
     return entries
 
 
 def _convex(
-    entries: list[_Entry], snap: lexical.Snapshot | None, bm25_all: np.ndarray | None, said: Mentions
+    entries: list[_Entry],
+    snap: lexical.Snapshot | None,
+    bm25_all: np.ndarray | None,
+    said: Mentions,
+    terms: lexical.QuestionTerms | None = None,
 ) -> list[_Entry]:
     """Rank candidates by CC_DENSE_WEIGHT · minmax(cosine) + (1 − CC_DENSE_WEIGHT) · bm25 / max bm25,
-    plus a bonus for documents of the country and year the question names."""
+    plus COVERAGE_WEIGHT · the rarity-weighted share of the question's terms the passage
+    contains, plus a bonus for documents of the country and year the question names."""
     if not entries:
         return entries
     cos = np.array([e[2]["dense"] for e in entries])
-    bm = np.array(
-        [
-            float(bm25_all[snap.position[e[0].id]]) if snap is not None and e[0].id in snap.position else 0.0
-            for e in entries
-        ]
-    )
+    rows = np.array([snap.position.get(e[0].id, -1) if snap is not None else -1 for e in entries])
+    bm = np.array([float(bm25_all[r]) if bm25_all is not None and r >= 0 else 0.0 for r in rows])
     span = cos.max() - cos.min()
     dense_part = (cos - cos.min()) / span if span > 1e-9 else np.ones_like(cos)
     sparse_part = bm / bm.max() if bm.max() > 0 else np.zeros_like(bm)
     fused = CC_DENSE_WEIGHT * dense_part + (1 - CC_DENSE_WEIGHT) * sparse_part
+    if terms is not None and snap is not None:
+        fused = fused + COVERAGE_WEIGHT * terms.coverage_of_rows(
+            snap, rows, [e[1].country for e in entries], [e[1].date for e in entries]
+        )
     words = np.array([len(e[0].text.split()) for e in entries])
     fused = fused - SHORT_PENALTY * np.clip(1 - words / SHORT_WORDS, 0, 1)
     if said:

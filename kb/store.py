@@ -80,6 +80,7 @@ class Index:
             with self.db:
                 self.db.execute("INSERT OR REPLACE INTO info VALUES ('collection', ?)", (collection,))
         self._records: tuple[str, dict[str, DocRecord]] | None = None
+        self._documents: tuple[dict[str, DocRecord], list[Document]] | None = None
         self.client = chroma_client(settings)
         self.collection = self._collection(create)
         self._seen_snapshot = self._snapshot_name()
@@ -190,6 +191,13 @@ class Index:
             }
             self._records = (generation, records)
         return self._records[1]
+
+    def documents(self) -> list[Document]:
+        """Every indexed document (the same list object until an ingest changes the registry)."""
+        records = self.records()
+        if self._documents is None or self._documents[0] is not records:
+            self._documents = (records, [r.document for r in records.values()])
+        return self._documents[1]
 
     def record(self, document: Document, fingerprint: str, passages: int) -> None:
         """Mark a document as fully ingested (called after its passages are stored)."""
@@ -318,12 +326,25 @@ def to_metadata(p: Passage, d: Document) -> dict:
     return meta
 
 
+def passage_metadata(p: Passage, d: Document) -> str:
+    """A passage's own metadata (provenance, without its document's fields) as JSON: the BM25
+    snapshot keeps it so that a query reads candidates from memory instead of Chroma's SQLite."""
+    return json.dumps(
+        {k: v for k, v in to_metadata(p, d).items() if k == "doc_id" or not k.startswith("doc_")}
+    )
+
+
 def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
     """The inverse of to_metadata."""
     doc = Document(
         id=meta["doc_id"], **{k: meta[f"doc_{k}"] for k in _DOC_FIELDS if k != "id" and f"doc_{k}" in meta}
     )
-    passage = Passage(
+    return passage_from_metadata(pid, text, meta), doc
+
+
+def passage_from_metadata(pid: str, text: str, meta: dict) -> Passage:
+    """The passage part of to_metadata's inverse (also reads passage_metadata's JSON, parsed)."""
+    return Passage(
         id=pid,
         doc_id=meta["doc_id"],
         text=text,
@@ -337,7 +358,6 @@ def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
         seq=meta["seq"],
         sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
     )
-    return passage, doc
 
 
 def cite(passage: Passage, document: Document) -> str:

@@ -110,6 +110,26 @@ def test_filters_apply_before_ranking(fixtures_index):
     )
 
 
+def test_passages_read_from_the_bm25_snapshot_equal_those_stored_in_chroma(fixtures_index):
+    # queries read candidates' text and provenance from the snapshot in memory, not from Chroma
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = search(fixtures_index, "sanctions against smuggling networks", mode=mode, k=10)
+        stored = fixtures_index.get([h.passage.id for h in hits])
+        assert len(hits) == 10 and len(stored) == 10
+        for h in hits:
+            passage, document = stored[h.passage.id]
+            assert h.passage == passage
+            assert h.document == fixtures_index.records()[document.id].document
+
+
+def test_the_top_passages_do_not_depend_on_how_many_are_asked_for(fixtures_index):
+    for question in ("What did the G7 agree on returns?", "hawala risk indicators Italy"):
+        five = [h.passage.id for h in search(fixtures_index, question, k=5)]
+        assert [h.passage.id for h in search(fixtures_index, question, k=25)][:5] == five
+        listed = ask(fixtures_index, question, k=5, answer=False).passages
+        assert [c.hit.passage.id for c in listed] == five
+
+
 def test_quoted_phrase_must_occur_verbatim(fixtures_index):
     hits = search(fixtures_index, 'Where do the documents mention "joint investigation teams"?', k=10)
     assert hits
