@@ -59,7 +59,7 @@ class Library:
             raise UsageError(f"k (the number of passages) must be between 1 and 50, not {k!r}")
         index = self.index()
         parsed = filters_from(filters)
-        check_filters(parsed, [r.document for r in index.records().values()])
+        check_filters(parsed, index.documents())
         return ask(index, question, mode=mode, k=int(k), filters=parsed).to_dict()
 
     def documents(self) -> list[dict]:

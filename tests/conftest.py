@@ -21,6 +21,33 @@ SOURCES = ROOT / "sources"
 DECLARATION_ID = "g7-2026-leaders-declaration-migrant-smuggling"
 
 
+# Debian's Chromium, driven by Playwright (make test installs it; Playwright's own browser build
+# would need a download).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the module's tests (skipped when Chromium or Playwright is missing)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test installs it)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 def settings_for(sources: Path, index: Path, **changes) -> Settings:
     """Settings for a test: its own sources and index directories, nothing from the environment."""
     return Settings(sources_dir=sources, index_dir=index, **changes)

@@ -23,17 +23,6 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OUTPUT = ROOT / "test-output"
 PARA_4 = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 4"
 INJECTION_TITLE = "Test fixture — not an official document: injection test"
@@ -78,16 +67,6 @@ HARBOUR_HTML = """<html><head><title>Test fixture — not an official document: 
 <h2>II. Results</h2>
 <p>3. Refrigerated lorry checks found 37 people hidden in lorries, and 5 drivers were referred for prosecution.</p>
 </body></html>"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test installs it)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import shutil
 import pytest
 from conftest import copy_declaration, settings_for
 from helpers import free_port
-from test_browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
+from test_browser import playwright_api
 
 import app
 from ingest import pipeline
@@ -90,18 +90,6 @@ date = "2026-01-17"
 type = "other"
 file = "markdown-injection.md"
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test installs it)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -341,81 +341,62 @@ def test_a_tasking_list_makes_each_item_a_mandate():
 
 # --- the app's Commitments tab in a real browser --------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.mark.browser
-def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus):
+def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus, browser):
     playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test installs it)")
     import app
 
     expect = playwright_api.expect
     settings, _, _ = corpus
     demo, url = app.serve(settings, block=False, quiet=True)
     try:
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            outside = []
-            page.on(
-                "request",
-                lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url),
-            )
-            page.goto(url)
-            page.get_by_role("tab", name="Commitments").click()
-            table = page.locator("#kb-commitments")
-            expect(table).to_contain_text("adopt targeted sanctions", timeout=30_000)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        outside = []
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url),
+        )
+        page.goto(url)
+        page.get_by_role("tab", name="Commitments").click()
+        table = page.locator("#kb-commitments")
+        expect(table).to_contain_text("adopt targeted sanctions", timeout=30_000)
 
-            page.locator("#kb-commitment-topic").get_by_text("Online platforms and online content").click()
-            expect(page.locator("#kb-commitment-count")).to_contain_text(
-                "Online platforms and online content"
-            )
-            expect(table).not_to_contain_text("adopt targeted sanctions")
-            expect(table).to_contain_text("intensify our cooperation with online platforms")
-            expect(table).to_contain_text("work with social media companies")
-            assert "2026-6" not in table.inner_text()
+        page.locator("#kb-commitment-topic").get_by_text("Online platforms and online content").click()
+        expect(page.locator("#kb-commitment-count")).to_contain_text("Online platforms and online content")
+        expect(table).not_to_contain_text("adopt targeted sanctions")
+        expect(table).to_contain_text("intensify our cooperation with online platforms")
+        expect(table).to_contain_text("work with social media companies")
+        assert "2026-6" not in table.inner_text()
 
-            table.get_by_role("gridcell", name="2026-7", exact=True).click()
-            detail = page.locator("#kb-commitment-detail")
-            expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
-            expect(detail).to_contain_text("Lineage: weakened")
-            expect(detail).to_contain_text("work with social media companies")
-            expect(detail.locator(".kb-evidence[data-country='ITA']")).to_contain_text(
-                "Online Smuggling Monitoring Desk"
-            )
-            expect(detail.locator(".kb-evidence[data-country='GBR']")).to_contain_text("0 passages")
+        table.get_by_role("gridcell", name="2026-7", exact=True).click()
+        detail = page.locator("#kb-commitment-detail")
+        expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
+        expect(detail).to_contain_text("Lineage: weakened")
+        expect(detail).to_contain_text("work with social media companies")
+        expect(detail.locator(".kb-evidence[data-country='ITA']")).to_contain_text(
+            "Online Smuggling Monitoring Desk"
+        )
+        expect(detail.locator(".kb-evidence[data-country='GBR']")).to_contain_text("0 passages")
 
-            # An analyst confirms the suggested score for France, with a note.
-            page.get_by_label("Country").click()
-            page.get_by_role("option", name="FRA").click()
-            page.get_by_label("+1 full compliance").check()
-            page.get_by_label("Note (reasons and sources)").fill("PHAROS smuggling unit, report of Nov. 2026")
-            page.get_by_role("button", name="Confirm score").click()
-            france = detail.locator(".kb-evidence[data-country='FRA']")
-            expect(france).to_contain_text("confirmed ✓")
-            expect(france).to_contain_text("PHAROS smuggling unit, report of Nov. 2026")
-            confirmed = tomllib.loads((settings.sources_dir / "compliance.toml").read_text(encoding="utf-8"))
-            assert {"commitment": f"{DECLARATION_ID}:2026-7", "country": "FRA", "score": 1} in [
-                {k: e[k] for k in ("commitment", "country", "score")} for e in confirmed["score"]
-            ]
+        # An analyst confirms the suggested score for France, with a note.
+        page.get_by_label("Country").click()
+        page.get_by_role("option", name="FRA").click()
+        page.get_by_label("+1 full compliance").check()
+        page.get_by_label("Note (reasons and sources)").fill("PHAROS smuggling unit, report of Nov. 2026")
+        page.get_by_role("button", name="Confirm score").click()
+        france = detail.locator(".kb-evidence[data-country='FRA']")
+        expect(france).to_contain_text("confirmed ✓")
+        expect(france).to_contain_text("PHAROS smuggling unit, report of Nov. 2026")
+        confirmed = tomllib.loads((settings.sources_dir / "compliance.toml").read_text(encoding="utf-8"))
+        assert {"commitment": f"{DECLARATION_ID}:2026-7", "country": "FRA", "score": 1} in [
+            {k: e[k] for k in ("commitment", "country", "score")} for e in confirmed["score"]
+        ]
 
-            page.get_by_text("Compliance matrix: heatmap and CSV").click()
-            page.get_by_role("button", name="Draw the commitment × country matrix").click()
-            expect(page.locator("img[src*='commitment-matrix']").first).to_be_visible(timeout=30_000)
-            page.screenshot(path=str(ROOT / "test-output" / "commitments.png"), full_page=True)
-            browser.close()
+        page.get_by_text("Compliance matrix: heatmap and CSV").click()
+        page.get_by_role("button", name="Draw the commitment × country matrix").click()
+        expect(page.locator("img[src*='commitment-matrix']").first).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(ROOT / "test-output" / "commitments.png"), full_page=True)
         assert outside == [], "the app fetched something from outside the machine"
     finally:
         demo.close()

@@ -87,7 +87,7 @@ def run_query(args: argparse.Namespace) -> int:
     embed.encode(settings, ["warm up"])  # load the model and the BM25 index before timing the query
     lexical.load(settings.index_dir)
     filters = filters_from(args)
-    check_filters(filters, [r.document for r in index.records().values()])
+    check_filters(filters, index.documents())
     result = ask(
         index,
         args.question,
