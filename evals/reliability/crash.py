@@ -259,8 +259,9 @@ def kill_at(
             or (kind == "pending" and pending and (generation > g0 or not left_unfinished))
             or (kind == "end" and generation >= g0 + value)
         ):
-            # Writes come in a burst of milliseconds once a batch is embedded; the end takes longer.
-            time.sleep(rng.uniform(0.0, {"delay": 0.0, "end": 0.2}.get(kind, 0.01)))
+            # Writes come in a burst of milliseconds once a batch is embedded; what follows the last
+            # write (BM25 snapshot, commitments, exit) takes tens of milliseconds on a small corpus.
+            time.sleep(rng.uniform(0.0, {"delay": 0.0, "end": 0.03}.get(kind, 0.01)))
             if run.poll() is not None:
                 break
             kill(run)
@@ -482,7 +483,8 @@ def scenario(root: Path, runs: int, seed: int, fresh: bool = False, documents: i
             g0, unfinished = registry_state(watched)
             writes = len(changes.split()) + unfinished
         snapshot_before = lexical.current_name(watched)
-        trigger = choose_trigger(rng, writes, delay_max=15.0 if fresh else 4.0)
+        # a run in a preloaded worker takes about 2 s: delays beyond it would kill nothing
+        trigger = choose_trigger(rng, writes, delay_max=15.0 if fresh else 1.5)
         run = launcher.start(base + (["--rebuild"] if rebuild else []))
         killed, seconds = kill_at(run, trigger, watched, g0, rng)
         result = Kill(
