@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from kb import embed, lexical
-from kb.retrieve import Filters, retrieve
+from kb.query import Filters
+from kb.retrieve import retrieve
 from kb.store import Index
 from kb.types import Document, Hit
 

@@ -15,7 +15,8 @@ from kb import export
 from kb.answer import ask
 from kb.config import Settings
 from kb.errors import UsageError
-from kb.retrieve import MODES, Filters, check_filters
+from kb.query import Filters, check_filters
+from kb.retrieve import MODES
 from kb.store import Index, cite
 
 
@@ -132,7 +133,7 @@ class Library:
 
 
 def filters_from(data: dict | None) -> Filters:
-    """Filters from a JSON object with the fields of kb.retrieve.Filters (lists may be given as one string)."""
+    """Filters from a JSON object with the fields of kb.query.Filters (lists may be given as one string)."""
     data = data or {}
     names = {f.name for f in fields(Filters)}
     unknown = sorted(set(data) - names)

@@ -19,7 +19,8 @@ from ingest import pipeline
 from ingest.blocks import read
 from ingest.paragraphs import number_paragraphs
 from kb.answer import ABSTAIN_BELOW, ask
-from kb.retrieve import Filters, search
+from kb.query import Filters
+from kb.retrieve import search
 from kb.store import Index
 
 SUITE = yaml.safe_load((ROOT / "evals" / "suites" / "g7-smuggling.yaml").read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ from kb.evaluate import beir, corpus, metrics, report, suite
 from kb.evaluate.checks import run_check
 from kb.evaluate.runner import ask_one, run_suite
 from kb.evaluate.suite import SuiteError
-from kb.retrieve import Filters
+from kb.query import Filters
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOTE_ID = "fixture-river-border-note"

@@ -9,7 +9,8 @@ import sys
 import textwrap
 
 from kb.cli import add_index_options, settings_from
-from kb.retrieve import MODES, Filters
+from kb.query import Filters
+from kb.retrieve import MODES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +74,7 @@ def run_query(args: argparse.Namespace) -> int:
     from kb import embed, lexical
     from kb.answer import ask
     from kb.errors import UsageError
-    from kb.retrieve import check_filters
+    from kb.query import check_filters
     from kb.store import Index
 
     settings = settings_from(args)

@@ -10,7 +10,8 @@ import numpy as np
 from kb.commitments import topics as topics_mod
 from kb.commitments.rules import EvidenceRules
 from kb.commitments.types import Commitment, Evidence
-from kb.retrieve import Filters, search
+from kb.query import Filters
+from kb.retrieve import search
 from kb.store import Index
 from kb.types import Hit, Passage, date_to_int
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kb.answer import ask
 from kb.evaluate.suite import Check, Judged, normalise
-from kb.retrieve import Filters, parse_query
+from kb.query import Filters, parse_query
 from kb.store import Index
 from kb.types import Hit
 

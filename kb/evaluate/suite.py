@@ -25,7 +25,7 @@ import yaml
 
 from kb.errors import UsageError
 from kb.evaluate.corpus import Corpus
-from kb.retrieve import Filters, check_filters, parse_query
+from kb.query import Filters, check_filters, parse_query
 from kb.store import Index
 from kb.types import Hit, Passage
 
