@@ -132,7 +132,7 @@ def ask(
     filters = filters or Filters()
     pool = k if not answer else max(3 * k, 15)
     found = retrieve(index, question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr)
-    rater = Support(index, found.query.asked)
+    rater = Support(found.terms)
     hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
     evidence = max((rater(h) for h in hits[:3]), default=0.0)
     abstained = evidence < ABSTAIN_BELOW
@@ -211,8 +211,8 @@ class Support:
     (evals/README.md, "Abstention").
     """
 
-    def __init__(self, index: Index, question: str):
-        self.terms = lexical.QuestionTerms.of(question, lexical.load(index.dir))
+    def __init__(self, terms: lexical.QuestionTerms):
+        self.terms = terms
 
     def coverage(self, text: str, document: Document | None = None) -> float:
         """The rarity-weighted share of the question's terms that occur in a text (0–1); a

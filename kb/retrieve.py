@@ -34,6 +34,7 @@ class Retrieval:
 
     query: Query
     hits: list[Hit]
+    terms: lexical.QuestionTerms  # the question's terms, weighted (what coverage is measured by)
 
 
 def search(index: Index, question: str, **options) -> list[Hit]:
@@ -72,6 +73,7 @@ def retrieve(
     documents = index.documents()
     query = parse_query(question, filters, documents if scope else [])
     snap = lexical.load(index.dir)
+    terms = lexical.QuestionTerms.of(query.asked, snap)
     if snap is not None and snap.acronyms:
         query = replace(query, text=expand_acronyms(query.text, snap.acronyms))
     n = candidates or max(CANDIDATES, k)
@@ -89,13 +91,12 @@ def retrieve(
         said = mentions(question, documents) if scope and not query.scoped_to else Mentions()
         extra = _mentioned_candidates(index, qvec, query, said, snap, bm25_all, n)
         pool = dict.fromkeys([p for p, _ in dense] + [p for p, _ in sparse] + extra)
-        terms = lexical.QuestionTerms.of(query.asked, snap)
         entries = _convex(
             _hydrate(index, [(pid, {}) for pid in pool], qvec, query, snap), snap, bm25_all, said, terms
         )
     if mmr is not None:
         entries = _mmr(entries, qvec, mmr, len(entries))
-    return Retrieval(query, _cut(entries, k, max_per_doc))
+    return Retrieval(query, _cut(entries, k, max_per_doc), terms)
 
 
 # Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
