@@ -26,19 +26,29 @@ def _load(model_path: str):
         ) from None
 
 
+def load(settings: Settings) -> None:
+    """Load the model these settings encode with, so that the first question does not wait for it."""
+    if encoder(settings) is None:
+        model(settings)
+
+
 def model(settings: Settings):
-    """The SentenceTransformer for these settings (loaded on first use, then shared)."""
+    """The SentenceTransformer for these settings (loaded on first use, then shared). Encoding
+    with the ONNX backends does not need it once the model's export is cached."""
     with _lock:
         return _load(settings.model_path)
 
 
 def max_tokens(settings: Settings) -> int:
     """How many word pieces of text the model reads before it truncates (special tokens excluded)."""
-    return int(model(settings).max_seq_length) - 2
+    fast = encoder(settings)
+    return (fast.max_length if fast is not None else int(model(settings).max_seq_length)) - 2
 
 
 def token_spans(settings: Settings, text: str) -> list[tuple[int, int]]:
     """Character spans of the model's word pieces in `text`."""
+    if (fast := encoder(settings)) is not None:
+        return fast.token_spans(text)
     enc = model(settings).tokenizer(
         text, add_special_tokens=False, return_offsets_mapping=True, truncation=False
     )
@@ -50,13 +60,17 @@ BACKENDS = ("onnx", "onnx-int8", "torch")
 
 @cache
 def _onnx(model_path: str, int8: bool):
-    from kb.onnx import OnnxEncoder, supported
+    from kb import onnx
 
+    if (fast := onnx.cached(model_path, int8)) is not None:  # no PyTorch, no sentence-transformers
+        return fast
     st = _load(model_path)
-    if not supported(st):  # not Transformer + mean/CLS pooling: PyTorch, whatever the backend says
+    if not onnx.supported(
+        st, model_path
+    ):  # not Transformer + mean/CLS pooling: PyTorch, whatever the backend says
         return None
     try:
-        return OnnxEncoder(st, model_path, int8=int8)
+        return onnx.build(st, model_path, int8=int8)
     except Exception as exc:  # an export that fails must not stop the tool: PyTorch still works
         if int8:  # PyTorch would give other vectors than the int8 index holds
             raise KBError(f"could not build the int8 model ({exc}); use KB_EMBED_BACKEND=onnx") from None
@@ -98,6 +112,8 @@ def encode(settings: Settings, texts: list[str], batch_size: int | None = None) 
 
 def dimension(settings: Settings) -> int:
     """The length of the model's embedding vectors."""
+    if (fast := encoder(settings)) is not None:
+        return int(fast.dimension)
     m = model(settings)
     get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
     return int(get())

@@ -6,11 +6,18 @@ with torch.onnx (once per model, cached) and pooled in NumPy exactly as the mode
 module does. The vectors match the PyTorch ones to 1e-6 (cosine > 0.99999), so an index built
 with either backend answers queries from the other; a question encodes several times faster,
 which is what the answer's sentence highlighting needs.
+
+Once a model's export is cached, later processes build the encoder from files alone (the ONNX
+file, the model's tokenizer.json and its pooling settings) without importing PyTorch or
+sentence-transformers, which took about five of the eight seconds a `kb ask` spent starting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.metadata
+import json
 import logging
 import os
 import threading
@@ -22,12 +29,13 @@ import numpy as np
 _lock = threading.Lock()
 
 
-def supported(st_model) -> bool:
-    """Whether this SentenceTransformer is Transformer → Pooling (mean or CLS) [→ Normalize]."""
+def supported(st_model, model_path: str) -> bool:
+    """Whether this SentenceTransformer is Transformer → Pooling (mean or CLS) [→ Normalize] with a
+    fast tokenizer file (tokenizer.json) that the encoder can read without transformers."""
     names = [type(m).__name__ for m in st_model]
     if names[:2] != ["Transformer", "Pooling"] or any(n != "Normalize" for n in names[2:]):
         return False
-    return _pooling(st_model) in ("mean", "cls")
+    return _pooling(st_model) in ("mean", "cls") and (Path(model_path) / "tokenizer.json").exists()
 
 
 def _pooling(st_model) -> str:
@@ -45,41 +53,57 @@ def _pooling(st_model) -> str:
 class OnnxEncoder:
     """Encodes texts with an ONNX export of a SentenceTransformer's transformer."""
 
-    def __init__(self, st_model, model_path: str, int8: bool = False):
+    def __init__(self, onnx_path: Path, model_path: str, max_length: int, pooling: str, int8: bool = False):
         import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-        self.tokenizer = st_model.tokenizer
-        self.max_length = int(st_model.max_seq_length)
-        self.pooling = _pooling(st_model)
-        self.inputs = list(self.tokenizer.model_input_names)
-        path = _exported(st_model, model_path, self.inputs)
+        self.max_length = max_length
+        self.pooling = pooling
+        # The model's own tokenizer file, as transformers' fast tokenizer reads it (same ids and
+        # offsets, checked by tests/test_onnx.py), with our truncation and padding.
+        self._plain = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        self._plain.no_truncation()
+        self._plain.no_padding()
+        self._batch = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        self._batch.enable_truncation(max_length)
+        padding = self._plain.padding or {}
+        pad_token = padding.get("pad_token", "[PAD]")
+        pad_id = self._plain.token_to_id(pad_token)
+        self._batch.enable_padding(
+            pad_id=padding.get("pad_id", 0) if pad_id is None else pad_id, pad_token=pad_token
+        )
         # The int8 model quantizes activations with one scale per call, taken from everything in
         # it: a text's vector would depend on the texts batched with it (and their padding). One
         # text per call keeps it a function of the text alone, at no measurable cost on a CPU.
         self.one_at_a_time = int8
-        if int8:
-            path = _quantized(path, st_model)
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        size = self.session.get_outputs()[0].shape[-1]
+        self.dimension = size if isinstance(size, int) else int(self.encode(["dimension"], 1).shape[1])
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the model's word pieces in `text` (no special tokens, no truncation)."""
+        return [tuple(span) for span in self._plain.encode(text, add_special_tokens=False).offsets]
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit-length float32 vectors, one per text, in the order given."""
         if self.one_at_a_time:
             batch_size = 1
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths pad less
-        out = np.empty((len(texts), 0), dtype=np.float32)
         chunks = []
         for i in range(0, len(texts), batch_size):
-            batch = [texts[j] for j in order[i : i + batch_size]]
-            enc = self.tokenizer(
-                batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
-            )
-            feed = {name: enc[name].astype(np.int64) for name in self.inputs}
-            hidden = self.session.run(None, feed)[0]
-            chunks.append(self._pool(hidden, enc["attention_mask"]))
-        pooled = np.concatenate(chunks) if chunks else out
+            encodings = self._batch.encode_batch([texts[j] for j in order[i : i + batch_size]])
+            arrays = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            hidden = self.session.run(None, {name: arrays[name] for name in self.inputs})[0]
+            chunks.append(self._pool(hidden, arrays["attention_mask"]))
+        pooled = np.concatenate(chunks) if chunks else np.empty((0, self.dimension), dtype=np.float32)
         result = np.empty_like(pooled)
         result[order] = pooled
         return result
@@ -94,6 +118,92 @@ class OnnxEncoder:
         return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
+def cached(model_path: str, int8: bool) -> OnnxEncoder | None:
+    """The encoder built from cached files alone, or None when this model has not been exported
+    (by this PyTorch release, with this configuration) yet."""
+    if (path := _cached_file(model_path, int8)) is None:
+        return None
+    info = _record(model_path) or {}
+    return OnnxEncoder(path, model_path, int(info["max_length"]), str(info["pooling"]), int8=int8)
+
+
+def is_cached(model_path: str, int8: bool) -> bool:
+    """Whether `cached` would find this model's export (without opening it)."""
+    return _cached_file(model_path, int8) is not None
+
+
+def _cached_file(model_path: str, int8: bool) -> Path | None:
+    info = _record(model_path)
+    name = info.get("int8" if int8 else "onnx") if info else None
+    if not name or "max_length" not in info or "pooling" not in info:
+        return None
+    path = _cache_dir() / name
+    if not path.exists() or not (Path(model_path) / "tokenizer.json").exists():
+        return None
+    return path
+
+
+def _record(model_path: str) -> dict | None:
+    """What `build` wrote down about this model's export, if anything."""
+    key = _model_key(model_path)
+    if key is None:
+        return None
+    try:
+        info = json.loads((_cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def build(st_model, model_path: str, int8: bool) -> OnnxEncoder:
+    """Export (and for int8 quantize) a loaded SentenceTransformer, record the files for `cached`,
+    and return its encoder."""
+    inputs = list(st_model.tokenizer.model_input_names)
+    path = _exported(st_model, model_path, inputs)
+    info = {"onnx": path.name, "max_length": int(st_model.max_seq_length), "pooling": _pooling(st_model)}
+    if int8:
+        info["int8"] = _quantized(path, st_model).name
+    if (key := _model_key(model_path)) is not None:
+        record = _cache_dir() / f"{key}.json"
+        with _lock:
+            with contextlib.suppress(OSError, ValueError):
+                info = json.loads(record.read_text(encoding="utf-8")) | info
+            tmp = record.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(info), encoding="utf-8")
+            os.replace(tmp, record)
+    return OnnxEncoder(
+        _cache_dir() / info["int8" if int8 else "onnx"], model_path, info["max_length"], info["pooling"], int8
+    )
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "g7-smuggling-kb" / "onnx"
+
+
+def _model_key(model_path: str) -> str | None:
+    """What names a model's cached export without loading the model: its resolved path, the
+    PyTorch release that exported it, and the model's configuration and tokenizer files."""
+    try:
+        torch_version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    root = Path(model_path)
+    key = hashlib.sha256(f"model|{root.resolve()}|{torch_version}".encode())
+    for name in (
+        "config.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "1_Pooling/config.json",
+        "tokenizer.json",
+    ):
+        key.update(name.encode())
+        try:
+            key.update((root / name).read_bytes())
+        except OSError:
+            key.update(b"-")
+    return key.hexdigest()[:16]
+
+
 def _exported(st_model, model_path: str, inputs: list[str]) -> Path:
     """The ONNX file of this model's transformer, exported on first use into the user's cache."""
     import torch
@@ -102,7 +212,7 @@ def _exported(st_model, model_path: str, inputs: list[str]) -> Path:
     config = Path(model_path) / "config.json"
     if config.exists():
         key.update(config.read_bytes())
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "g7-smuggling-kb" / "onnx"
+    cache = _cache_dir()
     path = cache / f"{key.hexdigest()[:16]}.onnx"
     with _lock:
         if path.exists():

@@ -50,7 +50,7 @@ def run_serve(args: argparse.Namespace) -> int:
             f"the index in {settings.index_dir}/ is empty: " + RUN_HINT.format(sources=settings.sources_dir)
         )
     print(f"Loading the embedding model ({settings.model_id})…", flush=True)
-    embed.model(settings)
+    embed.load(settings)
     import app
 
     demo, _ = app.serve(settings, block=False, quiet=True)
