@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check kb ingest app.py tests evals tools
 
 # The shipped suite's floors: the measured values (evals/reports/g7-smuggling) minus a small margin.
-EVAL_FLOORS := --min hybrid:recall@5=0.88 --min hybrid:ndcg@10=0.90
+EVAL_FLOORS := --min hybrid:recall@5=0.88 --min hybrid:ndcg@10=0.91
 
 # Known vulnerabilities in the installed dependencies; accepted ones are listed in
 # docs/pip-audit-accepted.txt. Prints a notice, without failing, when the service is unreachable.

@@ -99,10 +99,11 @@ def _asking() -> frozenset[str]:
     return frozenset(terms(_ASKING))
 
 
-def content_terms(question: str) -> list[str]:
-    """A question's terms without the words of asking; all its terms if nothing else is left."""
+def content_terms(question: str, fallback: bool = True) -> list[str]:
+    """A question's terms without the words of asking; all its terms if nothing else is left
+    (none with fallback=False)."""
     all_terms = terms(question)
-    return [t for t in all_terms if t not in _asking()] or all_terms
+    return [t for t in all_terms if t not in _asking()] or (all_terms if fallback else [])
 
 
 def lexical_text(text: str, heading: str) -> str:

@@ -255,6 +255,23 @@ def mentions(question: str, documents: list[Document]) -> Mentions:
     return Mentions(frozenset(countries & cat.countries), frozenset(years))
 
 
+_G7 = re.compile(r"\b(?:the\s+)?(?:G-?7|Group\s+of\s+Seven)(?:['’]s)?(?!\w)", re.I)
+
+
+def without_g7(text: str) -> str:
+    """The question without its words for the G7 ("What did the G7 agree on returns?" → "What did
+    agree on returns?"), or the question itself when little else is left.
+
+    In a collection of G7 texts every passage of a G7 document is embedded with a title that says
+    "G7", and the small embedding model lets that one word outweigh the topic: the question above
+    was closest to "…the discussion between G7 members…", not to the paragraph on returns. The
+    ranking favours the G7's own documents through their metadata instead (Mentions), so the
+    embedding can be left to the topic (evals/README.md, "Fusion").
+    """
+    rest = " ".join(_G7.sub(" ", text).split())
+    return rest if lexical.content_terms(rest, fallback=False) else text
+
+
 def _end_of(date: str) -> int:
     """The last day a partial date covers: 2024 → 20241231, 2024-06 → 20240631."""
     parts = date.split("-")

@@ -17,7 +17,7 @@ import numpy as np
 from kb import embed, lexical
 from kb.acronyms import expand as expand_acronyms
 from kb.errors import UsageError
-from kb.query import Filters, Mentions, Query, mentions, parse_query
+from kb.query import Filters, Mentions, Query, mentions, parse_query, without_g7
 from kb.store import Index, cite
 from kb.types import Document, Hit, Passage
 
@@ -35,6 +35,7 @@ class Retrieval:
     query: Query
     hits: list[Hit]
     terms: lexical.QuestionTerms  # the question's terms, weighted (what coverage is measured by)
+    focus: str = ""  # the question's words as the ranking embedded them (see kb.query.without_g7)
 
 
 def search(index: Index, question: str, **options) -> list[Hit]:
@@ -79,7 +80,14 @@ def retrieve(
     n = candidates or max(CANDIDATES, k)
     qvec = embed.encode(index.settings, [query.text])[0]
     bm25_all = _bm25_scores(snap, query) if snap is not None and mode != "dense" else None
-    dense = _dense(index, qvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
+    said = Mentions()
+    if mode == "hybrid" and fusion == "cc" and scope and not query.scoped_to:
+        said = mentions(question, documents)
+    # When the G7 is among the places named, its documents get their bonus from metadata and
+    # the ranking embeds the rest of the question; qvec stays the evidence the answer rates.
+    focus = without_g7(query.text) if "G7" in said.countries else query.text
+    fvec = qvec if focus == query.text else embed.encode(index.settings, [focus])[0]
+    dense = _dense(index, fvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
     if mode == "dense":
         entries = _hydrate(index, [(pid, {"dense": s}) for pid, s in dense], qvec, query, snap)
@@ -88,15 +96,15 @@ def retrieve(
     elif fusion == "rrf":
         entries = _hydrate(index, fuse(dense, sparse), qvec, query, snap)
     else:
-        said = mentions(question, documents) if scope and not query.scoped_to else Mentions()
-        extra = _mentioned_candidates(index, qvec, query, said, snap, bm25_all, n)
+        extra = _mentioned_candidates(index, fvec, query, said, snap, bm25_all, n)
         pool = dict.fromkeys([p for p, _ in dense] + [p for p, _ in sparse] + extra)
         entries = _convex(
-            _hydrate(index, [(pid, {}) for pid in pool], qvec, query, snap), snap, bm25_all, said, terms
+            _hydrate(index, [(pid, {}) for pid in pool], qvec, query, snap), snap, bm25_all, said, terms, fvec
         )
     if mmr is not None:
         entries = _mmr(entries, qvec, mmr, len(entries))
-    return Retrieval(query, _cut(entries, k, max_per_doc), terms)
+    asked = without_g7(query.asked) if focus != query.text else query.asked
+    return Retrieval(query, _cut(entries, k, max_per_doc), terms, asked)
 
 
 # Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
@@ -240,13 +248,18 @@ def _convex(
     bm25_all: np.ndarray | None,
     said: Mentions,
     terms: lexical.QuestionTerms | None = None,
+    fvec: np.ndarray | None = None,
 ) -> list[_Entry]:
     """Rank candidates by CC_DENSE_WEIGHT · minmax(cosine) + (1 − CC_DENSE_WEIGHT) · bm25 / max bm25,
     plus COVERAGE_WEIGHT · the rarity-weighted share of the question's terms the passage
-    contains, plus a bonus for documents of the country and year the question names."""
+    contains, plus a bonus for documents of the country and year the question names. The cosine
+    is taken with `fvec` (the question as the ranking embeds it) when given."""
     if not entries:
         return entries
-    cos = np.array([e[2]["dense"] for e in entries])
+    if fvec is None:
+        cos = np.array([e[2]["dense"] for e in entries])
+    else:
+        cos = np.stack([e[3] for e in entries]) @ fvec
     rows = np.array([snap.position.get(e[0].id, -1) if snap is not None else -1 for e in entries])
     bm = np.array([float(bm25_all[r]) if bm25_all is not None and r >= 0 else 0.0 for r in rows])
     span = cos.max() - cos.min()
