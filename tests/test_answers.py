@@ -101,13 +101,17 @@ def test_what_the_g7_agreed_on_returns_is_answered_from_the_paragraph_on_returns
     """The issue's own example question. "G7" is in every declaration passage's embedded title, and
     with it in the question the embedding ranked "…the discussion between G7 members…" first."""
     answer = ask(bundled, "What did the G7 agree on returns?")
-    assert answer.passages[0].hit.citation == "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 6"
+    assert (
+        answer.passages[0].hit.citation
+        == "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 6"
+    )
     assert answer.sentences[0].text.startswith("We note the obligations on States to accept return")
     assert not answer.abstained
     top = search(fixtures_index, "What did the G7 agree on returns?", k=5)
-    assert {"g7-2026-leaders-declaration-migrant-smuggling:6", "fixture-g7-2025-interior-ministers-communique:10"} <= {
-        f"{h.document.id}:{h.passage.paragraph}" for h in top
-    }
+    assert {
+        "g7-2026-leaders-declaration-migrant-smuggling:6",
+        "fixture-g7-2025-interior-ministers-communique:10",
+    } <= {f"{h.document.id}:{h.passage.paragraph}" for h in top}
 
 
 def test_filters_apply_before_ranking(fixtures_index):
