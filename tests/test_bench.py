@@ -22,6 +22,7 @@ ROWS = (
     "Peak RSS, MiB",
     "Index size on disk, MB",
     "App start-up to first answer",
+    "`kb ask` in a new process, s",
     "Baseline: dense retrieval p50 / p95 / p99, ms",
     "## Quality on the shipped suite",
     "## Targets (issue #7)",

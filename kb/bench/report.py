@@ -236,6 +236,14 @@ def markdown(results: dict) -> str:
             ["App start-up to first answer, s (`kb serve` → gradio_client `ask`)"]
             + [f"{s['app']['first_answer_s']:.1f}" if "app" in s else "–" for s in sizes]
         )
+    if any("cli" in s for s in sizes):
+        rows.append(
+            ["`kb ask` in a new process, s (median of 3; the answer itself, ms)"]
+            + [
+                f"{s['cli']['wall_s']:.1f} ({s['cli']['answer_ms']:.0f} ms)" if "cli" in s else "–"
+                for s in sizes
+            ]
+        )
     if any("baseline" in s for s in sizes):
         b = [s.get("baseline") for s in sizes]
         rows += [

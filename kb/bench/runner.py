@@ -43,6 +43,7 @@ INGEST_CODE = [
 BASELINE_CODE = ["kb/bench/baseline.py"]
 APP_QUESTION = "What did the G7 agree on returns?"
 APP_TIMEOUT = 600.0
+CLI_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,8 @@ def measure_size(size: int, options: Options, settings: Settings) -> dict:
     if not options.skip_app:
         _say("  app start-up to first answer (`kb serve`)…")
         out["app"] = app_startup(paths, options.cache)
+    _say(f"  `kb ask` in a new process ({CLI_RUNS} times)…")
+    out["cli"] = cli_ask(paths)
     if not options.skip_baseline and size <= options.baseline_max:
         bkey = _key(
             c.digest,
@@ -267,6 +270,22 @@ def reingest(paths: dict, manifest: Path) -> dict:
         "passages_embedded": summary["passages_embedded"],
         "peak_rss_mb": child.peak_rss_mb,
     }
+
+
+def cli_ask(paths: dict) -> dict:
+    """`kb ask` as a user types it in a terminal, each time in a new process: wall seconds (the
+    median of CLI_RUNS runs: imports, opening the index and the model, the answer) and the
+    answer's own latency as the command reports it."""
+    runs = []
+    for _ in range(CLI_RUNS):
+        child = _run(
+            [sys.executable, "-m", "kb.cli", "ask", APP_QUESTION, "--index", paths["index"], "--json"],
+            capture=True,
+        )
+        runs.append((child.seconds, float(json.loads(child.stdout)["latency_ms"])))
+    runs.sort()
+    wall, latency = runs[len(runs) // 2]
+    return {"wall_s": wall, "answer_ms": latency, "runs_s": [r[0] for r in runs]}
 
 
 def app_startup(paths: dict, cache: Path) -> dict:
