@@ -20,23 +20,19 @@ import errno
 import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ingest import manifest as manifest_mod
-from ingest.parse import Parsed, parse
+from ingest import readers
 from ingest.passages import make_passages
 from kb import embed, lexical
 from kb.commitments import store as commitments
@@ -101,6 +97,10 @@ class _Job:
     status: str  # added | updated
     future: Future | None = None
     retried: bool = False  # parsed again alone after the reader pool crashed
+
+    @property
+    def path(self) -> Path:
+        return self.source.path
 
 
 def run(
@@ -210,7 +210,7 @@ def _ingest_jobs(
         pending.clear()
 
     max_tokens = embed.max_tokens(settings)
-    for job, parsed in _parsed(jobs, settings):
+    for job, parsed in readers.parsed(jobs, settings):
         doc = job.source.document
         if parsed.error:
             kept = " (the previously indexed version is kept)" if doc.id in records else ""
@@ -228,75 +228,6 @@ def _ingest_jobs(
             flush()
     flush()
     bar.close()
-
-
-def _parsed(jobs: list[_Job], settings: Settings) -> Iterator[tuple[_Job, Parsed]]:
-    """Each job with its parsed file, in order; a file that hangs or kills its worker fails alone."""
-    ctx = multiprocessing.get_context("spawn")
-    pool = _reader_pool(ctx, settings)
-    window = max(2, settings.ingest_workers * 4)  # parse ahead while the model embeds
-    try:
-        i = 0
-        while i < len(jobs):
-            job = jobs[i]
-            try:
-                # After a crash the job is parsed again alone: any file in flight could have crashed the pool.
-                for ahead in [job] if job.retried else jobs[i : i + window]:
-                    if ahead.future is None:
-                        ahead.future = pool.submit(parse, str(ahead.source.path))
-                parsed = job.future.result(timeout=settings.parse_timeout)
-            except FutureTimeout:
-                parsed = Parsed([], error=f"reading took longer than {settings.parse_timeout:.0f} s; skipped")
-                pool = _restart(pool, ctx, settings, jobs[i + 1 :])
-            except BrokenProcessPool:
-                pool = _restart(pool, ctx, settings, jobs[i:])
-                if not job.retried:
-                    job.retried = True
-                    continue
-                parsed = Parsed([], error="the reader crashed on this file; skipped")
-                job.future = None
-            except Exception as exc:  # a reader bug on an odd file: that file fails, the run goes on
-                parsed = Parsed(
-                    [], error=f"the reader failed on this file ({type(exc).__name__}: {str(exc)[:200]})"
-                )
-            yield job, parsed
-            i += 1
-    finally:
-        _kill(pool)
-
-
-def _restart(pool: ProcessPoolExecutor, ctx, settings: Settings, rest: list[_Job]) -> ProcessPoolExecutor:
-    _kill(pool)
-    for job in rest:
-        job.future = None
-    return _reader_pool(ctx, settings)
-
-
-def _reader_pool(ctx, settings: Settings) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=max(1, settings.ingest_workers),
-        mp_context=ctx,
-        initializer=_exit_with_parent,
-        initargs=(os.getpid(),),
-    )
-
-
-def _exit_with_parent(parent: int) -> None:
-    """In a reader process: exit when `kb ingest` is gone. Killed with SIGKILL (the OOM killer, a
-    `kill -9`), it cannot stop its readers, which would otherwise wait for work for ever."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def rebuild_lexical(index: Index, generation: int, progress: bool = False) -> str:

@@ -28,11 +28,11 @@ K = 5
 
 # Functions whose cumulative time a profile reports as a phase (file suffix, function name).
 INGEST_PHASES = {
-    "model load": ("kb/embed.py", "_load"),
+    "model load": ("kb/embed.py", "_onnx"),
     "fingerprints": ("ingest/pipeline.py", "fingerprint"),
-    "waiting for the reader process (parse)": ("ingest/pipeline.py", "_parsed"),
+    "waiting for the reader process (parse)": ("ingest/readers.py", "parsed"),
     "passages (sentences, tokens)": ("ingest/passages.py", "make_passages"),
-    "embedding (SentenceTransformer.encode)": ("kb/embed.py", "encode"),
+    "embedding (kb.embed.encode)": ("kb/embed.py", "encode"),
     "Chroma upserts": ("kb/store.py", "write"),
     "registry rows": ("kb/store.py", "record"),
     "BM25 snapshot rebuild": ("ingest/pipeline.py", "rebuild_lexical"),
