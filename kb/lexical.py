@@ -54,6 +54,18 @@ class Snapshot:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def form(self, term: str) -> str:
+        """The form of a question's term that the index holds: the term itself, or, for a term
+        that no passage contains, the same word as verb or agent noun when passages contain that
+        ("smugglers" ↔ "smuggling", "traffickers" ↔ "trafficking", "organisers" ↔ "organising"):
+        Snowball stems these apart, so "sanctions against smugglers" matched nothing in a
+        declaration that only says "smuggling"."""
+        if term in self.doc_freq or len(term) < 5:
+            return term
+        stem = _stemmer().stemWord
+        other = stem(term[:-2] + "ing") if term.endswith("er") else stem(term + "er")
+        return other if other != term and self.doc_freq.get(other, 0) > 0 else term
+
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (high for rare terms, also for unseen ones)."""
         n = len(self)
@@ -247,7 +259,7 @@ def _read(path: Path, name: str) -> Snapshot:
 def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:
     """The BM25 score of every passage for the query (0 where mask is False or nothing matches)."""
     known = (
-        [t for t in content_terms(query) if t in snapshot.bm25.vocab_dict]
+        [f for t in content_terms(query) if (f := snapshot.form(t)) in snapshot.bm25.vocab_dict]
         if snapshot.bm25 is not None
         else []
     )
@@ -272,6 +284,8 @@ class QuestionTerms:
         from kb.places import country_terms
 
         terms_ = set(content_terms(question))
+        if snapshot is not None:
+            terms_ = {snapshot.form(t) for t in terms_}
         weights = {t: snapshot.idf(t) for t in terms_} if snapshot is not None else {}
         countries = {t: code for t, code in country_terms(question).items() if t in terms_}
         years = frozenset(t for t in terms_ if re.fullmatch(r"(19|20)\d\d", t))

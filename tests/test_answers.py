@@ -114,6 +114,18 @@ def test_what_the_g7_agreed_on_returns_is_answered_from_the_paragraph_on_returns
     } <= {f"{h.document.id}:{h.passage.paragraph}" for h in top}
 
 
+def test_smugglers_in_a_question_matches_smuggling_in_the_documents(bundled):
+    """Snowball stems "smugglers" and "smuggling" apart; the declaration only says "smuggling", so
+    the question's main word matched nothing and the tool abstained on an answerable question."""
+    answer = ask(bundled, "What is the G7 position on sanctions against smugglers?")
+    assert not answer.abstained
+    assert (
+        answer.passages[0].hit.citation
+        == "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 4"
+    )
+    assert "targeted sanctions" in answer.text
+
+
 def test_filters_apply_before_ranking(fixtures_index):
     hits = search(
         fixtures_index, "Which commitments cover online platforms?", k=8, filters=Filters(countries=("FRA",))
