@@ -121,9 +121,9 @@ class OnnxEncoder:
 def cached(model_path: str, int8: bool) -> OnnxEncoder | None:
     """The encoder built from cached files alone, or None when this model has not been exported
     (by this PyTorch release, with this configuration) yet."""
-    if (path := _cached_file(model_path, int8)) is None:
+    if (found := _cached_file(model_path, int8)) is None:
         return None
-    info = _record(model_path) or {}
+    path, info = found
     return OnnxEncoder(path, model_path, int(info["max_length"]), str(info["pooling"]), int8=int8)
 
 
@@ -132,7 +132,8 @@ def is_cached(model_path: str, int8: bool) -> bool:
     return _cached_file(model_path, int8) is not None
 
 
-def _cached_file(model_path: str, int8: bool) -> Path | None:
+def _cached_file(model_path: str, int8: bool) -> tuple[Path, dict] | None:
+    """The export's file and what `build` recorded about it, when both are there."""
     info = _record(model_path)
     name = info.get("int8" if int8 else "onnx") if info else None
     if not name or "max_length" not in info or "pooling" not in info:
@@ -140,7 +141,7 @@ def _cached_file(model_path: str, int8: bool) -> Path | None:
     path = _cache_dir() / name
     if not path.exists() or not (Path(model_path) / "tokenizer.json").exists():
         return None
-    return path
+    return path, info
 
 
 def _record(model_path: str) -> dict | None:

@@ -99,7 +99,12 @@ def retrieve(
         extra = _mentioned_candidates(index, fvec, query, said, snap, bm25_all, n)
         pool = dict.fromkeys([p for p, _ in dense] + [p for p, _ in sparse] + extra)
         entries = _convex(
-            _hydrate(index, [(pid, {}) for pid in pool], qvec, query, snap), snap, bm25_all, said, terms, fvec
+            _hydrate(index, [(pid, {}) for pid in pool], qvec, query, snap),
+            snap,
+            bm25_all,
+            said,
+            terms,
+            None if fvec is qvec else fvec,  # with qvec, hydrate's cosines already are the ranking's
         )
     if mmr is not None:
         entries = _mmr(entries, qvec, mmr, len(entries))
