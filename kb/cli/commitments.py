@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import textwrap
 from pathlib import Path
 
+from kb.cli import commitments_output as output
 from kb.cli import settings_from
 
 DESCRIPTION = """\
@@ -150,11 +150,11 @@ def run_list(args: argparse.Namespace) -> int:
         and (not wanted_strengths or c.strength in wanted_strengths)
     ]
     if args.json:
-        print(json.dumps([_as_json(c, tracker, taxonomy) for c in rows], indent=2, ensure_ascii=False))
+        print(json.dumps([output.as_json(c, tracker, taxonomy) for c in rows], indent=2, ensure_ascii=False))
     elif args.csv:
-        sys.stdout.write(_as_csv(rows, tracker, docs))
+        sys.stdout.write(output.as_csv(rows, tracker, docs))
     else:
-        _print_rows(rows, tracker, docs, taxonomy)
+        output.print_rows(rows, tracker, docs, taxonomy)
     return 0
 
 
@@ -169,14 +169,14 @@ def run_evidence(args: argparse.Namespace) -> int:
     docs = {d: r.document for d, r in index.records().items()}
     m = matrix.build(tracker, compliance.load(settings.sources_dir), rules) if c.is_commitment else None
     if getattr(args, "json", False):
-        data = _as_json(c, tracker, taxonomy, full=True)
+        data = output.as_json(c, tracker, taxonomy, full=True)
         if m:
             data["compliance"] = {k: m.cell(c.key, k).score.to_dict() for k in m.countries}
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
-    width = _width()
+    width = output.width()
     print(f"{c.id}  {c.citation}")
-    print(f"  {c.strength} · actor: {c.actor} · topics: {_topics(c, taxonomy)}")
+    print(f"  {c.strength} · actor: {c.actor} · topics: {output.topics(c, taxonomy)}")
     print(textwrap.fill(f"“{c.text}”", width, initial_indent="  ", subsequent_indent="  "))
     if not c.is_commitment:
         print("\n  An acknowledgement: kept visible, not a commitment; no evidence or compliance score.")
@@ -277,7 +277,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     )
     print(f"{'commitment':<34}" + "".join(f"{k:>9}" for k in m.countries))
     for c in m.rows:
-        label = f"{_short(docs[c.doc_id].cite_title if c.doc_id in docs else c.doc_id, 24)} {c.id}"
+        label = f"{output.short(docs[c.doc_id].cite_title if c.doc_id in docs else c.doc_id, 24)} {c.id}"
         cells = []
         for k in m.countries:
             cell = m.cell(c.key, k)
@@ -369,100 +369,5 @@ def _one(tracker, ref: str):
     return found[0]
 
 
-def _as_json(c, tracker, taxonomy, full: bool = False) -> dict:
-    lin = tracker.lineage.get(c.key)
-    evidence = tracker.evidence.get(c.key, [])
-    data = {
-        **c.to_dict(),
-        "topics": [
-            {"key": t.key, "label": taxonomy.label(t.key), "score": t.score, "keywords": list(t.keywords)}
-            for t in c.topics
-        ],
-        "lineage": lin.to_dict() if lin else None,
-        "evidence_countries": sorted({e.country for e in evidence}),
-    }
-    if full:
-        data["evidence"] = [e.to_dict() for e in evidence]
-    else:
-        data["evidence"] = [{k: v for k, v in e.to_dict().items() if k != "text"} for e in evidence]
-    return data
-
-
-def _as_csv(rows, tracker, docs) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        [
-            "key",
-            "id",
-            "document",
-            "paragraph",
-            "strength",
-            "topics",
-            "topic_scores",
-            "lineage",
-            "evidence_countries",
-            "citation",
-            "text",
-        ]
-    )
-    for c in rows:
-        lin = tracker.lineage.get(c.key)
-        w.writerow(
-            [
-                c.key,
-                c.id,
-                docs[c.doc_id].cite_title if c.doc_id in docs else c.doc_id,
-                c.paragraph,
-                c.strength,
-                " ".join(c.topic_keys),
-                " ".join(f"{t.key}={t.score:.2f}" for t in c.topics),
-                lin.status if lin else "",
-                " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})),
-                c.citation,
-                c.text,
-            ]
-        )
-    return out.getvalue()
-
-
-def _print_rows(rows, tracker, docs, taxonomy) -> None:
-    width = _width()
-    commitments = [c for c in rows if c.is_commitment]
-    acknowledgements = [c for c in rows if not c.is_commitment]
-    print(
-        f"{len(commitments)} commitment{'s' * (len(commitments) != 1)} in "
-        f"{len({c.doc_id for c in commitments})} G7 document(s)"
-    )
-    for c in commitments:
-        lin = tracker.lineage.get(c.key)
-        countries = " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})) or "none yet"
-        print(f"\n{c.id:<8} {c.citation}")
-        print(
-            f"         {c.strength} · {_topics(c, taxonomy)} · {lin.status if lin else 'new'} · evidence: {countries}"
-        )
-        print(textwrap.fill(f"“{c.text}”", width, initial_indent=" " * 9, subsequent_indent=" " * 10))
-    if acknowledgements:
-        print(f"\nAcknowledgements and context ({len(acknowledgements)}; not commitments, not counted)")
-        for c in acknowledgements:
-            print(f"\n{c.id:<8} {c.citation} · {_topics(c, taxonomy)}")
-            print(textwrap.fill(f"“{c.text}”", width, initial_indent=" " * 9, subsequent_indent=" " * 10))
-
-
-def _topics(c, taxonomy) -> str:
-    return ", ".join(f"{taxonomy.label(t.key)} ({t.score:.2f})" for t in c.topics) or "no topic"
-
-
 def _split(values: list[str]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
-
-
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _width() -> int:
-    return min(shutil.get_terminal_size((100, 20)).columns, 100)

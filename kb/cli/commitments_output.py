@@ -1,0 +1,101 @@
+"""How `kb commitments` shows commitments: JSON, CSV, and rows wrapped for a terminal."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+
+def as_json(c, tracker, taxonomy, full: bool = False) -> dict:
+    lin = tracker.lineage.get(c.key)
+    evidence = tracker.evidence.get(c.key, [])
+    data = {
+        **c.to_dict(),
+        "topics": [
+            {"key": t.key, "label": taxonomy.label(t.key), "score": t.score, "keywords": list(t.keywords)}
+            for t in c.topics
+        ],
+        "lineage": lin.to_dict() if lin else None,
+        "evidence_countries": sorted({e.country for e in evidence}),
+    }
+    if full:
+        data["evidence"] = [e.to_dict() for e in evidence]
+    else:
+        data["evidence"] = [{k: v for k, v in e.to_dict().items() if k != "text"} for e in evidence]
+    return data
+
+
+def as_csv(rows, tracker, docs) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(
+        [
+            "key",
+            "id",
+            "document",
+            "paragraph",
+            "strength",
+            "topics",
+            "topic_scores",
+            "lineage",
+            "evidence_countries",
+            "citation",
+            "text",
+        ]
+    )
+    for c in rows:
+        lin = tracker.lineage.get(c.key)
+        w.writerow(
+            [
+                c.key,
+                c.id,
+                docs[c.doc_id].cite_title if c.doc_id in docs else c.doc_id,
+                c.paragraph,
+                c.strength,
+                " ".join(c.topic_keys),
+                " ".join(f"{t.key}={t.score:.2f}" for t in c.topics),
+                lin.status if lin else "",
+                " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})),
+                c.citation,
+                c.text,
+            ]
+        )
+    return out.getvalue()
+
+
+def print_rows(rows, tracker, docs, taxonomy) -> None:
+    columns = width()
+    commitments = [c for c in rows if c.is_commitment]
+    acknowledgements = [c for c in rows if not c.is_commitment]
+    print(
+        f"{len(commitments)} commitment{'s' * (len(commitments) != 1)} in "
+        f"{len({c.doc_id for c in commitments})} G7 document(s)"
+    )
+    for c in commitments:
+        lin = tracker.lineage.get(c.key)
+        countries = " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})) or "none yet"
+        print(f"\n{c.id:<8} {c.citation}")
+        print(
+            f"         {c.strength} · {topics(c, taxonomy)} · {lin.status if lin else 'new'} · evidence: {countries}"
+        )
+        print(textwrap.fill(f"“{c.text}”", columns, initial_indent=" " * 9, subsequent_indent=" " * 10))
+    if acknowledgements:
+        print(f"\nAcknowledgements and context ({len(acknowledgements)}; not commitments, not counted)")
+        for c in acknowledgements:
+            print(f"\n{c.id:<8} {c.citation} · {topics(c, taxonomy)}")
+            print(textwrap.fill(f"“{c.text}”", columns, initial_indent=" " * 9, subsequent_indent=" " * 10))
+
+
+def topics(c, taxonomy) -> str:
+    return ", ".join(f"{taxonomy.label(t.key)} ({t.score:.2f})" for t in c.topics) or "no topic"
+
+
+def short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def width() -> int:
+    return min(shutil.get_terminal_size((100, 20)).columns, 100)
