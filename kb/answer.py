@@ -152,7 +152,7 @@ def ask(
             generated_by="none",
             **common,
         )
-    picked = {} if abstained else pick_sentences(index, found.focus or found.query.asked, hits, rater)
+    picked = {} if abstained else pick_sentences(index, found.focus, hits, rater)
     cited = tuple(CitedPassage(h.rank, h, tuple(picked.get(h.passage.id, ()))) for h in hits)
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights

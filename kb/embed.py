@@ -65,9 +65,8 @@ def _onnx(model_path: str, int8: bool):
     if (fast := onnx.cached(model_path, int8)) is not None:  # no PyTorch, no sentence-transformers
         return fast
     st = _load(model_path)
-    if not onnx.supported(
-        st, model_path
-    ):  # not Transformer + mean/CLS pooling: PyTorch, whatever the backend says
+    # Not Transformer + mean/CLS pooling (or no tokenizer.json): PyTorch, whatever the backend says.
+    if not onnx.supported(st, model_path):
         return None
     try:
         return onnx.build(st, model_path, int8=int8)

@@ -35,7 +35,7 @@ class Retrieval:
     query: Query
     hits: list[Hit]
     terms: lexical.QuestionTerms  # the question's terms, weighted (what coverage is measured by)
-    focus: str = ""  # the question's words as the ranking embedded them (see kb.query.without_g7)
+    focus: str  # the question's own words as the ranking embedded them (see kb.query.without_g7)
 
 
 def search(index: Index, question: str, **options) -> list[Hit]:
