@@ -34,7 +34,7 @@ from pathlib import Path
 from ingest import manifest as manifest_mod
 from ingest import readers
 from ingest.passages import make_passages
-from kb import embed, lexical
+from kb import embed, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexBusyError, KBError, UsageError
@@ -185,6 +185,7 @@ def _ingest_jobs(
     bar = tqdm(total=len(jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True)
     pending: list[tuple[_Job, Document, list[Passage]]] = []
     embedded = 0
+    sentences.preload()  # while the readers start
     t0 = time.perf_counter()
 
     def flush() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-from functools import cache
+import threading
 
 # Abbreviations common in policy texts that Punkt's English model does not know.
 _ABBREVIATIONS = {
@@ -54,19 +55,35 @@ _CONTINUATION = re.compile(r"[a-z0-9(\[,;:]")
 _ENDS_WITH_INITIALS = re.compile(r"(?:\b[A-Z]\.){2,}$|\b(?:[A-Z]\.)$")
 
 
-@cache
-def _punkt():
-    import llama_index.core
-    import nltk
-    from nltk.tokenize import PunktTokenizer
+_tokenizer = None
+_loading = threading.Lock()
 
-    # llama-index ships NLTK's punkt_tab data; nothing is downloaded.
-    bundled = os.path.join(os.path.dirname(llama_index.core.__file__), "_static", "nltk_cache")
-    if bundled not in nltk.data.path:
-        nltk.data.path.append(bundled)
-    tokenizer = PunktTokenizer("english")
-    tokenizer._params.abbrev_types.update(_ABBREVIATIONS)
-    return tokenizer
+
+def _punkt():
+    global _tokenizer
+    with _loading:
+        if _tokenizer is None:
+            import nltk
+            from nltk.tokenize import PunktTokenizer
+
+            # llama-index ships NLTK's punkt_tab data; nothing is downloaded. (Found without
+            # importing llama_index.core, which takes a second and a half.)
+            core = importlib.util.find_spec("llama_index.core").submodule_search_locations[0]
+            bundled = os.path.join(core, "_static", "nltk_cache")
+            if bundled not in nltk.data.path:
+                nltk.data.path.append(bundled)
+            tokenizer = PunktTokenizer("english")
+            tokenizer._params.abbrev_types.update(_ABBREVIATIONS)
+            _tokenizer = tokenizer
+        return _tokenizer
+
+
+def preload() -> threading.Thread:
+    """Load the sentence splitter (three seconds of imports) in a background thread, so that it is
+    ready by the time the first document has been read."""
+    thread = threading.Thread(target=_punkt, name="kb-punkt", daemon=True)
+    thread.start()
+    return thread
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
