@@ -20,7 +20,7 @@ from helpers import ROOT, free_port, generated_text_document, kb
 
 from ingest import pipeline
 from kb.answer import ask
-from kb.store import Index, cite
+from kb.store import EF_SEARCH, Index, cite
 
 DECLARATION_CITE = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)"
 
@@ -85,6 +85,17 @@ def test_second_ingest_embeds_nothing_then_change_and_removal_redo_only_those(wo
     assert index.document_passages("note") == [] and index.count() == 7
     hits = ask(index, "airline carriers", mode="bm25", answer=False).passages
     assert all(h.hit.document.id != "note" for h in hits)  # the BM25 snapshot was rebuilt too
+
+
+def test_dense_search_examines_400_candidates_also_in_an_index_built_before(workspace):
+    # Chroma's default of 100 missed a question's best passage in a re-embedded 20k-passage index
+    sources, settings = workspace
+    copy_declaration(sources)
+    pipeline.run(settings, progress=False)
+    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == EF_SEARCH == 400
+    Index(settings).collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as versions before
+    assert pipeline.run(settings, progress=False).passages_embedded == 0
+    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == 400
 
 
 def make_bad_files(sources: Path) -> dict[str, str]:
