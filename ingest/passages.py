@@ -49,6 +49,31 @@ def make_passages(
     return passages
 
 
+def lead_ins(passages: list[Passage]) -> list[str]:
+    """For each passage of a sub-paragraph ("3(a)"), the opening sentence of its paragraph ("3");
+    "" for every other passage.
+
+    A lettered item read alone often does not say what it is about: "By November 2025, 31
+    individuals and 7 entities had been designated under the regime" is about the UK's sanctions
+    against smugglers only through paragraph 3's opening sentence. That sentence is embedded with
+    it as context (never quoted or cited as its text). Later parts of a long paragraph do not get
+    it: in a long speech paragraph the opening sentence is often about something else, and it
+    pulled such parts away from questions about them (evals/README.md).
+    """
+    opening: dict[str, str] = {}
+    leads = []
+    for p in passages:
+        top, sub, _ = p.paragraph.partition("(")
+        if not sub and p.part == 0:
+            end = len(p.text)
+            for _, end in p.sentences:  # a stray "1." or "Ministers:" is not an opening sentence
+                if len(p.text[:end].split()) >= 5:
+                    break
+            opening[top] = p.text[:end].strip()
+        leads.append(opening.get(top, "") if sub else "")
+    return leads
+
+
 def fitting_ranges(
     text: str, sentences: list[tuple[int, int]], tokens: list[tuple[int, int]], max_tokens: int
 ) -> list[tuple[int, int]]:

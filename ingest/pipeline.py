@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ingest import manifest as manifest_mod
 from ingest import readers
-from ingest.passages import make_passages
+from ingest.passages import lead_ins, make_passages
 from kb import embed, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
@@ -42,7 +42,7 @@ from kb.store import Index, passage_metadata
 from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "4"
 EMBED_BATCH_PASSAGES = 512  # passages gathered across documents before one encode call
 
 
@@ -193,9 +193,9 @@ def _ingest_jobs(
         if not pending:
             return
         texts = [
-            embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context)
+            embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context, lead)
             for _, d, ps in pending
-            for p in ps
+            for p, lead in zip(ps, lead_ins(ps), strict=True)
         ]
         vectors = embed.encode(settings, texts)
         row = 0

@@ -118,13 +118,14 @@ def dimension(settings: Settings) -> int:
     return int(get())
 
 
-def embedding_text(text: str, title: str, heading: str, with_context: bool) -> str:
-    """What the model reads for a passage: its text, then its document title and heading.
+def embedding_text(text: str, title: str, heading: str, with_context: bool, lead: str = "") -> str:
+    """What the model reads for a passage: its text, then its document title, heading and the
+    opening sentence of the paragraph it continues (`ingest.passages.lead_ins`).
 
     The context comes after the text so that when a passage is near the model's limit the
     truncation drops context, never passage words.
     """
     if not with_context:
         return text
-    context = " — ".join(x for x in (title, heading) if x)
+    context = " — ".join(x for x in (title, heading, lead) if x)
     return f"{text}\n({context})" if context else text

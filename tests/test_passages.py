@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ingest.blocks import Block
 from ingest.paragraphs import document_text, number_paragraphs
-from ingest.passages import fitting_ranges, make_passages
+from ingest.passages import fitting_ranges, lead_ins, make_passages
 from kb.cite import citation
 
 
@@ -30,6 +30,40 @@ def test_documents_own_numbering_is_kept_and_headings_are_not_counted():
     ]
     text = document_text(blocks)
     assert all(text[p.start : p.end] == p.text for p in paras)
+
+
+def test_sub_paragraphs_are_embedded_with_their_paragraphs_opening_sentence():
+    blocks = [
+        Block("Sanctions", heading=True, level=2),
+        Block("3. Short. In 2025 the United Kingdom introduced a sanctions regime. It allows freezes."),
+        Block("(a) By November, 31 individuals had been designated under the regime."),
+        Block("(b) Designations are coordinated with partners."),
+        Block("This continues paragraph 3."),
+        Block("4. Returns rose by a fifth. " + " ".join(f"Sentence number {i} is here." for i in range(60))),
+    ]
+
+    def words(t: str):
+        return [(i, i + len(w)) for i, w in _words(t)]
+
+    passages = make_passages("doc", number_paragraphs(blocks), words, 64)
+    lead = "Short. In 2025 the United Kingdom introduced a sanctions regime."  # five words at least
+    assert [(p.paragraph, p.part, x) for p, x in zip(passages, lead_ins(passages), strict=True)] == [
+        ("3", 0, ""),
+        ("3(a)", 0, lead),
+        ("3(b)", 0, lead),
+        ("3", 1, ""),  # an unlettered continuation and the later parts of a long paragraph: none
+    ] + [("4", i, "") for i in range(len(passages) - 4)]
+    assert len(passages) > 5
+
+
+def _words(text: str):
+    start = None
+    for i, ch in enumerate(text + " "):
+        if ch != " " and start is None:
+            start = i
+        elif ch == " " and start is not None:
+            yield start, text[start:i]
+            start = None
 
 
 def test_unnumbered_documents_number_body_paragraphs_in_order():

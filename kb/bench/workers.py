@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 import kb  # noqa: F401  (offline environment first)
+from ingest.passages import lead_ins
 from kb.config import Settings
+from kb.types import Document, Passage
 
 MODES = ("dense", "bm25", "hybrid", "answer")  # "answer": kb.answer.ask, hybrid + sentence highlights
 WARMUP = 5
@@ -106,11 +108,17 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
     model = embed.model(settings)  # loaded by the ingest already: near zero
     loaded = time.perf_counter()
     opened = Index(settings)
-    texts = [
-        embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context)
-        for p, d in opened.all_passages()
-    ]
+    by_doc: dict[str, tuple[Document, list[Passage]]] = {}
+    for p, d in opened.all_passages():
+        by_doc.setdefault(d.id, (d, []))[1].append(p)
     opened.close()
+    texts = []
+    for d, passages in by_doc.values():
+        passages.sort(key=lambda p: p.seq)
+        texts += [
+            embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context, lead)
+            for p, lead in zip(passages, lead_ins(passages), strict=True)
+        ]
     total = len(texts)
     if total > ENCODE_SAMPLE:
         texts = [texts[i * total // ENCODE_SAMPLE] for i in range(ENCODE_SAMPLE)]
