@@ -29,9 +29,10 @@ from kb.types import Document, Passage
 _DOC_FIELDS = [f.name for f in fields(Document)]
 # Candidates HNSW examines per query. At Chroma's 100, a question over the 20,712 passages of the
 # UN evaluation index missed its best passage (cosine 0.66) even among 50 results after documents had
-# been re-embedded in place; at 400 it is first, recall@10 against exact search goes from 0.989 to
-# 0.993, and a query at 100,000 passages takes a millisecond more (evals/README.md, "Dense search").
-EF_SEARCH = 400
+# been re-embedded in place; at 200 it is first and recall@10 against exact search goes from 0.989
+# to 0.992. 400 gained 0.001 more but doubled hybrid p95 at 100,000 passages (66 → 157 ms: queries
+# filtered by country walk far more of the graph); 200 costs 66 → 99 ms (evals/README.md).
+EF_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class Index:
                     configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
                     metadata=meta,
                 )
-                if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) < EF_SEARCH:
+                if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) != EF_SEARCH:
                     col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
             else:
                 col = self.client.get_collection(self.collection_name, embedding_function=None)

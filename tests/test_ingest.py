@@ -87,15 +87,15 @@ def test_second_ingest_embeds_nothing_then_change_and_removal_redo_only_those(wo
     assert all(h.hit.document.id != "note" for h in hits)  # the BM25 snapshot was rebuilt too
 
 
-def test_dense_search_examines_400_candidates_also_in_an_index_built_before(workspace):
+def test_dense_search_examines_200_candidates_also_in_an_index_built_before(workspace):
     # Chroma's default of 100 missed a question's best passage in a re-embedded 20k-passage index
     sources, settings = workspace
     copy_declaration(sources)
     pipeline.run(settings, progress=False)
-    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == EF_SEARCH == 400
+    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == EF_SEARCH == 200
     Index(settings).collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as versions before
     assert pipeline.run(settings, progress=False).passages_embedded == 0
-    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == 400
+    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == 200
 
 
 def make_bad_files(sources: Path) -> dict[str, str]:
