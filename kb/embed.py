@@ -119,8 +119,8 @@ def dimension(settings: Settings) -> int:
 
 
 def embedding_text(text: str, title: str, heading: str, with_context: bool, lead: str = "") -> str:
-    """What the model reads for a passage: its text, then its document title, heading and the
-    opening sentence of the paragraph it continues (`ingest.passages.lead_ins`).
+    """What the model reads for a passage: its text, then its document title, heading and, for a
+    lettered sub-paragraph, its paragraph's opening sentence (`ingest.passages.lead_ins`).
 
     The context comes after the text so that when a passage is near the model's limit the
     truncation drops context, never passage words.

@@ -78,12 +78,10 @@ def _punkt():
         return _tokenizer
 
 
-def preload() -> threading.Thread:
+def preload() -> None:
     """Load the sentence splitter (three seconds of imports) in a background thread, so that it is
     ready by the time the first document has been read."""
-    thread = threading.Thread(target=_punkt, name="kb-punkt", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=_punkt, name="kb-punkt", daemon=True).start()
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -42,10 +42,7 @@ def test_sub_paragraphs_are_embedded_with_their_paragraphs_opening_sentence():
         Block("4. Returns rose by a fifth. " + " ".join(f"Sentence number {i} is here." for i in range(60))),
     ]
 
-    def words(t: str):
-        return [(i, i + len(w)) for i, w in _words(t)]
-
-    passages = make_passages("doc", number_paragraphs(blocks), words, 64)
+    passages = make_passages("doc", number_paragraphs(blocks), word_spans, 64)
     lead = "Short. In 2025 the United Kingdom introduced a sanctions regime."  # five words at least
     assert [(p.paragraph, p.part, x) for p, x in zip(passages, lead_ins(passages), strict=True)] == [
         ("3", 0, ""),
@@ -56,14 +53,16 @@ def test_sub_paragraphs_are_embedded_with_their_paragraphs_opening_sentence():
     assert len(passages) > 5
 
 
-def _words(text: str):
-    start = None
-    for i, ch in enumerate(text + " "):
+def word_spans(t: str) -> list[tuple[int, int]]:
+    """One token per word: enough to exercise the splitting."""
+    spans, start = [], None
+    for i, ch in enumerate(t + " "):
         if ch != " " and start is None:
             start = i
         elif ch == " " and start is not None:
-            yield start, text[start:i]
+            spans.append((start, i))
             start = None
+    return spans
 
 
 def test_unnumbered_documents_number_body_paragraphs_in_order():
@@ -85,23 +84,13 @@ def test_long_paragraph_is_split_between_sentences_and_parts_are_exact():
     sentence = "Member states will share information on smuggling networks with each other. "
     text = (sentence * 40).strip()
 
-    def token_spans(t: str):  # one token per word, enough to exercise the splitting
-        spans, start = [], None
-        for i, ch in enumerate(t + " "):
-            if ch != " " and start is None:
-                start = i
-            elif ch == " " and start is not None:
-                spans.append((start, i))
-                start = None
-        return spans
-
     paras = number_paragraphs([Block(text)])
-    passages = make_passages("doc", paras, token_spans, max_tokens=50)
+    passages = make_passages("doc", paras, word_spans, max_tokens=50)
     assert len(passages) > 1
     assert [p.id for p in passages[:3]] == ["doc:1:0", "doc:1:1", "doc:1:2"]
     for p in passages:
         assert text[p.start : p.end] == p.text
-        assert len(token_spans(p.text)) <= 50
+        assert len(word_spans(p.text)) <= 50
         assert p.text.startswith("Member") and p.text.endswith("other.")  # cut between sentences
 
 
