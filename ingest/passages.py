@@ -57,8 +57,8 @@ def lead_ins(passages: list[Passage]) -> list[str]:
     individuals and 7 entities had been designated under the regime" is about the UK's sanctions
     against smugglers only through paragraph 3's opening sentence. That sentence is embedded with
     it as context (never quoted or cited as its text). Later parts of a long paragraph do not get
-    it: in a long speech paragraph the opening sentence is often about something else, and it
-    pulled such parts away from questions about them (evals/README.md).
+    it: tried, it changed nothing on either suite, and a long speech paragraph's opening sentence
+    is often about something else (evals/README.md).
     """
     opening: dict[str, str] = {}
     leads = []
