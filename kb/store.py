@@ -15,14 +15,14 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlparse
 
 import numpy as np
 
 from kb.cite import citation
-from kb.config import Settings
+from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
 from kb.types import Document, Passage
 
@@ -172,11 +172,14 @@ class Index:
             raise StoreUnavailableError(f"the passage store is unavailable: {exc}") from None
         stored = (col.metadata or {}).get("embed_model")
         if stored and stored != self.settings.model_id:
-            if stored.removesuffix("+int8") == self.settings.model_id.removesuffix("+int8"):
-                backend = "onnx-int8" if stored.endswith("+int8") else "onnx"
-                back = f"set KB_EMBED_BACKEND={backend} (the int8 model gives other vectors)"
-            else:
+            stored_model, plus, stored_variant = stored.partition("+")
+            if stored_model != self.settings.model_id.partition("+")[0]:
                 back = "set KB_EMBED_MODEL back"
+            elif not plus or plus + stored_variant == INT8_TAG:
+                backend = "onnx-int8" if plus else "onnx"
+                back = f"set KB_EMBED_BACKEND={backend} (the int8 model gives other vectors)"
+            else:  # an int8 quantization that this version no longer makes
+                back = "use the version of this tool that built it"
             raise ModelMismatchError(
                 f"the index in {self.dir}/ was built with the embedding model {stored!r}, but "
                 f"{self.settings.model_id!r} is configured; run `kb ingest --rebuild` to re-embed with it, "
@@ -252,21 +255,28 @@ class Index:
 
     # --- passages ---------------------------------------------------------------------------
 
-    def write(self, document: Document, passages: list[Passage], embeddings: np.ndarray) -> None:
-        """Store a document's passages (upsert by stable id), then drop its passages that no longer exist."""
-        self._mark_pending(document.id)
+    def write(self, documents: Sequence[tuple[Document, list[Passage], np.ndarray]]) -> None:
+        """Store documents' passages with their vectors (upserts by stable id, in batches as large
+        as Chroma accepts), then drop their passages that no longer exist. Call `record` for each
+        document afterwards; until then a killed run leaves it `unfinished`."""
+        if not documents:
+            return
+        for document, _, _ in documents:
+            self._mark_pending(document.id)
+        rows = [(p, d) for d, passages, _ in documents for p in passages]
+        vectors = np.concatenate([v for _, _, v in documents])
         batch = self.client.get_max_batch_size()
-        for i in range(0, len(passages), batch):
-            chunk = passages[i : i + batch]
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
             self.collection.upsert(
-                ids=[p.id for p in chunk],
-                embeddings=embeddings[i : i + batch],
-                documents=[p.text for p in chunk],
-                metadatas=[to_metadata(p, document) for p in chunk],
+                ids=[p.id for p, _ in chunk],
+                embeddings=vectors[i : i + batch],
+                documents=[p.text for p, _ in chunk],
+                metadatas=[to_metadata(p, d) for p, d in chunk],
             )
-        keep = {p.id for p in passages}
-        stale = [i for i in self.passage_ids(document.id) if i not in keep]
-        if stale:
+        keep = {p.id for p, _ in rows}
+        stored = self.collection.get(where={"doc_id": {"$in": [d.id for d, _, _ in documents]}}, include=[])
+        if stale := [i for i in stored["ids"] if i not in keep]:
             self.collection.delete(ids=stale)
 
     def passage_ids(self, doc_id: str) -> list[str]:

@@ -202,6 +202,29 @@ def reference_metrics(qrels: dict, rankings: dict, k: int) -> dict[str, float]:
     return {name: agg[measure] for name, measure in measures.items()}
 
 
+def test_runs_that_differ_on_one_question_are_not_significantly_different():
+    # 72 questions, the same ranking on 71 of them: every sign flip of the one difference gives the
+    # same mean difference, so p = 1 (ranx's own test rounded it to p = 0, "significant").
+    qrels = {f"q{i}": {"a": 1, "b": 1} for i in range(72)}
+    same = {q: ["a", "b"] for q in qrels}
+    worse = dict(same, q30=["a", "x", "y", "z", "w", "b"])
+    result = metrics.compare(qrels, {"one": same, "two": worse}, ["recall@5"])
+    assert result["p_values"]["recall@5"]["one"]["two"] == 1.0
+    assert result["winners"]["recall@5"] == {
+        "run": "one",
+        "value": 1.0,
+        "runner_up": "two",
+        "p": 1.0,
+        "significant": False,
+    }
+    # A difference on every question is significant, and the same seed gives the same p-value.
+    better = {q: ["a", "b"] for q in qrels}
+    poor = {q: ["x", "y", "z", "w", "v", "a"] for q in qrels}
+    first = metrics.compare(qrels, {"better": better, "poor": poor}, ["recall@5"])
+    assert first["p_values"]["recall@5"]["better"]["poor"] < 0.001
+    assert first == metrics.compare(qrels, {"better": better, "poor": poor}, ["recall@5"])
+
+
 def test_floors_name_the_run_metric_and_value():
     floors = [
         metrics.parse_floor("recall@5=0.9"),

@@ -34,7 +34,9 @@ INGEST_PHASES = {
     "fingerprints": ("ingest/pipeline.py", "fingerprint"),
     "waiting for the reader process (parse)": ("ingest/readers.py", "parsed"),
     "passages (sentences, tokens)": ("ingest/passages.py", "make_passages"),
-    "embedding (kb.embed.encode)": ("kb/embed.py", "encode"),
+    # The model embeds in a background thread, which the profile does not see: this is the main
+    # thread waiting for each batch's vectors, then storing it (the next row is the storing part).
+    "embedding thread wait, then storing": ("ingest/pipeline.py", "store"),
     "Chroma upserts": ("kb/store.py", "write"),
     "registry rows": ("kb/store.py", "record"),
     "BM25 snapshot rebuild": ("ingest/pipeline.py", "rebuild_lexical"),

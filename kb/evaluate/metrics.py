@@ -22,9 +22,7 @@ import numpy as np
 from kb.errors import UsageError
 
 MAX_P = 0.05
-# ranx's randomization test draws its permutations in numba worker threads that its seed does not
-# reach, so p-values vary between runs by about sqrt(p(1-p)/PERMUTATIONS): ±0.003 at p = 0.1.
-PERMUTATIONS = 10_000
+PERMUTATIONS = 10_000  # of the randomization test: p-values within ±0.003 of the exact one at p = 0.1
 STAT_TESTS = {
     "fisher": f"Fisher's randomization test ({PERMUTATIONS:,} permutations)",
     "student": "paired Student's t-test",
@@ -130,10 +128,19 @@ def compare(
             make_comparable=True,
         ).to_dict()
     names = list(runs)
-    p_values = {
-        m: {a: {b: float(report[a]["comparisons"][b][m]) for b in names if b != a} for a in names}
-        for m in metrics
-    }
+    if stat_test == "fisher":
+        scores = {
+            r.name: {m: np.array([r.scores[m][qid] for qid in qrels]) for m in metrics} for r in ranx_runs
+        }
+        p_values = {
+            m: {a: {b: randomization_p(scores[a][m], scores[b][m]) for b in names if b != a} for a in names}
+            for m in metrics
+        }
+    else:
+        p_values = {
+            m: {a: {b: float(report[a]["comparisons"][b][m]) for b in names if b != a} for a in names}
+            for m in metrics
+        }
     winners = {}
     for m in metrics:
         ordered = sorted(names, key=lambda n: -report[n]["scores"][m])
@@ -147,6 +154,24 @@ def compare(
             "significant": not tied and all(p < MAX_P for p in p_values[m][best].values()),
         }
     return {"stat_test": stat_test, "max_p": MAX_P, "p_values": p_values, "winners": winners}
+
+
+def randomization_p(a: np.ndarray, b: np.ndarray, permutations: int = PERMUTATIONS, seed: int = 42) -> float:
+    """Two-sided p-value of Fisher's paired randomization test on per-query scores: the share of
+    random sign flips of the per-query differences whose mean is at least as far from zero.
+
+    ranx has this test too, but compares the two means after rounding: runs that differed on one
+    question got p = 0 (every flip gives the same difference, so p is 1), and its permutations
+    ran in threads its seed did not reach, so p-values changed from run to run.
+    """
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    observed = abs(diff.mean()) - 1e-12  # a flip that gives the same difference counts
+    rng = np.random.default_rng(seed)
+    extreme = 0
+    for start in range(0, permutations, 1000):  # in slices: memory stays small for large suites
+        signs = rng.choice((-1.0, 1.0), size=(min(1000, permutations - start), diff.size))
+        extreme += int((np.abs(signs @ diff) / max(diff.size, 1) >= observed).sum())
+    return extreme / permutations
 
 
 @dataclass(frozen=True)
