@@ -20,6 +20,8 @@ from helpers import ROOT, free_port, generated_text_document, kb
 
 from ingest import pipeline
 from kb.answer import ask
+from kb.config import DEFAULT_MODEL_ID
+from kb.errors import ModelMismatchError
 from kb.store import EF_SEARCH, Index, cite
 
 DECLARATION_CITE = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)"
@@ -230,6 +232,22 @@ def test_querying_with_another_model_says_to_rebuild(bundled, tmp_path):
     assert (
         "kb ingest --rebuild" in result.stderr and "sentence-transformers/all-MiniLM-L6-v2" in result.stderr
     )
+
+
+def test_an_index_of_the_earlier_int8_model_says_to_rebuild_and_the_rebuild_serves(workspace):
+    # Before int8 weights were quantized per channel, model ids ended in "+int8": other vectors.
+    sources, settings = workspace
+    copy_declaration(sources)
+    pipeline.run(settings, progress=False)
+    Index(settings).collection.modify(metadata={"embed_model": f"{DEFAULT_MODEL_ID}+int8"})
+    with pytest.raises(ModelMismatchError, match=r"\+int8'.*kb ingest --rebuild.*the version of this tool"):
+        Index(settings)
+    index = ("--index", str(settings.index_dir))
+    assert "kb ingest --rebuild" in kb("search", "online platforms", *index).stderr
+    assert kb("ingest", "--rebuild", "--sources", str(sources), *index).returncode == 0
+    found = kb("search", "online platforms", "--json", *index)
+    assert found.returncode == 0, found.stderr
+    assert "online" in json.loads(found.stdout)["passages"][0]["text"].casefold()
 
 
 @pytest.mark.server

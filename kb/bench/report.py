@@ -164,6 +164,10 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
 
 
+def _cosine(value: dict | None) -> str:
+    return "—" if not value else f"{value['mean']:.4f} / {value['min']:.4f}"
+
+
 def _ratio(a: float, b: float | None) -> str:
     return "—" if not b else f"{a / b:.2f}"
 
@@ -205,6 +209,8 @@ def markdown(results: dict) -> str:
         + [f"{s['encode']['passages_per_s']:.0f}" for s in sizes],
         [f"Raw encode (kb.embed.encode, backend {results['settings'].get('embed_backend', '?')}), passages/s"]
         + [_rate(s["encode"].get("backend_passages_per_s")) for s in sizes],
+        ["Its vectors against SentenceTransformer's, cosine mean / min"]
+        + [_cosine(s["encode"].get("backend_cosine")) for s in sizes],
         ["Ingest (`kb ingest`), passages/s"] + [f"{ingest_rate(s):.0f}" for s in sizes],
         ["Ingest time, s (pipeline / whole process)"]
         + [f"{s['ingest']['seconds']:.1f} / {s['ingest']['process_s']:.1f}" for s in sizes],

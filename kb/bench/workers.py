@@ -125,22 +125,26 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
     if total > ENCODE_SAMPLE:
         texts = [texts[i * total // ENCODE_SAMPLE] for i in range(ENCODE_SAMPLE)]
     t1 = time.perf_counter()
+    reference = []
     for i in range(0, len(texts), chunk):
-        model.encode(
-            texts[i : i + chunk],
-            batch_size=settings.embed_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
+        reference.append(
+            model.encode(
+                texts[i : i + chunk],
+                batch_size=settings.embed_batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         )
         if len(texts) > chunk:
             print(f"  raw encode {min(i + chunk, len(texts)):,}/{len(texts):,}", file=sys.stderr)
     seconds = time.perf_counter() - t1
     embed.encode(settings, texts[:16])  # the ingest's encoder (ONNX export cached): warm, not timed
     t2 = time.perf_counter()
-    for i in range(0, len(texts), chunk):
-        embed.encode(settings, texts[i : i + chunk])
+    backend = [embed.encode(settings, texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
     backend_s = time.perf_counter() - t2
+    # How far the configured backend's vectors are from PyTorch's (both unit length): the cost of int8.
+    cosine = (np.concatenate(backend) * np.concatenate(reference)).sum(axis=1) if texts else np.ones(1)
     return {
         "passages": len(texts),
         "of_passages": total,
@@ -152,6 +156,7 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
         "backend": settings.embed_backend,
         "backend_seconds": backend_s,
         "backend_passages_per_s": len(texts) / backend_s if backend_s else None,
+        "backend_cosine": {"mean": float(cosine.mean()), "min": float(cosine.min())},
     }
 
 
