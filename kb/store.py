@@ -264,6 +264,7 @@ class Index:
         for document, _, _ in documents:
             self._mark_pending(document.id)
         rows = [(p, d) for d, passages, _ in documents for p in passages]
+        fields = {d.id: document_metadata(d) for d, _, _ in documents}  # once per document, not passage
         vectors = np.concatenate([v for _, _, v in documents])
         batch = self.client.get_max_batch_size()
         for i in range(0, len(rows), batch):
@@ -272,7 +273,7 @@ class Index:
                 ids=[p.id for p, _ in chunk],
                 embeddings=vectors[i : i + batch],
                 documents=[p.text for p, _ in chunk],
-                metadatas=[to_metadata(p, d) for p, d in chunk],
+                metadatas=[to_metadata(p, d, fields[d.id]) for p, d in chunk],
             )
         keep = {p.id for p, _ in rows}
         stored = self.collection.get(where={"doc_id": {"$in": [d.id for d, _, _ in documents]}}, include=[])
@@ -325,9 +326,25 @@ def _document(data: dict) -> Document:
     return Document(**{**data, "aliases": tuple(data.get("aliases", ()))})
 
 
-def to_metadata(p: Passage, d: Document) -> dict:
-    """Chroma metadata for a passage: its provenance plus its document's fields (for filters)."""
-    meta = {
+def to_metadata(p: Passage, d: Document, document_fields: dict | None = None) -> dict:
+    """Chroma metadata for a passage: its provenance plus its document's fields (for filters);
+    `document_fields` is `document_metadata(d)` when the caller has it already."""
+    return _passage_fields(p, d) | (document_fields or document_metadata(d))
+
+
+def document_metadata(d: Document) -> dict:
+    """The document's fields as every one of its passages carries them in Chroma."""
+    return {f"doc_{k}": v for k, v in asdict(d).items() if k not in ("id", "aliases")}
+
+
+def passage_metadata(p: Passage, d: Document) -> str:
+    """A passage's own metadata (provenance, without its document's fields) as JSON: the BM25
+    snapshot keeps it so that a query reads candidates from memory instead of Chroma's SQLite."""
+    return json.dumps(_passage_fields(p, d))
+
+
+def _passage_fields(p: Passage, d: Document) -> dict:
+    return {
         "doc_id": p.doc_id,
         "paragraph": p.paragraph,
         "part": p.part,
@@ -340,16 +357,6 @@ def to_metadata(p: Passage, d: Document) -> dict:
         "sentences": json.dumps(p.sentences),
         "date_int": d.date_int,
     }
-    meta.update({f"doc_{k}": v for k, v in asdict(d).items() if k not in ("id", "aliases")})
-    return meta
-
-
-def passage_metadata(p: Passage, d: Document) -> str:
-    """A passage's own metadata (provenance, without its document's fields) as JSON: the BM25
-    snapshot keeps it so that a query reads candidates from memory instead of Chroma's SQLite."""
-    return json.dumps(
-        {k: v for k, v in to_metadata(p, d).items() if k == "doc_id" or not k.startswith("doc_")}
-    )
 
 
 def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
