@@ -280,10 +280,6 @@ class Index:
         if stale := [i for i in stored["ids"] if i not in keep]:
             self.collection.delete(ids=stale)
 
-    def passage_ids(self, doc_id: str) -> list[str]:
-        """Ids of the passages stored for a document."""
-        return self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
-
     def get(self, ids: list[str]) -> dict[str, tuple[Passage, Document]]:
         """Passages and their documents by id; ids not in the index are left out."""
         if not ids:
@@ -326,10 +322,10 @@ def _document(data: dict) -> Document:
     return Document(**{**data, "aliases": tuple(data.get("aliases", ()))})
 
 
-def to_metadata(p: Passage, d: Document, document_fields: dict | None = None) -> dict:
-    """Chroma metadata for a passage: its provenance plus its document's fields (for filters);
-    `document_fields` is `document_metadata(d)` when the caller has it already."""
-    return _passage_fields(p, d) | (document_fields or document_metadata(d))
+def to_metadata(p: Passage, d: Document, document_fields: dict) -> dict:
+    """Chroma metadata for a passage: its provenance plus its document's fields (for filters),
+    `document_metadata(d)`, which the caller computes once per document."""
+    return _passage_fields(p, d) | document_fields
 
 
 def document_metadata(d: Document) -> dict:
