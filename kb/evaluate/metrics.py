@@ -104,51 +104,50 @@ def compare(
     metrics: list[str],
     stat_test: str = "fisher",
 ) -> dict:
-    """Pairwise significance tests between runs (ranx.compare) and the winner of each metric.
+    """Pairwise significance tests between runs and the winner of each metric: Fisher's randomization
+    test by `randomization_p` on the per-query scores of `score`, or ranx.compare's t-test.
 
     Returns {"stat_test", "max_p", "p_values": {metric: {run: {other: p}}}, "winners": {metric: {...}}};
     the winner is the best mean, "significant" when its p-value against every other run is below MAX_P.
     """
     if len(runs) < 2:
         return {"stat_test": stat_test, "max_p": MAX_P, "p_values": {}, "winners": {}}
-    ranx = _ranx()
-    q = ranx.Qrels(qrels)
-    ranx_runs = [
-        ranx.Run(to_run({qid: r.get(qid, []) for qid in qrels}), name=name) for name, r in runs.items()
-    ]
-    with _quiet_numba():
-        report = ranx.compare(
-            q,
-            ranx_runs,
-            metrics,
-            stat_test=stat_test,
-            max_p=MAX_P,
-            n_permutations=PERMUTATIONS,
-            random_seed=42,
-            make_comparable=True,
-        ).to_dict()
     names = list(runs)
+    scored = score(qrels, runs, metrics)
+    means = {n: scored[n]["mean"] for n in names}
     if stat_test == "fisher":
-        scores = {
-            r.name: {m: np.array([r.scores[m][qid] for qid in qrels]) for m in metrics} for r in ranx_runs
+        per_query = {
+            n: {m: np.array([scored[n]["per_query"][m][qid] for qid in qrels]) for m in metrics}
+            for n in names
         }
         p_values = {
-            m: {a: {b: randomization_p(scores[a][m], scores[b][m]) for b in names if b != a} for a in names}
+            m: {
+                a: {b: randomization_p(per_query[a][m], per_query[b][m]) for b in names if b != a}
+                for a in names
+            }
             for m in metrics
         }
     else:
+        ranx = _ranx()
+        ranx_runs = [
+            ranx.Run(to_run({qid: r.get(qid, []) for qid in qrels}), name=name) for name, r in runs.items()
+        ]
+        with _quiet_numba():
+            report = ranx.compare(
+                ranx.Qrels(qrels), ranx_runs, metrics, stat_test=stat_test, max_p=MAX_P, make_comparable=True
+            ).to_dict()
         p_values = {
             m: {a: {b: float(report[a]["comparisons"][b][m]) for b in names if b != a} for a in names}
             for m in metrics
         }
     winners = {}
     for m in metrics:
-        ordered = sorted(names, key=lambda n: -report[n]["scores"][m])
+        ordered = sorted(names, key=lambda n: -means[n][m])
         best, second = ordered[0], ordered[1]
-        tied = report[best]["scores"][m] == report[second]["scores"][m]
+        tied = means[best][m] == means[second][m]
         winners[m] = {
             "run": "tie" if tied else best,
-            "value": float(report[best]["scores"][m]),
+            "value": means[best][m],
             "runner_up": second,
             "p": p_values[m][best][second],
             "significant": not tied and all(p < MAX_P for p in p_values[m][best].values()),
