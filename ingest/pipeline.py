@@ -25,14 +25,15 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ingest import manifest as manifest_mod
 from ingest import readers
+from ingest.embedder import Embedder
 from ingest.passages import lead_ins, make_passages
 from kb import embed, lexical, sentences
 from kb.commitments import store as commitments
@@ -43,7 +44,9 @@ from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
 PIPELINE_VERSION = "4"
-EMBED_BATCH_PASSAGES = 512  # passages gathered across documents before one encode call
+EMBED_BATCH_PASSAGES = 128  # passages gathered across documents before they go to the model
+STORE_BATCH_PASSAGES = 2048  # passages per Chroma upsert (and per batch when the model cannot embed ahead)
+MAX_AHEAD_PASSAGES = 4096  # split but not yet stored: past this, splitting waits for the model
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,10 @@ def _update(
 
 def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, progress: bool) -> Summary:
     summary = Summary()
+    # A first ingest (or a rebuild) writes every passage the index will hold: the BM25 snapshot is
+    # then built from what was written, without reading it all back from Chroma (17 of the 27 s
+    # it took at 100,000 passages).
+    written: list[dict] | None = [] if index.count() == 0 else None
     for doc_id in index.unfinished():  # half-written by a killed run: start it again from nothing
         index.forget(doc_id)
     records = index.records()
@@ -166,66 +173,97 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
             index.forget(doc_id)
             summary.outcomes.append(Outcome(doc_id, old.document.file, "removed", old.passages))
     if jobs:
-        _ingest_jobs(index, jobs, settings, summary, progress)
+        _ingest_jobs(index, jobs, settings, summary, progress, written)
     generation = index.generation
     snapshot = lexical.current_name(settings.index_dir)
     if summary.changed or snapshot is None or not snapshot.startswith(lexical.snapshot_prefix(generation)):
-        rebuild_lexical(index, generation, progress)
+        rebuild_lexical(index, generation, progress, written)
     summary.outcomes.sort(key=lambda o: (o.status != "failed", o.doc_id))
     return summary
 
 
 def _ingest_jobs(
-    index: Index, jobs: list[_Job], settings: Settings, summary: Summary, progress: bool
+    index: Index,
+    jobs: list[_Job],
+    settings: Settings,
+    summary: Summary,
+    progress: bool,
+    written: list[dict] | None = None,
 ) -> None:
-    """Parse in worker processes while the main process splits, embeds and writes, in batches.
+    """Parse in reader processes, split here, embed in the embedding process, write here; in batches.
 
-    A batch is embedded in a background thread while the main thread writes the batch before it
-    and splits the documents of the next one: the cores stay busy with the model (ONNX Runtime
-    releases the GIL) instead of idling while Chroma stores a batch.
+    A batch is embedded while this process writes the batch before it and splits the documents
+    of the next one, so that the cores stay busy with the model (ingest/embedder.py).
     """
     from tqdm import tqdm
 
     records = index.records()
     bar = tqdm(total=len(jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True)
-    pending: list[tuple[_Job, Document, list[Passage]]] = []
-    embedding: list[tuple[list[tuple[_Job, Document, list[Passage]]], Future]] = []  # at most one
-    # The PyTorch backend's tokenizer (also used for splitting) must not be used by two threads at once.
-    ahead = embed.encoder(settings) is not None
+    Batch = list[tuple[_Job, Document, list[Passage]]]
+    pending: Batch = []  # split, not yet sent to the model
+    in_flight: list[tuple[Batch, list[str], Future]] = []  # sent to the model, not yet stored
     embedded = 0
     sentences.preload()  # while the readers start
     t0 = time.perf_counter()
 
-    def store(batch: list[tuple[_Job, Document, list[Passage]]], encoded: Future) -> None:
+    def submit() -> None:
+        texts = [
+            embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context, lead)
+            for _, d, ps in pending
+            for p, lead in zip(ps, lead_ins(ps), strict=True)
+        ]
+        in_flight.append((pending.copy(), texts, embedder.submit(texts)))
+        pending.clear()
+
+    def drain(final: bool = False) -> None:
+        """Store embedded batches, STORE_BATCH_PASSAGES at a time; wait for the model only at the
+        end, when it is too far behind, or when it cannot embed ahead (PyTorch)."""
+        while in_flight:
+            done = 0
+            for _, texts, future in in_flight:
+                if not future.done():
+                    break
+                done += len(texts)
+            waiting = sum(len(texts) for _, texts, _ in in_flight)
+            if not (
+                final or not embedder.ahead or done >= STORE_BATCH_PASSAGES or waiting > MAX_AHEAD_PASSAGES
+            ):
+                return
+            group, size = [], 0  # at the end, each batch is stored as soon as it is embedded
+            while (
+                in_flight
+                and size < STORE_BATCH_PASSAGES
+                and (not final or not group or in_flight[0][2].done())
+            ):
+                group.append(in_flight.pop(0))
+                size += len(group[-1][1])
+            store(group)
+
+    def store(group: list[tuple[Batch, list[str], Future]]) -> None:
         nonlocal embedded
-        vectors = encoded.result()
-        stored, row = [], 0
-        for _, doc, passages in batch:
-            stored.append((doc, passages, vectors[row : row + len(passages)]))
-            row += len(passages)
+        stored, done = [], []
+        for batch, texts, future in group:
+            vectors, row = embedder.vectors(future, texts), 0
+            for job, doc, passages in batch:
+                stored.append((doc, passages, vectors[row : row + len(passages)]))
+                done.append(job)
+                row += len(passages)
         index.write(stored)  # one batch of upserts for all of them: half the time of one per document
-        for job, doc, passages in batch:
+        for job, (doc, passages, _) in zip(done, stored, strict=True):
             index.record(doc, job.fingerprint, len(passages))
+            if written is not None:
+                written.extend(lexical_row(p, doc) for p in passages)
             summary.outcomes.append(Outcome(doc.id, doc.file, job.status, len(passages)))
             bar.update(1)
-        embedded += row
+            embedded += len(passages)
         summary.passages_embedded = embedded
         bar.set_postfix(passages=embedded, per_s=f"{embedded / max(time.perf_counter() - t0, 1e-9):.0f}")
 
-    def flush(encoder: ThreadPoolExecutor) -> None:
-        if pending:
-            texts = [
-                embed.embedding_text(p.text, d.cite_title, p.heading, settings.embed_context, lead)
-                for _, d, ps in pending
-                for p, lead in zip(ps, lead_ins(ps), strict=True)
-            ]
-            embedding.append((pending.copy(), encoder.submit(embed.encode, settings, texts)))
-            pending.clear()
-        while len(embedding) > (1 if ahead else 0):  # store the previous batch while this one embeds
-            store(*embedding.pop(0))
-
     max_tokens = embed.max_tokens(settings)
-    with ThreadPoolExecutor(1, thread_name_prefix="kb-embed") as encoder:
+    with Embedder(settings) as embedder:
+        # Small batches to the model, so that it starts early and finishes soon after the last
+        # document is split; larger ones to Chroma, whose upserts cost less per passage in bulk.
+        batch_passages = EMBED_BATCH_PASSAGES if embedder.ahead else STORE_BATCH_PASSAGES
         for job, parsed in readers.parsed(jobs, settings):
             doc = job.source.document
             if parsed.error:
@@ -240,33 +278,42 @@ def _ingest_jobs(
                 doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens
             )
             pending.append((job, doc, passages))
-            if sum(len(p) for _, _, p in pending) >= EMBED_BATCH_PASSAGES:
-                flush(encoder)
-        flush(encoder)
-        while embedding:
-            store(*embedding.pop(0))
+            if sum(len(p) for _, _, p in pending) >= batch_passages:
+                submit()
+            drain()
+        if pending:
+            submit()
+        drain(final=True)
     bar.close()
 
 
-def rebuild_lexical(index: Index, generation: int, progress: bool = False) -> str:
-    """Rebuild the BM25 snapshot from the passages stored in Chroma (streamed, page by page)."""
-    rows = (
-        {
-            "id": p.id,
-            "text": p.text,
-            "heading": p.heading,
-            "doc_id": p.doc_id,
-            "type": d.type,
-            "country": d.country,
-            "issuer": d.issuer,
-            "date_int": d.date_int,
-            "seq": p.seq,
-            "meta": passage_metadata(p, d),
-        }
-        for p, d in index.all_passages()
-    )
+def rebuild_lexical(
+    index: Index, generation: int, progress: bool = False, written: list[dict] | None = None
+) -> str:
+    """Rebuild the BM25 snapshot from the passages stored in Chroma (streamed, page by page), or
+    from `written`, the rows of every passage this run wrote, when the index holds those alone."""
     total = index.count()
+    if written is not None and len(written) == total:
+        rows: Iterable[dict] = written
+    else:
+        rows = (lexical_row(p, d) for p, d in index.all_passages())
     return lexical.build(index.dir, rows, generation, total, show_progress=progress and total > 20000)
+
+
+def lexical_row(p: Passage, d: Document) -> dict:
+    """A passage as the BM25 snapshot keeps it (lexical.COLUMNS)."""
+    return {
+        "id": p.id,
+        "text": p.text,
+        "heading": p.heading,
+        "doc_id": p.doc_id,
+        "type": d.type,
+        "country": d.country,
+        "issuer": d.issuer,
+        "date_int": d.date_int,
+        "seq": p.seq,
+        "meta": passage_metadata(p, d),
+    }
 
 
 def fingerprint(path: Path, doc: Document, settings: Settings) -> str:

@@ -64,11 +64,11 @@ def parsed(jobs: list[J], settings: Settings) -> Iterator[tuple[J, Parsed]]:
             yield job, parsed
             i += 1
     finally:
-        _kill(pool)
+        kill(pool)
 
 
 def _restart(pool: ProcessPoolExecutor, ctx, settings: Settings, rest: list[Job]) -> ProcessPoolExecutor:
-    _kill(pool)
+    kill(pool)
     for job in rest:
         job.future = None
     return _reader_pool(ctx, settings)
@@ -78,14 +78,15 @@ def _reader_pool(ctx, settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=max(1, settings.ingest_workers),
         mp_context=ctx,
-        initializer=_exit_with_parent,
+        initializer=exit_with_parent,
         initargs=(os.getpid(),),
     )
 
 
-def _exit_with_parent(parent: int) -> None:
-    """In a reader process: exit when `kb ingest` is gone. Killed with SIGKILL (the OOM killer, a
-    `kill -9`), it cannot stop its readers, which would otherwise wait for work for ever."""
+def exit_with_parent(parent: int) -> None:
+    """In a worker process (a reader, the embedder): exit when `kb ingest` is gone. Killed with
+    SIGKILL (the OOM killer, a `kill -9`), it cannot stop its workers, which would otherwise wait
+    for work for ever."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -95,7 +96,8 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
-def _kill(pool: ProcessPoolExecutor) -> None:
+def kill(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's processes now, whatever they are doing."""
     for proc in list(getattr(pool, "_processes", {}).values()):
         proc.kill()
     pool.shutdown(wait=False, cancel_futures=True)

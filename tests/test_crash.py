@@ -124,14 +124,14 @@ def process_group(pgid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_reader_processes_exit_when_kb_ingest_alone_is_killed(tmp_path):
+def test_reader_and_embedding_processes_exit_when_kb_ingest_alone_is_killed(tmp_path):
     corpus = crash.make_corpus(tmp_path, documents=30, seed=8)
     launcher = crash.Launcher(fresh=False, log=tmp_path / "ingest.log")
     run = launcher.start(["ingest", "-q", "--sources", str(corpus.dir), "--index", str(tmp_path / ".kb")])
     deadline = time.time() + 120
-    while len(process_group(run.pid)) < 2 and run.poll() is None and time.time() < deadline:
+    while len(process_group(run.pid)) < 3 and run.poll() is None and time.time() < deadline:
         time.sleep(0.01)
-    assert run.poll() is None, "the ingest ended before its reader process was seen"
+    assert run.poll() is None, "the ingest ended before its reader and embedding processes were seen"
     os.kill(run.pid, signal.SIGKILL)  # the main process only, as the OOM killer would
     while process_group(run.pid) and time.time() < deadline:
         time.sleep(0.1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -14,11 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import DECLARATION_ID, SOURCES, copy_declaration, settings_for
 from helpers import ROOT, free_port, generated_text_document, kb
 
 from ingest import pipeline
+from ingest.embedder import Embedder
+from kb import embed, lexical
 from kb.answer import ask
 from kb.config import DEFAULT_MODEL_ID
 from kb.errors import ModelMismatchError
@@ -87,6 +91,52 @@ def test_second_ingest_embeds_nothing_then_change_and_removal_redo_only_those(wo
     assert index.document_passages("note") == [] and index.count() == 7
     hits = ask(index, "airline carriers", mode="bm25", answer=False).passages
     assert all(h.hit.document.id != "note" for h in hits)  # the BM25 snapshot was rebuilt too
+
+
+def test_the_embedding_process_gives_this_process_vectors_and_when_it_dies_this_process_embeds(workspace):
+    _, settings = workspace
+    texts = [
+        "Test fixture: G7 partners will share passenger information to disrupt smuggling networks.",
+        "Test fixture: a short one.",
+        "Test fixture: online platforms must remove content that advertises smuggling services.",
+    ]
+    here = embed.encode(settings, texts)
+    with Embedder(settings) as embedder:
+        assert embedder.ahead  # the default backend embeds in its own process
+        assert np.allclose(embedder.vectors(embedder.submit(texts), texts), here, atol=1e-6)
+        (process,) = multiprocessing.active_children()
+        in_flight = embedder.submit(texts[::-1])
+        os.kill(process.pid, signal.SIGKILL)
+        process.join(10)
+        assert np.allclose(embedder.vectors(in_flight, texts[::-1]), here[::-1], atol=1e-6)
+        assert np.allclose(embedder.vectors(embedder.submit(texts), texts), here, atol=1e-6)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_first_ingest_builds_the_bm25_snapshot_of_what_chroma_holds_and_a_later_one_reads_chroma(workspace):
+    sources, settings = workspace
+    copy_declaration(sources)
+    for seed in (1, 2):
+        (sources / f"report-{seed}.txt").write_text(generated_text_document(seed, paragraphs=40))
+
+    def snapshot() -> dict:
+        name = lexical.current_name(settings.index_dir)
+        return json.loads((settings.index_dir / "bm25" / name / "passages.json").read_text(encoding="utf-8"))
+
+    pipeline.run(settings, progress=False)  # built from the rows it wrote
+    built = snapshot()
+    index = Index(settings)
+    pipeline.rebuild_lexical(index, index.generation)  # read back from Chroma
+    read = snapshot()
+    assert len(built["columns"]["id"]) == index.count() == 87
+    assert (built["columns"], built["acronyms"]) == (read["columns"], read["acronyms"])
+    index.close()
+
+    (sources / "report-2.txt").write_text(generated_text_document(3, paragraphs=5))
+    assert pipeline.run(settings, progress=False).count("updated") == 1  # not empty: reads Chroma
+    after = snapshot()["columns"]
+    assert len(after["id"]) == 7 + 40 + 5
+    assert sum(doc == "report-2" for doc in after["doc_id"]) == 5
 
 
 def test_dense_search_examines_200_candidates_also_in_an_index_built_before(workspace):

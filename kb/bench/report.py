@@ -79,6 +79,9 @@ def targets(results: dict) -> list[dict]:
     for s in sizes:
         ratio = ingest_ratio(s)
         add("ingest ≥ 0.8 × raw encode throughput", _size(s), f"{ratio:.2f} ×", ratio >= 0.8)
+    for s in sizes:  # stricter than the issue asks: the ceiling is our own encoder run alone
+        if own := own_ratio(s):
+            add("ingest ≥ 0.8 × raw encode with kb.embed (stricter)", _size(s), f"{own:.2f} ×", own >= 0.8)
     big = [s for s in sizes if s["reingest"]["documents"] >= REINGEST_DOCUMENTS]
     s = big[0] if big else sizes[-1]
     r = s["reingest"]
@@ -121,7 +124,8 @@ def targets(results: dict) -> list[dict]:
         _size(s),
         f"{rss:,.0f} MiB",
         rss <= 2048 if at else None,
-        (note + "; " if note else "") + "the larger of the ingest and the query process",
+        (note + "; " if note else "")
+        + "the larger of the ingest (with its worker processes) and the query process",
     )
     quality = results.get("quality", {}).get("systems", {})
     ours, base = quality.get("kb hybrid"), quality.get("llama-index baseline")
@@ -157,7 +161,15 @@ def passages(s: dict) -> int:
 
 
 def ingest_ratio(s: dict) -> float:
+    """Ingest over SentenceTransformer.encode of the same passages (the issue's ceiling)."""
     return ingest_rate(s) / s["encode"]["passages_per_s"]
+
+
+def own_ratio(s: dict) -> float | None:
+    """Ingest over the raw encode of the model as the ingest runs it (kb.embed: the int8 ONNX
+    model by default), when the bench measured it."""
+    own = s["encode"].get("backend_passages_per_s")
+    return ingest_rate(s) / own if own else None
 
 
 def _rate(value: float | None) -> str:
@@ -177,7 +189,12 @@ def ingest_rate(s: dict) -> float:
 
 
 def peak_rss(s: dict) -> float:
-    return max(s["ingest"]["peak_rss_mb"], s["queries"]["peak_rss_mb"])
+    return max(ingest_rss(s), s["queries"]["peak_rss_mb"])
+
+
+def ingest_rss(s: dict) -> float:
+    """The ingest's peak RSS with its reader and embedding processes (earlier results: alone)."""
+    return s["ingest"].get("processes_peak_rss_mb", s["ingest"]["peak_rss_mb"])
 
 
 def markdown(results: dict) -> str:
@@ -233,8 +250,8 @@ def markdown(results: dict) -> str:
         )
     rows += [
         ["Questions per mode (warm process)"] + [str(s["queries"]["questions"]) for s in sizes],
-        ["Peak RSS, MiB (ingest / queries)"]
-        + [f"{s['ingest']['peak_rss_mb']:,.0f} / {s['queries']['peak_rss_mb']:,.0f}" for s in sizes],
+        ["Peak RSS, MiB (ingest with its worker processes / queries)"]
+        + [f"{ingest_rss(s):,.0f} / {s['queries']['peak_rss_mb']:,.0f}" for s in sizes],
         ["Index size on disk, MB"] + [f"{s['queries']['index_bytes'] / 1e6:,.1f}" for s in sizes],
     ]
     if any("app" in s for s in sizes):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import cProfile
 import io
 import json
+import os
 import pstats
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -81,7 +83,8 @@ def ingest(
 
     settings = settings_for(index, sources)
     run = lambda: pipeline.run(settings, Path(manifest), progress=sys.stderr.isatty())  # noqa: E731
-    summary = _profiled(run, profile, INGEST_PHASES, "one ingest") if profile else run()
+    with TreeRSS() as tree:
+        summary = _profiled(run, profile, INGEST_PHASES, "one ingest") if profile else run()
     result = {
         "seconds": summary.seconds,
         "process_s": time.time() - launched if launched else None,
@@ -90,7 +93,8 @@ def ingest(
         "added": summary.count("added"),
         "failed": [f"{o.file}: {o.reason}" for o in summary.failed],
         "peak_rss_mb": _peak_rss_mb(),
-        "reader_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        # with the reader and embedding processes: what the machine must have for a `kb ingest`
+        "processes_peak_rss_mb": max(tree.peak_mb, _peak_rss_mb()),
     }
     return {"ingest": result, "encode": encode(settings) if raw_encode else None}
 
@@ -270,6 +274,55 @@ def _profiled(call, path: str, phases: dict[str, tuple[str, str]], what: str):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return result
+
+
+class TreeRSS:
+    """The peak of the summed RSS of this process and its descendants, sampled every 0.2 s."""
+
+    def __init__(self, every: float = 0.2):
+        self.every = every
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bench-rss", daemon=True)
+
+    def __enter__(self) -> TreeRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(os.getpid())))
+
+
+def _tree(root: int) -> list[int]:
+    """root and its live descendants, from /proc (empty where there is no /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _peak_rss_mb() -> float:
