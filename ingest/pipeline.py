@@ -4,9 +4,10 @@ Order of writes, so that a kill at any moment leaves an index that answers queri
 rerun that finishes the job: (0) a document is marked unfinished in the registry, (1) its
 passages are upserted by stable id and its stale passages deleted, (2) only then its registry
 row is written (which clears the mark); (3) documents that left the sources are deleted the
-same way; (4) the BM25 snapshot is rebuilt from Chroma and switched to atomically. A document
-whose registry row does not match its file is simply redone; one still marked unfinished by a
-killed run is removed and redone, whatever its file holds by then.
+same way; (4) the BM25 snapshot is rebuilt from Chroma (into an empty index, from the passages
+just written) and switched to atomically. A document whose registry row does not match its file
+is simply redone; one still marked unfinished by a killed run is removed and redone, whatever its
+file holds by then.
 
 `--rebuild` builds a complete new index in a sibling directory (`<index>.rebuild`) while the
 old one keeps answering, then swaps the two directories in one atomic rename; a rebuild that

@@ -1,6 +1,6 @@
 """The BM25 side of the index: a bm25s snapshot of every stored passage, with the metadata
-needed to filter it. Rebuilt from Chroma in one pass after each ingest that changed something,
-written beside the old snapshot and switched to atomically."""
+needed to filter it. Rebuilt from Chroma in one pass after each ingest that changed something
+(a first ingest gives it the rows it wrote instead), written beside the old snapshot and switched to atomically."""
 
 from __future__ import annotations
 
