@@ -10,20 +10,17 @@ is simply redone; one still marked unfinished by a killed run is removed and red
 file holds by then.
 
 `--rebuild` builds a complete new index in a sibling directory (`<index>.rebuild`) while the
-old one keeps answering, then swaps the two directories in one atomic rename; a rebuild that
-fails or is killed leaves the old index in service, and the next run deletes what it left.
+old one keeps answering, then swaps the two directories in one atomic rename (ingest/swap.py); a
+rebuild that fails or is killed leaves the old index in service, and the next run deletes what it
+left.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import fcntl
 import hashlib
 import json
 import os
-import shutil
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -33,13 +30,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ingest import manifest as manifest_mod
-from ingest import readers
+from ingest import readers, swap
 from ingest.embedder import Embedder
 from ingest.passages import lead_ins, make_passages
 from kb import embed, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
-from kb.errors import IndexBusyError, KBError, UsageError
+from kb.errors import IndexBusyError, UsageError
 from kb.store import Index, passage_metadata
 from kb.types import Document, Passage
 
@@ -127,7 +124,7 @@ def run(
     sources = manifest_mod.discover(manifest, sources_dir)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with ingest_lock(settings.index_dir, wait):
-        _discard_rebuild_dir(settings)  # left by a rebuild that was killed or failed
+        swap.discard_rebuild_dir(settings)  # left by a rebuild that was killed or failed
         summary = (_rebuild if rebuild else _update)(settings, sources, progress)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -332,144 +329,23 @@ def _rebuild(settings: Settings, sources: list[manifest_mod.Source], progress: b
     """`--rebuild`: every document read and embedded again into a new index beside the live one,
     which keeps answering until the two directories are swapped in one atomic rename."""
     live = settings.index_dir.resolve()  # a symlinked index dir: rebuild beside its target
-    new = _rebuild_dir(live)
+    new = swap.rebuild_dir(live)
     new.mkdir()
-    _check_exchange(live, new)
+    swap.check_exchange(live, new)
     collection = None
     if settings.chroma_url:  # a new collection on the server; the registry says which one is live
         collection = f"{settings.collection}-{uuid.uuid4().hex[:12]}"
-        _name_collection(live, settings.collection)
+        swap.name_collection(live, settings.collection)
     with ingest_lock(new):  # held until the old index is gone, for an ingest that waits on the new one
         try:
             summary = _update(settings.with_(index_dir=new), sources, progress, collection)
         except BaseException:
-            _discard_rebuild_dir(settings)
+            swap.discard_rebuild_dir(settings)
             raise
-        _carry_over(live, new, link=True)  # the app's secret and feedback, which are not rebuilt
-        _exchange(live, new)  # from here on `new` holds the old index
-        _discard_rebuild_dir(settings)
+        swap.carry_over(live, new, link=True)  # the app's secret and feedback, which are not rebuilt
+        swap.exchange(live, new)  # from here on `new` holds the old index
+        swap.discard_rebuild_dir(settings)
     return summary
-
-
-def _rebuild_dir(index_dir: Path) -> Path:
-    index_dir = index_dir.resolve()
-    return index_dir.with_name(index_dir.name + ".rebuild")
-
-
-def _discard_rebuild_dir(settings: Settings) -> None:
-    """Delete what a rebuild left beside the index: the old index after the swap, or a half-built
-    new one; files the app wrote into it meanwhile move to the live index. On a Chroma server its
-    collection is deleted too."""
-    old = _rebuild_dir(settings.index_dir)
-    shutil.rmtree(old.with_name(old.name + ".probe"), ignore_errors=True)  # a kill in _check_exchange
-    if not old.exists():
-        return
-    live = settings.index_dir.resolve()
-    _carry_over(old, live, link=False)
-    name = _collection_named(old)
-    if settings.chroma_url and name and name != (_collection_named(live) or settings.collection):
-        from kb.store import chroma_client
-
-        try:
-            chroma_client(settings).delete_collection(name)
-        except Exception as exc:  # chromadb raises NotFoundError or ValueError variants by version
-            if "does not exist" not in str(exc) and "NotFound" not in type(exc).__name__:
-                raise
-    shutil.rmtree(old)
-
-
-# Parts of an index, made by every build; everything else in the directory (the app's secret,
-# feedback reports) is kept across a rebuild.
-_INDEX_PARTS = (
-    "chroma",
-    "bm25",
-    "registry.sqlite",
-    "ingest.lock",
-    commitments.COMMITMENTS_FILE,
-    commitments.LINKS_FILE,
-)
-
-
-def _carry_over(src: Path, dst: Path, link: bool) -> None:
-    """Files of src that are not index parts and that dst lacks: hard-linked (so that appends
-    through either name land in one file) or moved."""
-    if not src.is_dir():
-        return
-    for entry in src.iterdir():
-        target = dst / entry.name
-        if entry.name.startswith(_INDEX_PARTS) or _temporary(entry.name) or target.exists():
-            continue
-        if not link:
-            os.rename(entry, target)
-        elif entry.is_dir():
-            shutil.copytree(entry, target, copy_function=os.link)
-        else:
-            os.link(entry, target)
-
-
-def _temporary(name: str) -> bool:
-    """A file being written beside its final name (`.commitments.json.x1y2.tmp`), or left so by a kill."""
-    return name.startswith(".") and name.endswith(".tmp")
-
-
-def _collection_named(index_dir: Path) -> str | None:
-    """The Chroma collection an index's registry names, if it names one."""
-    registry = index_dir / "registry.sqlite"
-    if not registry.exists():
-        return None
-    db = sqlite3.connect(registry, timeout=30)
-    try:
-        row = db.execute("SELECT value FROM info WHERE key = 'collection'").fetchone()
-    except sqlite3.OperationalError:  # no info table: the build was killed as it began
-        row = None
-    finally:
-        db.close()
-    return row[0] if row else None
-
-
-def _name_collection(index_dir: Path, name: str) -> None:
-    """Write down the collection of an index built before collections had names in the registry."""
-    registry = index_dir / "registry.sqlite"
-    if registry.exists() and _collection_named(index_dir) is None:
-        with sqlite3.connect(registry, timeout=30) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute("INSERT OR IGNORE INTO info VALUES ('collection', ?)", (name,))
-        db.close()
-
-
-_RENAME_EXCHANGE = 2  # renameat2 flag (Linux); renamex_np's RENAME_SWAP (macOS) has the same value
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two directories in one atomic step: a reader sees either the old or the new one, never none."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if hasattr(libc, "renameat2"):
-        rc = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    elif hasattr(libc, "renamex_np"):
-        rc = libc.renamex_np(os.fsencode(a), os.fsencode(b), _RENAME_EXCHANGE)
-    else:
-        raise OSError(errno.ENOSYS, "no system call to swap two directories")
-    if rc != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-def _check_exchange(live: Path, new: Path) -> None:
-    """Refuse a rebuild, before it starts, on a file system that cannot swap directories atomically."""
-    probe = new.with_name(new.name + ".probe")
-    probe.mkdir(exist_ok=True)
-    try:
-        _exchange(new, probe)
-    except OSError as exc:
-        shutil.rmtree(new)
-        raise KBError(
-            f"cannot rebuild {live}/ in place: its file system cannot swap two directories "
-            f"atomically ({exc.strerror}). Build a new index instead (`kb ingest --index NEW_DIR`) and point "
-            "KB_INDEX_DIR at it once it is complete"
-        ) from None
-    finally:
-        probe.rmdir()
 
 
 @contextmanager
