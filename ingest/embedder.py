@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -59,7 +59,7 @@ class Embedder:
         and the ones after it are embedded in the ingest process instead: same model, same vectors."""
         try:
             return future.result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, CancelledError):  # cancelled: queued when an earlier batch found it dead
             self._fall_back()
             return embed.encode(self.settings, texts)
 

@@ -105,10 +105,11 @@ def test_the_embedding_process_gives_this_process_vectors_and_when_it_dies_this_
         assert embedder.ahead  # the default backend embeds in its own process
         assert np.allclose(embedder.vectors(embedder.submit(texts), texts), here, atol=1e-6)
         (process,) = multiprocessing.active_children()
-        in_flight = embedder.submit(texts[::-1])
+        in_flight = [embedder.submit(texts[::-1]), embedder.submit(texts[1:])]
         os.kill(process.pid, signal.SIGKILL)
         process.join(10)
-        assert np.allclose(embedder.vectors(in_flight, texts[::-1]), here[::-1], atol=1e-6)
+        assert np.allclose(embedder.vectors(in_flight[0], texts[::-1]), here[::-1], atol=1e-6)
+        assert np.allclose(embedder.vectors(in_flight[1], texts[1:]), here[1:], atol=1e-6)
         assert np.allclose(embedder.vectors(embedder.submit(texts), texts), here, atol=1e-6)
     assert multiprocessing.active_children() == []
 
