@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from ingest.readers import exit_with_parent, kill
-from kb import embed
+from kb import embed, onnx
 from kb.config import Settings
 
 log = logging.getLogger(__name__)
@@ -31,22 +31,37 @@ class Embedder:
     """Embeds the ingest's batches: `submit` returns at once, `vectors` waits for them."""
 
     def __init__(self, settings: Settings):
+        """Starts the embedding process at once when the model's ONNX export is cached: it loads
+        the model while this process opens the index. Call `load` before `submit`."""
         self.settings = settings
-        # The model is loaded (and exported, the first time) here first: the splitting needs its
-        # tokenizer, and the embedding process then finds the export in the cache.
-        self.ahead = embed.encoder(settings) is not None  # whether a batch can embed while the next is split
-        self._pool: ProcessPoolExecutor | ThreadPoolExecutor
-        if self.ahead:
-            self._pool = ProcessPoolExecutor(
-                1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start,
-                initargs=(settings, os.getpid()),
-            )
-        else:
+        self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
+        self.ahead = False  # whether a batch can embed while the next is split
+        if settings.embed_backend in ("onnx", "onnx-int8") and onnx.is_cached(
+            settings.model_path, settings.embed_backend == "onnx-int8"
+        ):
+            self._start_process()
+
+    def _start_process(self) -> None:
+        self.ahead = True
+        self._pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(self.settings, os.getpid()),
+        )
+        self._pool.submit(_ready)  # the process starts with its first task
+
+    def load(self) -> None:
+        """Load the model in this process too: the splitting needs its tokenizer. The first time,
+        this exports it; the embedding process then starts and finds the export in the cache."""
+        if embed.encoder(self.settings) is not None:
+            if self._pool is None:
+                self._start_process()
+        elif self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="kb-embed")
 
     def submit(self, texts: list[str]) -> Future:
+        assert self._pool is not None, "Embedder.load first"
         if isinstance(self._pool, ProcessPoolExecutor):
             try:
                 return self._pool.submit(_encode, texts)
@@ -71,6 +86,8 @@ class Embedder:
 
     def close(self, now: bool = False) -> None:
         """Stop the embedding process: when it is done (now=False), or at once (an error, Ctrl-C)."""
+        if self._pool is None:
+            return
         if now and isinstance(self._pool, ProcessPoolExecutor):
             kill(self._pool)
         else:
@@ -92,6 +109,10 @@ def _start(settings: Settings, parent: int) -> None:
     exit_with_parent(parent)
     _settings = settings
     embed.encoder(settings)
+
+
+def _ready() -> None:
+    """The first task: it starts the process, whose initializer loads the model."""
 
 
 def _encode(texts: list[str]) -> np.ndarray:

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -133,7 +133,9 @@ def run(
 def _update(
     settings: Settings, sources: list[manifest_mod.Source], progress: bool, collection: str | None = None
 ) -> Summary:
-    index = Index(settings, create=True, collection=collection)
+    # Chroma opens on first use, after the reader and embedding processes have started (if there
+    # is anything to read): they start in the second its imports take.
+    index = Index(settings, create=True, collection=collection, connect=False)
     try:
         summary = _sync(index, sources, settings, progress)
         commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
@@ -144,13 +146,8 @@ def _update(
 
 def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, progress: bool) -> Summary:
     summary = Summary()
-    # A first ingest (or a rebuild) writes every passage the index will hold: the BM25 snapshot is
-    # then built from what was written, without reading it all back from Chroma (17 of the 27 s
-    # it took at 100,000 passages).
-    written: list[dict] | None = [] if index.count() == 0 else None
-    for doc_id in index.unfinished():  # half-written by a killed run: start it again from nothing
-        index.forget(doc_id)
-    records = index.records()
+    unfinished = index.unfinished()  # half-written by a killed run: removed, then started again from nothing
+    records = {doc_id: r for doc_id, r in index.records().items() if doc_id not in unfinished}
     jobs: list[_Job] = []
     present = set()
     for source in sources:
@@ -166,12 +163,25 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
             summary.outcomes.append(Outcome(doc.id, doc.file, "unchanged", old.passages))
         else:
             jobs.append(_Job(source, fp, "updated" if old else "added"))
-    for doc_id, old in records.items():
-        if doc_id not in present:
+    removed = [(doc_id, old) for doc_id, old in records.items() if doc_id not in present]
+    with ExitStack() as workers:
+        # Worker processes start first: they read and load the model while this one loads the
+        # sentence splitter and opens Chroma (on first use: a second and a half of imports each).
+        if jobs:
+            embedder = workers.enter_context(Embedder(settings))
+            reading = workers.enter_context(readers.Reading(jobs, settings))
+            sentences.preload()  # in a thread
+        # A first ingest (or a rebuild) writes every passage the index will hold: the BM25 snapshot
+        # is then built from what was written, without reading it all back from Chroma (17 of the
+        # 27 s it took at 100,000 passages; rebuild_lexical checks that Chroma holds these alone).
+        written: list[dict] | None = [] if not records and not unfinished else None
+        for doc_id in unfinished:
+            index.forget(doc_id)
+        for doc_id, old in removed:
             index.forget(doc_id)
             summary.outcomes.append(Outcome(doc_id, old.document.file, "removed", old.passages))
-    if jobs:
-        _ingest_jobs(index, jobs, settings, summary, progress, written)
+        if jobs:
+            _ingest_jobs(index, reading, embedder, settings, summary, progress, written)
     generation = index.generation
     snapshot = lexical.current_name(settings.index_dir)
     if summary.changed or snapshot is None or not snapshot.startswith(lexical.snapshot_prefix(generation)):
@@ -182,7 +192,8 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
 
 def _ingest_jobs(
     index: Index,
-    jobs: list[_Job],
+    reading: readers.Reading[_Job],
+    embedder: Embedder,
     settings: Settings,
     summary: Summary,
     progress: bool,
@@ -196,12 +207,14 @@ def _ingest_jobs(
     from tqdm import tqdm
 
     records = index.records()
-    bar = tqdm(total=len(jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True)
+    bar = tqdm(
+        total=len(reading.jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True
+    )
     Batch = list[tuple[_Job, Document, list[Passage]]]
     pending: Batch = []  # split, not yet sent to the model
     in_flight: list[tuple[Batch, list[str], Future]] = []  # sent to the model, not yet stored
     embedded = 0
-    sentences.preload()  # while the readers start
+    embedder.load()
     t0 = time.perf_counter()
 
     def submit() -> None:
@@ -258,30 +271,30 @@ def _ingest_jobs(
         bar.set_postfix(passages=embedded, per_s=f"{embedded / max(time.perf_counter() - t0, 1e-9):.0f}")
 
     max_tokens = embed.max_tokens(settings)
-    with Embedder(settings) as embedder:
-        # Small batches to the model, so that it starts early and finishes soon after the last
-        # document is split; larger ones to Chroma, whose upserts cost less per passage in bulk.
-        batch_passages = EMBED_BATCH_PASSAGES if embedder.ahead else STORE_BATCH_PASSAGES
-        for job, parsed in readers.parsed(jobs, settings):
-            doc = job.source.document
-            if parsed.error:
-                kept = " (the previously indexed version is kept)" if doc.id in records else ""
-                summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=parsed.error + kept))
-                bar.update(1)
-                continue
-            doc = manifest_mod.with_title(doc, parsed.title)
-            if not doc.listed and not doc.date and parsed.date:
-                doc = replace(doc, date=parsed.date)
-            passages = make_passages(
-                doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens
-            )
-            pending.append((job, doc, passages))
-            if sum(len(p) for _, _, p in pending) >= batch_passages:
-                submit()
-            drain()
-        if pending:
+    # Small batches to the model, so that it starts early and finishes soon after the last
+    # document is split; larger ones to Chroma, whose upserts cost less per passage in bulk.
+    batch_passages = EMBED_BATCH_PASSAGES if embedder.ahead else STORE_BATCH_PASSAGES
+    for job, parsed in reading:
+        doc = job.source.document
+        if parsed.error:
+            kept = " (the previously indexed version is kept)" if doc.id in records else ""
+            summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=parsed.error + kept))
+            bar.update(1)
+            continue
+        doc = manifest_mod.with_title(doc, parsed.title)
+        if not doc.listed and not doc.date and parsed.date:
+            doc = replace(doc, date=parsed.date)
+        passages = make_passages(
+            doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens
+        )
+        pending.append((job, doc, passages))
+        idle = embedder.ahead and all(future.done() for _, _, future in in_flight)  # e.g. the first batch
+        if idle or sum(len(p) for _, _, p in pending) >= batch_passages:
             submit()
-        drain(final=True)
+        drain()
+    if pending:
+        submit()
+    drain(final=True)
     bar.close()
 
 

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ingest.parse import Parsed, parse
 from kb.config import Settings
@@ -32,26 +32,41 @@ class Job(Protocol):
 J = TypeVar("J", bound=Job)
 
 
-def parsed(jobs: list[J], settings: Settings) -> Iterator[tuple[J, Parsed]]:
-    """Each job with its parsed file, in order; a file that hangs or kills its worker fails alone."""
-    ctx = multiprocessing.get_context("spawn")
-    pool = _reader_pool(ctx, settings)
-    window = max(2, settings.ingest_workers * 4)  # parse ahead while the model embeds
-    try:
-        i = 0
+class Reading(Generic[J]):
+    """Each job with its parsed file, in order (iterate); a file that hangs or kills its worker
+    fails alone. The reader processes start, and the first files go to them, when this is made:
+    they read while the ingest process opens the index. Use it as a context manager: leaving it
+    stops the readers."""
+
+    def __init__(self, jobs: list[J], settings: Settings):
+        self.jobs = jobs
+        self.settings = settings
+        self._ctx = multiprocessing.get_context("spawn")
+        self._pool = _reader_pool(self._ctx, settings)
+        self._window = max(2, settings.ingest_workers * 4)  # parse ahead while the model embeds
+        self._submit(0)
+
+    def _submit(self, i: int) -> None:
+        job = self.jobs[i] if i < len(self.jobs) else None
+        # After a crash the job is parsed again alone: any file in flight could have crashed the pool.
+        for ahead in [job] if job is not None and job.retried else self.jobs[i : i + self._window]:
+            if ahead.future is None:
+                ahead.future = self._pool.submit(parse, str(ahead.path))
+
+    def __iter__(self) -> Iterator[tuple[J, Parsed]]:
+        jobs, i = self.jobs, 0
         while i < len(jobs):
             job = jobs[i]
             try:
-                # After a crash the job is parsed again alone: any file in flight could have crashed the pool.
-                for ahead in [job] if job.retried else jobs[i : i + window]:
-                    if ahead.future is None:
-                        ahead.future = pool.submit(parse, str(ahead.path))
-                parsed = job.future.result(timeout=settings.parse_timeout)
+                self._submit(i)
+                parsed = job.future.result(timeout=self.settings.parse_timeout)
             except FutureTimeout:
-                parsed = Parsed([], error=f"reading took longer than {settings.parse_timeout:.0f} s; skipped")
-                pool = _restart(pool, ctx, settings, jobs[i + 1 :])
+                parsed = Parsed(
+                    [], error=f"reading took longer than {self.settings.parse_timeout:.0f} s; skipped"
+                )
+                self._restart(jobs[i + 1 :])
             except BrokenProcessPool:
-                pool = _restart(pool, ctx, settings, jobs[i:])
+                self._restart(jobs[i:])
                 if not job.retried:
                     job.retried = True
                     continue
@@ -63,15 +78,18 @@ def parsed(jobs: list[J], settings: Settings) -> Iterator[tuple[J, Parsed]]:
                 )
             yield job, parsed
             i += 1
-    finally:
-        kill(pool)
 
+    def _restart(self, rest: list[J]) -> None:
+        kill(self._pool)
+        for job in rest:
+            job.future = None
+        self._pool = _reader_pool(self._ctx, self.settings)
 
-def _restart(pool: ProcessPoolExecutor, ctx, settings: Settings, rest: list[Job]) -> ProcessPoolExecutor:
-    kill(pool)
-    for job in rest:
-        job.future = None
-    return _reader_pool(ctx, settings)
+    def __enter__(self) -> Reading[J]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        kill(self._pool)
 
 
 def _reader_pool(ctx, settings: Settings) -> ProcessPoolExecutor:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -70,10 +71,13 @@ def chroma_client(settings: Settings):
 class Index:
     """An open index: the Chroma collection plus the document registry."""
 
-    def __init__(self, settings: Settings, *, create: bool = False, collection: str | None = None):
+    def __init__(
+        self, settings: Settings, *, create: bool = False, collection: str | None = None, connect: bool = True
+    ):
         """Open the index in settings.index_dir (create=True makes it if missing). `collection`
         names a new Chroma collection for it (`kb ingest --rebuild` on a Chroma server); the
-        registry remembers it."""
+        registry remembers it. connect=False opens the registry alone, and Chroma on first use
+        (a second of imports, which `kb ingest` spends while its worker processes start)."""
         self.settings = settings
         self.dir = settings.index_dir
         if not create and not self._registry_path.exists():
@@ -87,10 +91,41 @@ class Index:
                 self.db.execute("INSERT OR REPLACE INTO info VALUES ('collection', ?)", (collection,))
         self._records: tuple[str, dict[str, DocRecord]] | None = None
         self._documents: tuple[dict[str, DocRecord], list[Document]] | None = None
-        self.client = chroma_client(settings)
-        self.collection = self._collection(create)
+        self._create = create
+        self._chroma: tuple[Any, Any] | None = None  # the client and the collection
+        # The registry remembers the model too, so that an ingest refuses another one before it
+        # starts work; an index that an earlier version built is checked by opening Chroma.
+        if not connect:
+            model = self.info("embed_model")
+            connect = not model and bool(self.records())
+            self._check_model(model)
+        if connect:
+            self.connect()
         self._seen_snapshot = self._snapshot_name()
         self._refreshing = threading.Lock()
+
+    def connect(self) -> None:
+        """Open the Chroma client and collection, if not done yet."""
+        if self._chroma is None:
+            client = chroma_client(self.settings)
+            self._chroma = (client, self._collection(client, self._create))
+            if self._create and self.info("embed_model") != self.settings.model_id:
+                with self.db:
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO info VALUES ('embed_model', ?)", (self.settings.model_id,)
+                    )
+
+    @property
+    def client(self):
+        self.connect()
+        assert self._chroma is not None
+        return self._chroma[0]
+
+    @property
+    def collection(self):
+        self.connect()
+        assert self._chroma is not None
+        return self._chroma[1]
 
     @property
     def _registry_path(self):
@@ -134,10 +169,12 @@ class Index:
                 return
             self.db = self._open_registry()  # the old connection closes once no thread uses it any more
             self._records = None
-            if not self.settings.chroma_url:
-                self.client.clear_system_cache()
-                self.client = chroma_client(self.settings)
-            self.collection = self._collection(create=False)
+            if self._chroma is not None:
+                client = self._chroma[0]
+                if not self.settings.chroma_url:
+                    client.clear_system_cache()
+                    client = chroma_client(self.settings)
+                self._chroma = (client, self._collection(client, create=False))
             self._seen_snapshot = name
 
     def query(self, **kwargs) -> dict:
@@ -150,11 +187,11 @@ class Index:
                 raise
         return self.collection.query(**kwargs)
 
-    def _collection(self, create: bool):
+    def _collection(self, client, create: bool):
         meta = {"embed_model": self.settings.model_id}
         try:
             if create:
-                col = self.client.get_or_create_collection(
+                col = client.get_or_create_collection(
                     self.collection_name,
                     embedding_function=None,
                     configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
@@ -163,14 +200,19 @@ class Index:
                 if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) != EF_SEARCH:
                     col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
             else:
-                col = self.client.get_collection(self.collection_name, embedding_function=None)
+                col = client.get_collection(self.collection_name, embedding_function=None)
         except Exception as exc:
             if "does not exist" in str(exc) or "NotFound" in type(exc).__name__:
                 raise IndexMissingError(
                     f"the index in {self.dir}/ has no passages yet: run `kb ingest`"
                 ) from None
             raise StoreUnavailableError(f"the passage store is unavailable: {exc}") from None
-        stored = (col.metadata or {}).get("embed_model")
+        self._check_model((col.metadata or {}).get("embed_model") or "")
+        return col
+
+    def _check_model(self, stored: str) -> None:
+        """Refuse an index built with another model than the configured one (its vectors would
+        not compare with the questions')."""
         if stored and stored != self.settings.model_id:
             stored_model, plus, stored_variant = stored.partition("+")
             if stored_model != self.settings.model_id.partition("+")[0]:
@@ -185,7 +227,6 @@ class Index:
                 f"{self.settings.model_id!r} is configured; run `kb ingest --rebuild` to re-embed with it, "
                 f"or {back}"
             )
-        return col
 
     # --- registry ---------------------------------------------------------------------------
 

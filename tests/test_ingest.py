@@ -146,7 +146,10 @@ def test_dense_search_examines_200_candidates_also_in_an_index_built_before(work
     copy_declaration(sources)
     pipeline.run(settings, progress=False)
     assert Index(settings).collection.configuration["hnsw"]["ef_search"] == EF_SEARCH == 200
-    Index(settings).collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as versions before
+    before = Index(settings)  # as versions before made it: ef_search 100, no model in the registry
+    before.collection.modify(configuration={"hnsw": {"ef_search": 100}})
+    with before.db:
+        before.db.execute("DELETE FROM info WHERE key = 'embed_model'")
     assert pipeline.run(settings, progress=False).passages_embedded == 0
     assert Index(settings).collection.configuration["hnsw"]["ef_search"] == 200
 
@@ -283,6 +286,28 @@ def test_querying_with_another_model_says_to_rebuild(bundled, tmp_path):
     assert (
         "kb ingest --rebuild" in result.stderr and "sentence-transformers/all-MiniLM-L6-v2" in result.stderr
     )
+
+
+def test_ingesting_with_another_model_is_refused_before_any_work_and_the_index_is_kept(workspace, tmp_path):
+    sources, settings = workspace
+    copy_declaration(sources)
+    pipeline.run(settings, progress=False)
+    before = Index(settings).records()
+    (sources / "new.txt").write_text(generated_text_document(7, 3))
+    fake_model = tmp_path / "other-model"  # not a model at all: loading it would fail otherwise
+    fake_model.mkdir()
+    result = kb(
+        "ingest",
+        "--sources",
+        str(sources),
+        "--index",
+        str(settings.index_dir),
+        env={"KB_EMBED_MODEL": str(fake_model)},
+    )
+    assert result.returncode == 1
+    assert "was built with the embedding model" in result.stderr and "kb ingest --rebuild" in result.stderr
+    assert "cannot load the embedding model" not in result.stderr
+    assert Index(settings).records() == before
 
 
 def test_an_index_of_the_earlier_int8_model_says_to_rebuild_and_the_rebuild_serves(workspace):
