@@ -44,7 +44,7 @@ audit: $(STAMP)
 	$(BIN)/python tools/audit.py
 
 test: $(STAMP) /usr/bin/chromium lint audit
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10
 	$(BIN)/kb eval evals/suites/g7-smuggling.yaml --mode hybrid --out test-output/eval -q $(EVAL_FLOORS)
 
 bench: $(STAMP)

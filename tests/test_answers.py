@@ -191,7 +191,9 @@ def test_kb_search_lists_passages_without_an_answer_and_kb_ask_prints_readably(f
     assert asked.returncode == 0, asked.stderr
     out = asked.stdout
     assert re.search(r"\(hybrid, 5 passages, \d+ ms\)", out)
-    quoted = re.search(r"Kenya and the Republic of Korea, also support this declaration\. \[(\d)\]", out)
+    quoted = re.search(
+        r"Kenya and the Republic of Korea, also\s+support\s+this\s+declaration\. \[(\d)\]", out
+    )
     assert quoted, out
     assert f"[{quoted[1]}] G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 1\n" in out
     assert max(len(line) for line in out.splitlines()) <= 100
