@@ -326,6 +326,14 @@ def _rss_mb(pid: int) -> float:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM, not getrusage's ru_maxrss, which Linux carries over from the
+    parent through fork and exec (a worker of a runner that had loaded the model reported its RSS)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
