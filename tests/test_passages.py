@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from ingest.blocks import Block
 from ingest.paragraphs import document_text, number_paragraphs
 from ingest.passages import fitting_ranges, lead_ins, make_passages
@@ -109,3 +112,30 @@ def test_citation_strings():
     assert citation("Action Plan", "12(a)", page=3) == "Action Plan, p. 3, para. 12(a)"
     assert citation("Action Plan", "12", page=3, page_end=4) == "Action Plan, pp. 3–4, para. 12"
     assert citation("Action Plan", "preamble 2", page=1) == "Action Plan, p. 1, preamble, para. 2"
+
+
+def test_sentence_splitter_loads_without_scipy_while_another_thread_imports_it():
+    # NLTK's import skips SciPy and scikit-learn in its own thread only (kb/sentences.py): the
+    # main thread, importing them at the same moment as sentence-transformers does, gets them.
+    code = """
+import sys, threading
+from kb import sentences
+loader = threading.Thread(target=sentences._punkt)
+loader.start()
+import scipy.stats, sklearn.preprocessing
+loader.join()
+print(sentences.sentences("Mr. Smith met the U.K. delegation. Then he left."))
+print(scipy.stats.norm.cdf(0), "sklearn.preprocessing" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "['Mr. Smith met the U.K. delegation.', 'Then he left.']",
+        "0.5 True",
+    ]
+    alone = "from kb import sentences; import sys; sentences.sentences('A. B.'); print(sorted({'scipy', 'sklearn'} & set(sys.modules)))"
+    assert (
+        subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True, check=True).stdout
+        == "[]\n"
+    )
