@@ -16,6 +16,8 @@ ROWS = (
     "Raw encode (SentenceTransformer.encode), passages/s",
     "Ingest (`kb ingest`), passages/s",
     "Ingest / raw encode",
+    "Word pieces the model read, thousands (per second of ingest)",
+    "Baseline: word pieces the model read",
     "Re-ingest of the unchanged corpus",
     "Hybrid p50 / p95 / p99, ms",
     "Full answer p50 / p95 / p99, ms",
@@ -80,6 +82,9 @@ def test_smoke_run_measures_everything_at_one_size(smoke):
     assert size["queries"]["index_bytes"] > 0
     assert size["app"]["answered"] and size["app"]["first_answer_s"] >= size["app"]["http_ready_s"] > 0
     assert size["baseline"]["build"]["chunks"] > 0 and size["baseline"]["latency_ms"]["dense"]["n"] == 20
+    # What the model read: each passage whole (with [CLS] and [SEP]); each baseline chunk cut at 256.
+    assert size["encode"]["word_pieces"] > 10 * size["encode"]["passages"]
+    assert 0 < size["baseline"]["build"]["word_pieces"] <= 256 * size["baseline"]["build"]["chunks"]
     for system in ("kb hybrid", "llama-index baseline"):
         scores = results["quality"]["systems"][system]
         assert 0 <= scores["recall@5"] <= 1 and 0 <= scores["ndcg@10"] <= 1

@@ -32,10 +32,12 @@ class LocalEmbedding(BaseEmbedding):
     like HuggingFaceEmbedding's defaults)."""
 
     _model: object = PrivateAttr()
+    _embedded: list[str] = PrivateAttr()
 
     def __init__(self, model, model_name: str):
         super().__init__(model_name=model_name)
         self._model = model
+        self._embedded = []  # every text given to embed (not questions), for `word_pieces`
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         vectors = self._model.encode(
@@ -50,10 +52,23 @@ class LocalEmbedding(BaseEmbedding):
         return self._get_query_embedding(query)
 
     def _get_text_embedding(self, text: str) -> list[float]:
+        self._embedded.append(text)
         return self._encode([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        self._embedded += texts
         return self._encode(texts)
+
+
+def word_pieces(model, texts: list[str]) -> int:
+    """How many word pieces a SentenceTransformer reads of these texts: special tokens included,
+    each text cut at the model's max_seq_length as `encode` cuts it."""
+    limit = int(model.max_seq_length)
+    return sum(
+        len(ids)
+        for i in range(0, len(texts), 4096)
+        for ids in model.tokenizer(texts[i : i + 4096], truncation=True, max_length=limit)["input_ids"]
+    )
 
 
 def embedding(settings: Settings) -> LocalEmbedding:
@@ -112,6 +127,7 @@ def build(sources: Path, manifest: Path | None, directory: Path, settings: Setti
     done = time.perf_counter()
     return {
         "seconds": done - started,
+        "word_pieces": word_pieces(embed_model._model, embed_model._embedded),
         "model_load_s": loaded - started,
         "read_s": read - loaded,
         "chunk_embed_write_s": done - read,

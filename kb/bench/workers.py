@@ -126,6 +126,9 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
             for p, lead in zip(passages, lead_ins(passages), strict=True)
         ]
     total = len(texts)
+    from kb.bench.baseline import word_pieces
+
+    pieces = word_pieces(model, texts)
     if total > ENCODE_SAMPLE:
         texts = [texts[i * total // ENCODE_SAMPLE] for i in range(ENCODE_SAMPLE)]
     t1 = time.perf_counter()
@@ -152,6 +155,7 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
     return {
         "passages": len(texts),
         "of_passages": total,
+        "word_pieces": pieces,  # of all the ingest's texts, what the model reads of them
         "seconds": seconds,
         "passages_per_s": len(texts) / seconds if seconds else None,
         "batch_size": settings.embed_batch_size,
