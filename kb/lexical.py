@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb import imports
+
 STEMMER_LANGUAGE = "english"
 # NLTK's 179 English stopwords: questions are full of "what", "does", "how", which a rare
 # occurrence in the documents would otherwise reward. Bump ANALYZER when tokenizing changes:
@@ -79,16 +81,25 @@ def _stemmer():
     return Stemmer.Stemmer(STEMMER_LANGUAGE)
 
 
+def _bm25s():
+    """The bm25s module, imported without numba and SciPy (its numba backend and SciPy matrices,
+    which the NumPy backend used here does not need)."""
+    if "bm25s" not in sys.modules:
+        with imports.without("numba", "scipy"):
+            import bm25s  # noqa: F401
+    return sys.modules["bm25s"]
+
+
 def tokenize(texts: list[str], show_progress: bool = False):
     """bm25s tokens: lower-cased, English stopwords removed, Snowball-stemmed."""
-    import bm25s
+    bm25s = _bm25s()
 
     return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=show_progress)
 
 
 def terms(text: str) -> list[str]:
     """The stemmed, stopword-free terms of a text, as BM25 sees them."""
-    import bm25s
+    bm25s = _bm25s()
 
     return bm25s.tokenize(
         [text], stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
@@ -137,7 +148,7 @@ def build(
     tokens kept as a compact int array: a whole-corpus list of Python token lists took several
     hundred MB at 100k passages. `total` (the number of rows, if known) sizes the progress bar.
     """
-    import bm25s
+    bm25s = _bm25s()
     from tqdm import tqdm
 
     from kb.acronyms import definitions
@@ -223,7 +234,7 @@ def load(index_dir: Path) -> Snapshot | None:
 
 
 def _read(path: Path, name: str) -> Snapshot:
-    import bm25s
+    bm25s = _bm25s()
 
     with open(path / "passages.json", encoding="utf-8") as f:
         data = json.load(f)

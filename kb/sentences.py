@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.util
 import os
 import re
-import sys
 import threading
+
+from kb import imports
 
 # Abbreviations common in policy texts that Punkt's English model does not know.
 _ABBREVIATIONS = {
@@ -61,37 +61,11 @@ _tokenizer = None
 _loading = threading.Lock()
 
 
-class _WithoutOptionalImports(importlib.abc.MetaPathFinder):
-    """While NLTK is imported, in the importing thread only: SciPy and scikit-learn look missing.
-
-    `import nltk` imports every NLTK module, and those that use SciPy or scikit-learn (collocation
-    statistics, a classifier wrapper; not Punkt) import them when they are installed, as they are
-    beside sentence-transformers: 2.7 of the 3 seconds the import took. NLTK imports them under
-    `except ImportError`. Other threads (sentence-transformers loading in one) import them as usual.
-    """
-
-    _skipped = ("scipy", "sklearn")
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if threading.get_ident() == self.thread and name.partition(".")[0] in self._skipped:
-            raise ModuleNotFoundError(f"{name} is not imported for NLTK", name=name)
-        return None
-
-    def __enter__(self) -> None:
-        sys.meta_path.insert(0, self)
-
-    def __exit__(self, *exc: object) -> None:
-        sys.meta_path.remove(self)
-
-
 def _punkt():
     global _tokenizer
     with _loading:
         if _tokenizer is None:
-            with _WithoutOptionalImports():
+            with imports.without("scipy", "sklearn"):  # for NLTK modules that Punkt does not use
                 import nltk
                 from nltk.tokenize import PunktTokenizer
 

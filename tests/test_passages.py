@@ -115,15 +115,13 @@ def test_citation_strings():
 
 
 def test_sentence_splitter_loads_without_scipy_while_another_thread_imports_it():
-    # NLTK's import skips SciPy and scikit-learn in its own thread only (kb/sentences.py): the
+    # NLTK's import skips SciPy and scikit-learn in its own thread only (kb/imports.py): the
     # main thread, importing them at the same moment as sentence-transformers does, gets them.
     code = """
-import sys, threading
+import sys
 from kb import sentences
-loader = threading.Thread(target=sentences._punkt)
-loader.start()
+sentences.preload()  # a thread
 import scipy.stats, sklearn.preprocessing
-loader.join()
 print(sentences.sentences("Mr. Smith met the U.K. delegation. Then he left."))
 print(scipy.stats.norm.cdf(0), "sklearn.preprocessing" in sys.modules)
 """
@@ -134,7 +132,10 @@ print(scipy.stats.norm.cdf(0), "sklearn.preprocessing" in sys.modules)
         "['Mr. Smith met the U.K. delegation.', 'Then he left.']",
         "0.5 True",
     ]
-    alone = "from kb import sentences; import sys; sentences.sentences('A. B.'); print(sorted({'scipy', 'sklearn'} & set(sys.modules)))"
+    alone = (
+        "import sys; from kb import lexical, sentences; sentences.sentences('A. B.'); lexical.terms('smugglers');"
+        "print(sorted({'numba', 'scipy', 'sklearn'} & set(sys.modules)))"
+    )
     assert (
         subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True, check=True).stdout
         == "[]\n"
