@@ -319,26 +319,26 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int | str) -> float:
+    return _status_mb(pid, "VmRSS") or 0.0
+
+
+def _status_mb(pid: int | str, field: str) -> float | None:
+    """A memory figure of /proc/PID/status in MiB (None when the process or the field is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return None
 
 
 def _peak_rss_mb() -> float:
     """This process's peak RSS: VmHWM, not getrusage's ru_maxrss, which Linux carries over from the
     parent through fork and exec (a worker of a runner that had loaded the model reported its RSS)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    peak = _status_mb("self", "VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
 
 
 def main(argv: list[str]) -> int:
