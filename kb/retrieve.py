@@ -78,7 +78,7 @@ def retrieve(
     if snap is not None and snap.acronyms:
         query = replace(query, text=expand_acronyms(query.text, snap.acronyms))
     n = candidates or max(CANDIDATES, k)
-    qvec = embed.encode(index.settings, [query.text])[0]
+    qvec = embed.encode(index.settings, [query.text], query=True)[0]
     bm25_all = _bm25_scores(snap, query) if snap is not None and mode != "dense" else None
     said = Mentions()
     if mode == "hybrid" and fusion == "cc" and scope and not query.scoped_to:
@@ -86,7 +86,7 @@ def retrieve(
     # When the G7 is among the places named, its documents get their bonus from metadata and
     # the ranking embeds the rest of the question; qvec stays the evidence the answer rates.
     focus = without_g7(query.text) if "G7" in said.countries else query.text
-    fvec = qvec if focus == query.text else embed.encode(index.settings, [focus])[0]
+    fvec = qvec if focus == query.text else embed.encode(index.settings, [focus], query=True)[0]
     dense = _dense(index, fvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
     if mode == "dense":
@@ -160,6 +160,7 @@ def _mentioned_candidates(
 
 FUSIONS = ("cc", "rrf")
 CC_DENSE_WEIGHT = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
+CROSS_LANGUAGE_FAIR = True  # see _convex; off only for the ablation in evals/README.md
 COVERAGE_WEIGHT = 0.2  # likewise: query-term coverage lifted both suites (evals/README.md, "Fusion")
 
 
@@ -243,7 +244,8 @@ def _hydrate(
         passage, document = found[pid]
         if query.filters.admits(document):
             vec = vectors[pid]
-            entries.append((passage, document, {**scores, "dense": float(vec @ qvec)}, vec))
+            dense = float(embed.comparable(index.settings, float(vec @ qvec)))
+            entries.append((passage, document, {**scores, "dense": dense}, vec))
     return entries
 
 
@@ -270,11 +272,21 @@ def _convex(
     span = cos.max() - cos.min()
     dense_part = (cos - cos.min()) / span if span > 1e-9 else np.ones_like(cos)
     sparse_part = bm / bm.max() if bm.max() > 0 else np.zeros_like(bm)
+    coverage = (
+        terms.coverage_of_rows(snap, rows, [e[1].country for e in entries], [e[1].date for e in entries])
+        if terms is not None and snap is not None
+        else np.zeros_like(bm)
+    )
+    if terms is not None and CROSS_LANGUAGE_FAIR:
+        # BM25 and term coverage cannot match words across languages: for a passage in another
+        # language than the question they would only pull it down, so its dense part stands in for
+        # both (evals/README.md, "Fusion across languages").
+        other = np.array([lexical.other_language(e[1].language, terms.language) for e in entries])
+        sparse_part = np.where(other, dense_part, sparse_part)
+        coverage = np.where(other, dense_part, coverage)
     fused = CC_DENSE_WEIGHT * dense_part + (1 - CC_DENSE_WEIGHT) * sparse_part
     if terms is not None and snap is not None:
-        fused = fused + COVERAGE_WEIGHT * terms.coverage_of_rows(
-            snap, rows, [e[1].country for e in entries], [e[1].date for e in entries]
-        )
+        fused = fused + COVERAGE_WEIGHT * coverage
     words = np.array([len(e[0].text.split()) for e in entries])
     fused = fused - SHORT_PENALTY * np.clip(1 - words / SHORT_WORDS, 0, 1)
     if said:

@@ -32,6 +32,7 @@ class Document:
     sha256: str = ""  # recorded by `kb sources fetch`
     listed: bool = True  # False when found in sources/ without a manifest entry
     aliases: tuple[str, ...] = ()  # other names users call it by ("Kananaskis statement")
+    language: str = ""  # ISO 639-1 code of the document's language ("" when not known)
 
     @property
     def cite_title(self) -> str:

@@ -19,7 +19,7 @@ from conftest import DECLARATION_ID, SOURCES, settings_for
 from helpers import ROOT, free_port, kb
 
 from ingest import pipeline
-from kb.commitments import evaluate, store
+from kb.commitments import evaluate, rules, store
 from kb.store import Index
 from kb.types import date_to_int
 
@@ -165,7 +165,7 @@ def test_unrelated_documents_are_never_evidence_and_only_later_documents_count(c
         c = tracker.get(e.commitment)
         assert date_to_int(e.date) > date_to_int(c.date), (c.key, e.doc_id)
         assert records[e.doc_id].document.country not in ("G7", "")
-        assert 0.3 <= e.score <= 1.0
+        assert rules.load().evidence.min_score <= e.score <= 1.0
     # The French plan of June 2025 predates the communiqué but not the justice ministers' statement.
     plan = "fixture-fra-2025-interministerial-plan"
     assert plan not in {

@@ -19,7 +19,7 @@ from helpers import kb
 from ir_measures import AP, RR, P, R, Success, nDCG
 
 from kb import answer
-from kb.config import Settings
+from kb.config import MINILM, Settings
 from kb.errors import UsageError
 from kb.evaluate import beir, corpus, metrics, report, suite
 from kb.evaluate.checks import run_check
@@ -483,7 +483,7 @@ def assert_trec_files_agree_with_report(out: Path) -> None:
 def test_kb_eval_writes_the_report_and_exits_1_naming_the_missed_floor(mini, tmp_path):
     loaded, cache = mini
     out = tmp_path / "out"
-    model_dir = Settings().model_path  # the default model by path: a second configuration, its own index
+    model_dir = Settings(embed_model=MINILM).model_path  # MiniLM by path: a second configuration, its own index
     result = kb(
         "eval",
         str(loaded.path),

@@ -32,7 +32,7 @@ def link(settings: Settings, commitments: list[Commitment], rules: Rules) -> dic
     if not items:
         return {}
     vectors = embed.encode(settings, [c.text for c in items])
-    sims = vectors @ vectors.T
+    sims = embed.comparable(settings, vectors @ vectors.T)
     dates = [date_to_int(c.date) for c in items]
     cfg = rules.lineage
     links: dict[str, list[Link]] = {}

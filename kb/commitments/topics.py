@@ -155,7 +155,7 @@ def similarity(settings: Settings, taxonomy: Taxonomy, texts: list[str]) -> np.n
 
 def _against_topics(settings: Settings, taxonomy: Taxonomy, vectors: np.ndarray) -> np.ndarray:
     topic_vectors, owners = _topic_vectors(settings, taxonomy)
-    sims = vectors @ topic_vectors.T
+    sims = embed.comparable(settings, vectors @ topic_vectors.T)
     out = np.full((len(vectors), len(taxonomy.topics)), -1.0, dtype=np.float32)
     for j in range(len(taxonomy.topics)):
         out[:, j] = sims[:, owners == j].max(axis=1)
