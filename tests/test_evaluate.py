@@ -483,7 +483,8 @@ def assert_trec_files_agree_with_report(out: Path) -> None:
 def test_kb_eval_writes_the_report_and_exits_1_naming_the_missed_floor(mini, tmp_path):
     loaded, cache = mini
     out = tmp_path / "out"
-    model_dir = Settings(embed_model=MINILM).model_path  # MiniLM by path: a second configuration, its own index
+    # MiniLM by path: a second configuration, with its own index
+    model_dir = Settings(embed_model=MINILM).model_path
     result = kb(
         "eval",
         str(loaded.path),

@@ -181,4 +181,13 @@ def print_summary(data: dict, out: Path) -> None:
         if metric in ("ndcg@10", "recall@5") and w["run"] != "tie":
             sig = "significant" if w["significant"] else "not significant"
             print(f"  best {metric}: {w['run']} (p = {w['p']:.3f} vs {w['runner_up']}, {sig})")
+    languages = data.get("languages") or {"rows": [], "metrics": []}
+    if languages["rows"]:
+        print("  by language (question → passages, questions): " + ", ".join(languages["metrics"]))
+    for row in languages["rows"]:
+        label = f"{row['question']} → {row['passages']} ({row['queries']})"
+        cells = "   ".join(
+            f"{n}: " + " ".join(f"{row['runs'][n][x]:.3f}" for x in languages["metrics"]) for n in names
+        )
+        print(f"    {label:<22} {cells}")
     print(f"Report: {out}/report.md")

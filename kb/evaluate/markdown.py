@@ -106,6 +106,7 @@ def markdown(report: dict, with_chart: bool = True) -> str:
         ]
     if with_chart:
         out += [f"![Metrics per run]({CHART_FILE})", ""]
+    out += _languages_section(report, names)
     out += _checks_section(report, names)
     out += _queries_section(report, names)
     out += _abstention_section(report, names)
@@ -119,6 +120,27 @@ def markdown(report: dict, with_chart: bool = True) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _languages_section(report: dict, names: list[str]) -> list[str]:
+    languages = report.get("languages")
+    if not languages or not languages["rows"]:
+        return []
+    out = [
+        "## Metrics by language",
+        "",
+        "Judged questions that give their `language`, grouped by that language and the language of the "
+        "documents that answer them (their manifest `language`; ? when it has none).",
+        "",
+    ]
+    headers = ["Question", "Passages", "Questions"]
+    headers += [f"{x} {r}" if len(names) > 1 else x for r in names for x in languages["metrics"]]
+    rows = [
+        [row["question"], row["passages"], str(row["queries"])]
+        + [_num(row["runs"][r][x]) for r in names for x in languages["metrics"]]
+        for row in languages["rows"]
+    ]
+    return out + _table(headers, rows) + [""]
 
 
 def _checks_section(report: dict, names: list[str]) -> list[str]:

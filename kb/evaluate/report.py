@@ -125,7 +125,39 @@ def summarise(results: Results, metric_names: list[str], stat_test: str = "fishe
         "queries": queries,
         "checks": checks,
         "sweep": sweeps,
-    }
+    } | ({"languages": by_language(results, scores, metric_names)} if results.passage_languages else {})
+
+
+LANGUAGE_METRICS = ("recall@5", "ndcg@10")
+
+
+def by_language(results: Results, scores: dict, metric_names: list[str]) -> dict:
+    """Recall@5 and nDCG@10 averaged per (question language, passage language): the judged questions
+    that give their `language`, grouped with the language of the documents that answer them.
+
+    Returns {"metrics": [...], "rows": [{"question", "passages", "queries", "runs": {run: {metric: mean}}}]}.
+    """
+    shown = [x for x in LANGUAGE_METRICS if x in metric_names]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for q in results.suite.queries:
+        if q.id in results.passage_languages:
+            groups.setdefault((q.language, results.passage_languages[q.id]), []).append(q.id)
+    rows = []
+    for (question, passages), ids in sorted(groups.items()):
+        rows.append(
+            {
+                "question": question,
+                "passages": passages,
+                "queries": len(ids),
+                "runs": {
+                    r.name: {
+                        x: sum(scores[r.name]["per_query"][x][qid] for qid in ids) / len(ids) for x in shown
+                    }
+                    for r in results.runs
+                },
+            }
+        )
+    return {"metrics": shown, "rows": rows}
 
 
 def write(report: dict, results: Results, out: Path) -> list[Path]:

@@ -87,6 +87,7 @@ class Results:
     abstain_below: float
     environment: dict
     seconds: float = 0.0
+    passage_languages: dict[str, str] = field(default_factory=dict)  # query id → Judged.languages
 
 
 def run_name(config: str, mode: str) -> str:
@@ -156,6 +157,7 @@ def run_suite(
         answer.ABSTAIN_BELOW,
         environment(),
         round(time.perf_counter() - started, 1),
+        prepared[0][2].languages if prepared else {},  # every configuration indexes the same documents
     )
 
 

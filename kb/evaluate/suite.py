@@ -32,10 +32,12 @@ from kb.types import Hit, Passage
 FILTER_KEYS = ("type", "country", "issuer", "doc", "since", "until")
 CHECK_KINDS = ("must_include", "must_not_include", "same_top", "phrase", "filter")
 _SUITE_KEYS = {"name", "description", "corpus", "manifest", "subset", "k", "queries", "checks"}
-_QUERY_KEYS = {"id", "question", "filters", "relevant", "answerable", "note"}
+_QUERY_KEYS = {"id", "question", "filters", "relevant", "answerable", "note", "language"}
 _JUDGMENT_KEYS = {"doc", "paragraph", "contains", "grade"}
 _CHECK_KEYS = {"id", "kind", "question", "questions", "passage", "k", "filters", "note"}
 _ID = re.compile(r"^\S+$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")  # ISO 639-1
+UNKNOWN_LANGUAGE = "?"  # a document whose manifest entry gives no language
 
 
 class SuiteError(UsageError):
@@ -65,6 +67,7 @@ class Query:
     relevant: tuple[Judgment, ...] = ()
     filters: Filters = field(default_factory=Filters)
     answerable: bool = True
+    language: str = ""  # ISO 639-1 code of the question's language, when the suite gives it
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class Judged:
     qrels: dict[str, dict[str, int]]  # answerable query id → relevant unit → grade
     units: dict[str, dict[str, str]]  # query id → relevant passage id → the unit it counts as
     check_passages: dict[str, frozenset[str]]  # check id → ids of the passages its `passage` names
+    # query id → the language(s) of the documents of its relevant passages ("en", "de+en"), for
+    # suites whose questions give their language
+    languages: dict[str, str] = field(default_factory=dict)
 
 
 def load(path: Path) -> Suite:
@@ -153,17 +159,22 @@ def resolve(suite: Suite, index: Index) -> Judged:
     errors: list[str] = []
     qrels: dict[str, dict[str, int]] = {}
     units: dict[str, dict[str, str]] = {}
+    languages: dict[str, str] = {}
     for q in suite.queries:
         _check_filters(f"query {q.id}", q.filters, documents, errors)
         mine: dict[str, str] = {}
         grades: dict[str, int] = {}
+        found: set[str] = set()
         for j in q.relevant:
             for p in _passages_for(f"query {q.id}", j, documents, by_doc, errors):
                 unit = mine.setdefault(p.id, unit_id(p))
                 grades[unit] = max(grades.get(unit, 0), j.grade)
+                found.add(documents[p.doc_id].language or UNKNOWN_LANGUAGE)
         units[q.id] = mine
         if q.answerable:
             qrels[q.id] = grades
+            if q.language:
+                languages[q.id] = "+".join(sorted(found)) or UNKNOWN_LANGUAGE
     check_passages: dict[str, frozenset[str]] = {}
     for c in suite.checks:
         _check_filters(f"check {c.id}", c.filters, documents, errors)
@@ -172,7 +183,7 @@ def resolve(suite: Suite, index: Index) -> Judged:
             check_passages[c.id] = frozenset(p.id for p in found)
     if errors:
         raise SuiteError(f"{suite.path}: does not match the index in {index.dir}/: " + _listing(errors))
-    return Judged(qrels, units, check_passages)
+    return Judged(qrels, units, check_passages, languages)
 
 
 def unit_id(passage: Passage) -> str:
@@ -300,7 +311,13 @@ def _queries(raw: object, errors: list[str]) -> tuple[Query, ...]:
         if not answerable and relevant:
             errors.append(f"{who}: marked `answerable: false` but lists relevant passages")
         filters = _filters(who, entry.get("filters"), errors)
-        queries.append(Query(qid, question.strip(), judgments, filters, answerable))
+        language = entry.get("language", "")
+        if language and not (isinstance(language, str) and _LANGUAGE.match(language)):
+            errors.append(
+                f"{who}: language must be a two-letter ISO 639-1 code such as fr or ja, got {language!r}"
+            )
+            language = ""
+        queries.append(Query(qid, question.strip(), judgments, filters, answerable, language))
     return tuple(queries)
 
 
