@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Installed last of Tesseract's language packs: stands for Tesseract and all of them.
+TESSERACT := /usr/share/tesseract-ocr/5/tessdata/jpn.traineddata
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
@@ -24,8 +26,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(TESSERACT)
 	$(BIN)/kb serve --ingest
+
+# Tesseract OCR and its language packs read scanned PDF pages (ingest/ocr.py).
+$(TESSERACT):
+	@command -v apt-get >/dev/null || { echo "Install Tesseract OCR (Debian packages tesseract-ocr, tesseract-ocr-fra, -deu, -ita, -jpn) to read scanned PDFs"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr \
+		tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-ita tesseract-ocr-jpn >/dev/null
 
 /usr/bin/chromium:
 	@command -v apt-get >/dev/null || { echo "Install Chromium (Debian package 'chromium') for the browser tests"; exit 1; }
@@ -43,7 +51,7 @@ EVAL_FLOORS := --min hybrid:recall@5=0.88 --min hybrid:ndcg@10=0.91
 audit: $(STAMP)
 	$(BIN)/python tools/audit.py
 
-test: $(STAMP) /usr/bin/chromium lint audit
+test: $(STAMP) /usr/bin/chromium $(TESSERACT) lint audit
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10
 	$(BIN)/kb eval evals/suites/g7-smuggling.yaml --mode hybrid --out test-output/eval -q $(EVAL_FLOORS)
 

@@ -40,7 +40,7 @@ MODE_CHOICES = [
 # System fonts: the app works offline, so nothing is fetched from a font service.
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "Consolas", "monospace"]
-TABLE_HEADERS = ["Title", "Issuer", "Country", "Date", "Type", "Passages", "Ingested at", "Id"]
+TABLE_HEADERS = ["Title", "Issuer", "Country", "Language", "Date", "Type", "Passages", "Ingested at", "Id"]
 
 
 def readable(exc: Exception, library: Library) -> str:
@@ -79,7 +79,7 @@ def api_endpoints(library: Library) -> None:
             raise gr.Error(escape(readable(exc, library), quote=False), print_exception=False) from None
 
     def ask(question: str, mode: str = "hybrid", k: int = 5, filters: dict | None = None) -> dict:
-        """Answer a question from the documents. filters: {"types", "countries", "issuers", "doc_ids": [..], "since", "until": "YYYY[-MM[-DD]]"}."""
+        """Answer a question from the documents. filters: {"types", "countries", "issuers", "doc_ids", "languages": [..], "since", "until": "YYYY[-MM[-DD]]"}."""
         return call(library.ask, question, mode, k, filters)
 
     def documents() -> list[dict]:
@@ -114,11 +114,12 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
         )
         ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-ask")
     examples = gr.Examples(EXAMPLES, inputs=question, label="Example questions (click one)")
-    with gr.Accordion("Filter by document type, country, issuer or date", open=False):
+    with gr.Accordion("Filter by document type, country, issuer, language or date", open=False):
         with gr.Row():
             types = gr.Dropdown(label="Document type", multiselect=True, choices=[])
             countries = gr.Dropdown(label="Country (G7 for G7 texts)", multiselect=True, choices=[])
             issuers = gr.Dropdown(label="Issuer", multiselect=True, choices=[])
+            languages = gr.Dropdown(label="Language (ISO 639-1)", multiselect=True, choices=[])
         with gr.Row():
             since = gr.Textbox(label="Dated from", placeholder="YYYY, YYYY-MM or YYYY-MM-DD")
             until = gr.Textbox(label="Dated until", placeholder="YYYY, YYYY-MM or YYYY-MM-DD")
@@ -141,9 +142,11 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
             ]
         thanks = gr.HTML()
 
-    def run(q, t, c, i, s, u, m, n, items):
+    def run(q, t, c, i, lang, s, u, m, n, items):
         try:
-            res = library.ask(q, m, n, {"types": t, "countries": c, "issuers": i, "since": s, "until": u})
+            res = library.ask(
+                q, m, n, {"types": t, "countries": c, "issuers": i, "languages": lang, "since": s, "until": u}
+            )
         except Exception as exc:  # shown in the page, never as a traceback
             return (
                 render.message(readable(exc, library), "error"),
@@ -158,7 +161,7 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
         html = render.answer(res, set(items or []))
         return html, res, gr.Column(visible=True), gr.Dropdown(choices=choices, value=0), ""
 
-    inputs = [question, types, countries, issuers, since, until, mode, k, basket]
+    inputs = [question, types, countries, issuers, languages, since, until, mode, k, basket]
     outputs = [result, last, feedback_box, about, thanks]
     for event in (ask_button.click, question.submit, examples.load_input_event.then):
         event(run, inputs, outputs, api_visibility="private")
@@ -187,7 +190,7 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
         return items
 
     result.add_passage(add, basket, basket, api_visibility="private")
-    return {"result": result, "filters": [types, countries, issuers]}
+    return {"result": result, "filters": [types, countries, issuers, languages]}
 
 
 def documents_tab(library: Library) -> dict:
@@ -197,7 +200,7 @@ def documents_tab(library: Library) -> dict:
         interactive=False,
         wrap=True,
         elem_id="kb-documents",
-        column_widths=["30%", "13%", "7%", "8%", "10%", "7%", "11%", "14%"],
+        column_widths=["28%", "12%", "7%", "6%", "8%", "10%", "7%", "10%", "12%"],
         label="Indexed documents (click a row to read the document)",
     )
     choice = gr.Dropdown(label="Read a document", choices=[], elem_id="kb-doc-choice")
@@ -496,14 +499,14 @@ def on_load(library: Library) -> tuple:
     try:
         docs = library.documents()
     except Exception as exc:
-        return (render.message(readable(exc, library), "error"),) + (gr.skip(),) * 5
+        return (render.message(readable(exc, library), "error"),) + (gr.skip(),) * 6
     passages = sum(d["passages"] for d in docs)
     status = (
         f"{len(docs)} document{'s' * (len(docs) != 1)} · {passages} passages indexed"
         if docs
         else "The index holds no documents yet: run `kb ingest`."
     )
-    columns = ("title", "issuer", "country", "date", "type", "passages")
+    columns = ("title", "issuer", "country", "language", "date", "type", "passages")
     rows = [[d[c] for c in columns] + [d["ingested_at"][:16].replace("T", " "), d["id"]] for d in docs]
     choices = sorted((d["title"], d["id"]) for d in docs)
     return (
@@ -512,7 +515,7 @@ def on_load(library: Library) -> tuple:
         gr.Dropdown(choices=choices),
         *(
             gr.Dropdown(choices=sorted({d[key] for d in docs if d[key]}))
-            for key in ("type", "country", "issuer")
+            for key in ("type", "country", "issuer", "language")
         ),
     )
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.ocr import Options as OcrOptions
 
 
 class ReadError(Exception):
@@ -34,6 +38,7 @@ class Block:
     level: int = 0  # heading level, 1 = top; 0 for body paragraphs
     page: int | None = None  # 1-based page on which the block starts (paged formats only)
     page_end: int | None = None  # page on which it ends, when it runs over a page break
+    ocr: bool = False  # read by OCR from a scanned page: may hold misread characters
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Extracted:
     title: str | None = None  # from the file's own metadata or first heading
     pages: int | None = None  # number of pages, for paged formats
     meta: dict[str, str] = field(default_factory=dict)  # other metadata (author, date...)
+    warnings: tuple[str, ...] = ()  # parts not read, one line each ("page 3: OCR read nothing ...")
 
 
 READERS_BY_SUFFIX: dict[str, str] = {
@@ -63,17 +69,20 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in READERS_BY_SUFFIX
 
 
-def read(path: Path) -> Extracted:
-    """Read any supported file; raises ReadError with a one-line reason when it cannot."""
+def read(path: Path, ocr: OcrOptions | None = None) -> Extracted:
+    """Read any supported file; raises ReadError with a one-line reason when it cannot. `ocr` says
+    how to read the image-only pages of a PDF (ingest/ocr.py)."""
     import importlib
 
-    spec = READERS_BY_SUFFIX.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    spec = READERS_BY_SUFFIX.get(suffix)
     if spec is None:
         raise ReadError(f"unsupported file type {path.suffix or '(none)'}")
     if path.stat().st_size == 0:
         raise ReadError("empty file (0 bytes)")
     module, func = spec.split(":")
-    extracted = getattr(importlib.import_module(module), func)(path)
+    reader = getattr(importlib.import_module(module), func)
+    extracted = reader(path, ocr) if suffix == ".pdf" else reader(path)  # only PDFs have scanned pages
     if not any(not b.heading and b.text.strip() for b in extracted.blocks):
         raise ReadError("no text found in the file")
     return extracted

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.blocks import supported
+from kb import language
 from kb.errors import ManifestError
 from kb.types import DOC_TYPES, Document, date_to_int
 
@@ -26,6 +27,7 @@ _DOC_KEYS = {
     "file",
     "sha256",
     "aliases",
+    "language",
 }
 _COLLECTION_KEYS = {"glob", "pattern"} | (_DOC_KEYS - {"file", "sha256", "aliases"})
 
@@ -213,6 +215,11 @@ def _checked(doc: Document, where: str) -> Document:
         raise ManifestError(f"{where}: country {doc.country!r} must be an ISO 3166 alpha-3 code or G7")
     if doc.date and not date_to_int(doc.date):
         raise ManifestError(f"{where}: date {doc.date!r} is not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)")
+    if doc.language and not language.is_code(doc.language):
+        raise ManifestError(
+            f"{where}: language {doc.language!r} is not an ISO 639-1 code; write two lower-case letters "
+            'such as "it" or "de", or leave it out to have it detected'
+        )
     return doc if doc.short_title else replace(doc, short_title=doc.title)
 
 

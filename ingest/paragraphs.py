@@ -26,6 +26,7 @@ class Paragraph:
     page_end: int | None
     start: int  # offset of `text` in the document text
     end: int
+    ocr: bool = False  # read by OCR from a scanned page
 
 
 def document_text(blocks: list[Block]) -> str:
@@ -74,6 +75,6 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
         if not text.strip():
             continue
         paragraphs.append(
-            Paragraph(label, text, heading, block.page, block.page_end, start, start + len(text))
+            Paragraph(label, text, heading, block.page, block.page_end, start, start + len(text), block.ocr)
         )
     return paragraphs

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import ocr
 from ingest.blocks import ReadError, read, reason
 from ingest.paragraphs import Paragraph, number_paragraphs
 
@@ -18,13 +19,18 @@ class Parsed:
     title: str | None = None
     date: str = ""
     error: str = ""
+    warnings: tuple[str, ...] = ()  # parts of the file not read ("page 3: OCR read nothing ...")
 
 
-def parse(path: str) -> Parsed:
-    """Read a file and number its paragraphs; a file that cannot be read gives Parsed(error=...)."""
+def parse(path: str, language: str = "", progress: ocr.Progress | None = None) -> Parsed:
+    """Read a file and number its paragraphs; a file that cannot be read gives Parsed(error=...).
+
+    Scanned pages are read by OCR in the document's `language` (ISO 639-1, "" when not known),
+    calling `progress(pages read, pages to read)` as it goes.
+    """
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would garble the progress bar
     try:
-        extracted = read(Path(path))
+        extracted = read(Path(path), ocr.Options(language, progress))
     except ReadError as exc:
         return Parsed([], error=reason(exc, limit=300))
     except RecursionError:
@@ -36,4 +42,4 @@ def parse(path: str) -> Parsed:
     paragraphs = number_paragraphs(extracted.blocks)
     if not paragraphs:
         return Parsed([], error="no body text found (only headings or empty paragraphs)")
-    return Parsed(paragraphs, extracted.title, extracted.meta.get("date", ""))
+    return Parsed(paragraphs, extracted.title, extracted.meta.get("date", ""), warnings=extracted.warnings)

@@ -15,18 +15,18 @@ TokenSpans = Callable[[str], list[tuple[int, int]]]
 
 
 def make_passages(
-    doc_id: str, paragraphs: list[Paragraph], token_spans: TokenSpans, max_tokens: int
+    doc_id: str, paragraphs: list[Paragraph], token_spans: TokenSpans, max_tokens: int, language: str = "en"
 ) -> list[Passage]:
     """Passages for a document; every passage text is an exact substring of its paragraph.
 
     A paragraph longer than `max_tokens` word pieces (the model would silently truncate it)
-    is split between sentences into parts that fit; a single sentence that is still too long
-    is split between words.
+    is split between sentences (of the document's `language`, ISO 639-1) into parts that fit;
+    a single sentence that is still too long is split between words.
     """
     passages: list[Passage] = []
     parts_per_label: Counter[str] = Counter()
     for para in paragraphs:
-        spans = sentence_spans(para.text)
+        spans = sentence_spans(para.text, language=language)
         for a, b in fitting_ranges(para.text, spans, token_spans(para.text), max_tokens):
             part = parts_per_label[para.label]
             parts_per_label[para.label] += 1
@@ -44,6 +44,7 @@ def make_passages(
                     end=para.start + b,
                     seq=len(passages),
                     sentences=tuple((s - a, e - a) for s, e in spans if s >= a and e <= b),
+                    ocr=para.ocr,
                 )
             )
     return passages

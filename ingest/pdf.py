@@ -13,6 +13,10 @@ the runs of one printed line make a `Line`. Then, over the whole document:
   space larger than the body's line spacing, or at an indented first line after a sentence end;
 - a paragraph continues over a page break when the page ends mid-sentence and the next page
   does not start with an indent, or when the next page starts in lower case.
+
+A page with (almost) no text of its own but with an image on it, a scan, is read by OCR
+(ingest/ocr.py), whose lines, with their positions, go through the same rules; the blocks made
+of them are marked `ocr`, and a page that OCR reads nothing on is named in `Extracted.warnings`.
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ from __future__ import annotations
 import math
 import re
 import struct
+import subprocess
 import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pypdfium2
+import pypdfium2.raw as pdfium_c
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 
+from ingest import ocr
 from ingest.blocks import Block, Extracted, ReadError, reason
 from ingest.lines import (
     WordList,
@@ -54,6 +62,9 @@ _REPEATED_ON = 0.4  # share of pages on which a running header or footer recurs
 _LARGER = 1.12  # a heading's size, relative to the body's
 _PARAGRAPH_SPACE = 1.35  # a gap this many times the usual line spacing separates paragraphs
 _SET_APART_MAX_CHARS = 80
+_OCR_BELOW_CHARS = 20  # a page with fewer characters of text and an image on it is read by OCR
+_NO_TEXT = "no text found: no text layer, and no scanned image to read by OCR"
+_OCR_LARGER = 1.2  # an OCR line this much taller than the page's usual line is in a larger font
 
 
 @dataclass(slots=True)
@@ -67,6 +78,7 @@ class Line:
     size: float
     bold: bool
     heading: int = 0  # heading level once known, 0 for body text
+    ocr: bool = False  # read by OCR from an image of the page
 
 
 @dataclass(frozen=True)
@@ -79,12 +91,14 @@ class Style:
     heading_levels: dict[tuple[float, bool], int]  # (rounded size, bold) of heading lines -> level
 
 
-def read_pdf(path: Path) -> Extracted:
+def read_pdf(path: Path, options: ocr.Options | None = None) -> Extracted:
     """The paragraphs and headings of a PDF, each with the page it starts (and ends) on.
 
-    Raises ReadError for an encrypted PDF without an empty user password, a corrupt PDF, and a
-    PDF without extractable text. The title is the metadata title when it looks like one, else
-    the first heading.
+    Image-only pages are read by OCR (`options`: its languages and a progress callback); a page
+    it reads nothing on is named in the warnings, and the rest of the document is read. Raises
+    ReadError for an encrypted PDF without an empty user password, a corrupt PDF, and a PDF
+    without text, even by OCR. The title is the metadata title when it looks like one, else the
+    first heading.
     """
     if path.stat().st_size == 0:
         raise ReadError("empty file (0 bytes)")
@@ -93,14 +107,17 @@ def read_pdf(path: Path) -> Extracted:
         pages = [_page_lines(page, number) for number, page in enumerate(reader.pages, start=1)]
     except _CORRUPT as error:
         raise ReadError(f"corrupt PDF: {reason(error)}") from error
+    warnings = _read_scanned_pages(path, pages, options or ocr.Options())
     if not any(line.text for page in pages for line in page):
-        raise ReadError("no extractable text (image-only or scanned PDF?); OCR is not available")
+        raise ReadError("; ".join(["no text found", *warnings]) if warnings else _NO_TEXT)
     lines = _drop_furniture(pages)
     style = _style(lines)
     _mark_headings(lines, style)
     blocks = _blocks(lines, style)
     title = _metadata_title(reader) or next((block.text for block in blocks if block.heading), None)
-    return Extracted(blocks=blocks, title=title, pages=len(pages), meta=_metadata(reader))
+    return Extracted(
+        blocks=blocks, title=title, pages=len(pages), meta=_metadata(reader), warnings=tuple(warnings)
+    )
 
 
 def _open(path: Path) -> PdfReader:
@@ -115,6 +132,75 @@ def _open(path: Path) -> PdfReader:
     except _CORRUPT as error:
         raise ReadError(f"corrupt PDF: {reason(error)}") from error
     return reader
+
+
+def _read_scanned_pages(path: Path, pages: list[list[Line]], options: ocr.Options) -> list[str]:
+    """Replace the lines of each image-only page with those OCR reads on it; returns a warning for
+    each page it could not read ("page 3: OCR read nothing ...")."""
+    few = [
+        n for n, page in enumerate(pages, start=1) if sum(len(line.text) for line in page) < _OCR_BELOW_CHARS
+    ]
+    scanned = _pages_with_images(path, few) if few else []
+    if not scanned:
+        return []
+    try:
+        languages = ocr.languages_for(options.language)
+    except ocr.OcrUnavailable as error:
+        return [f"{_pages_named(scanned)} image only, not read: {error}"]
+    warnings = []
+    if options.progress:
+        options.progress(0, len(scanned))
+    for done, number in enumerate(scanned, start=1):
+        read, problem = _ocr_page(path, number, languages)
+        if read:
+            pages[number - 1] = _ocr_lines(read, number)
+        else:
+            warnings.append(f"page {number}: {problem}")
+        if options.progress:
+            options.progress(done, len(scanned))
+    return warnings
+
+
+def _ocr_page(path: Path, number: int, languages: str) -> tuple[list[ocr.OcrLine], str]:
+    """The lines OCR reads on a page, or [] and why not."""
+    try:
+        read = ocr.read_page(path, number, languages)
+    except subprocess.TimeoutExpired:
+        return [], f"OCR took longer than {ocr.PAGE_TIMEOUT:.0f} s; not read"
+    except (OSError, pypdfium2.PdfiumError) as error:
+        return [], f"OCR failed ({reason(error)}); not read"
+    return read, "" if read else "OCR read nothing (a blank or unreadable scan?)"
+
+
+def _pages_with_images(path: Path, numbers: list[int]) -> list[int]:
+    """Those of the pages `numbers` that show an image (at any depth of nested forms)."""
+    try:
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError:
+        return []  # pypdf opened it: a PDF that PDFium refuses is read without OCR
+    try:
+        image = (pdfium_c.FPDF_PAGEOBJ_IMAGE,)
+        return [n for n in numbers if next(document[n - 1].get_objects(filter=image, max_depth=4), None)]
+    finally:
+        document.close()
+
+
+def _ocr_lines(read: list[ocr.OcrLine], number: int) -> list[Line]:
+    """OCR's lines as Lines. Their box heights vary with ascenders, descenders and accents: a line
+    of about the usual height gets that height as its size, a taller one the usual height times a
+    multiple of 1/4, so that only a larger font makes a heading, and the lines of one heading
+    share their size."""
+    usual = sorted(line.height for line in read)[len(read) // 2]
+
+    def size(height: float) -> float:
+        ratio = height / usual
+        return round(usual * (1 if ratio < _OCR_LARGER else round(ratio * 4) / 4) * 2) / 2
+
+    return [Line(line.text, number, line.x, line.y, size(line.height), bold=False, ocr=True) for line in read]
+
+
+def _pages_named(numbers: list[int]) -> str:
+    return f"page {numbers[0]}:" if len(numbers) == 1 else f"pages {', '.join(map(str, numbers))}:"
 
 
 def _page_lines(page, number: int) -> list[Line]:
@@ -285,7 +371,17 @@ def _blocks(lines: list[Line], style: Style) -> list[Block]:
             text = join_lines((line.text for line in group), words.joins)
             heading = group[0].heading
             end = group[-1].page if group[-1].page != group[0].page else None
-            blocks.append(Block(text, heading=bool(heading), level=heading, page=group[0].page, page_end=end))
+            read_by_ocr = any(line.ocr for line in group)
+            blocks.append(
+                Block(
+                    text,
+                    heading=bool(heading),
+                    level=heading,
+                    page=group[0].page,
+                    page_end=end,
+                    ocr=read_by_ocr,
+                )
+            )
             group.clear()
 
     margins = _left_margins(lines)

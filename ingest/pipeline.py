@@ -32,8 +32,9 @@ from pathlib import Path
 from ingest import manifest as manifest_mod
 from ingest import readers, swap
 from ingest.embedder import Embedder
+from ingest.paragraphs import Paragraph
 from ingest.passages import lead_ins, make_passages
-from kb import embed, lexical, sentences
+from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexBusyError, UsageError
@@ -41,7 +42,7 @@ from kb.store import Index, passage_metadata
 from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"  # 5: each document has a language, and its sentences are split in it
 EMBED_BATCH_PASSAGES = 128  # passages gathered across documents before they go to the model
 STORE_BATCH_PASSAGES = 2048  # passages per Chroma upsert (and per batch when the model cannot embed ahead)
 MAX_AHEAD_PASSAGES = 4096  # split but not yet stored: past this, splitting waits for the model
@@ -56,6 +57,8 @@ class Outcome:
     status: str  # added | updated | unchanged | removed | failed
     passages: int = 0
     reason: str = ""
+    language: str = ""  # of an added or updated document: the manifest's, or detected
+    warnings: tuple[str, ...] = ()  # parts of the file not read ("page 3: OCR read nothing ...")
 
 
 @dataclass
@@ -98,10 +101,15 @@ class _Job:
     status: str  # added | updated
     future: Future | None = None
     retried: bool = False  # parsed again alone after the reader pool crashed
+    warnings: tuple[str, ...] = ()  # from parsing, for the outcome
 
     @property
     def path(self) -> Path:
         return self.source.path
+
+    @property
+    def language(self) -> str:
+        return self.source.document.language
 
 
 def run(
@@ -169,7 +177,7 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
         # sentence splitter and opens Chroma (on first use: a second and a half of imports each).
         if jobs:
             embedder = workers.enter_context(Embedder(settings))
-            reading = workers.enter_context(readers.Reading(jobs, settings))
+            reading = workers.enter_context(readers.Reading(jobs, settings, progress))
             sentences.preload()  # in a thread
         # A first ingest (or a rebuild) writes every passage the index will hold: the BM25 snapshot
         # is then built from what was written, without reading it all back from Chroma (17 of the
@@ -264,7 +272,11 @@ def _ingest_jobs(
             index.record(doc, job.fingerprint, len(passages))
             if written is not None:
                 written.extend(lexical_row(p, doc) for p in passages)
-            summary.outcomes.append(Outcome(doc.id, doc.file, job.status, len(passages)))
+            summary.outcomes.append(
+                Outcome(
+                    doc.id, doc.file, job.status, len(passages), language=doc.language, warnings=job.warnings
+                )
+            )
             bar.update(1)
             embedded += len(passages)
         summary.passages_embedded = embedded
@@ -281,11 +293,14 @@ def _ingest_jobs(
             summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=parsed.error + kept))
             bar.update(1)
             continue
+        job.warnings = parsed.warnings
         doc = manifest_mod.with_title(doc, parsed.title)
         if not doc.listed and not doc.date and parsed.date:
             doc = replace(doc, date=parsed.date)
+        if not doc.language:  # the manifest's language wins over detection
+            doc = replace(doc, language=language.of_document(opening(parsed.paragraphs)))
         passages = make_passages(
-            doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens
+            doc.id, parsed.paragraphs, lambda t: embed.token_spans(settings, t), max_tokens, doc.language
         )
         pending.append((job, doc, passages))
         idle = embedder.ahead and all(future.done() for _, _, future in in_flight)  # e.g. the first batch
@@ -321,10 +336,22 @@ def lexical_row(p: Passage, d: Document) -> dict:
         "type": d.type,
         "country": d.country,
         "issuer": d.issuer,
+        "language": d.language,
         "date_int": d.date_int,
         "seq": p.seq,
         "meta": passage_metadata(p, d),
     }
+
+
+def opening(paragraphs: list[Paragraph]) -> str:
+    """The document's first paragraphs, as much as language detection reads of it."""
+    parts, size = [], 0
+    for para in paragraphs:
+        if size >= language.DOCUMENT_SAMPLE_CHARS:
+            break
+        parts.append(para.text)
+        size += len(para.text) + 1
+    return "\n".join(parts)
 
 
 def fingerprint(path: Path, doc: Document, settings: Settings) -> str:

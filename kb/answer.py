@@ -66,6 +66,7 @@ class CitedPassage:
             "document": {k: v for k, v in asdict(d).items() if k not in ("sha256", "listed")},
             "page": p.page,
             "page_end": p.page_end,
+            "ocr": p.ocr,
             "paragraph": p.paragraph,
             "heading": p.heading,
             "start": p.start,

@@ -35,6 +35,7 @@ class Settings:
     embed_context: bool = True  # prefix the embedded text with document title and section heading
     ingest_workers: int = 1  # processes parsing documents while the main process embeds
     parse_timeout: float = 120.0  # seconds one file may take to parse before it is skipped
+    ocr_page_timeout: float = 30.0  # seconds added to parse_timeout for each scanned page read by OCR
     top_k: int = 5
     fusion: str = "cc"  # how hybrid combines dense and BM25: "cc" (convex combination) or "rrf"
     host: str = "127.0.0.1"

@@ -26,6 +26,7 @@ SUITE_FILTERS = {
     "doc_ids": "doc",
     "since": "since",
     "until": "until",
+    "languages": "language",
 }
 
 

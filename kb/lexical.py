@@ -63,6 +63,7 @@ class Snapshot:
     type: np.ndarray
     country: np.ndarray
     issuer: np.ndarray
+    language: np.ndarray  # each passage's document language (ISO 639-1; "" in snapshots made before it)
     date_int: np.ndarray
     texts: list[str]
     metas: list[str]  # each passage's own metadata as JSON (kb.store.passage_metadata), "" if unknown
@@ -223,8 +224,21 @@ def lexical_text(text: str, heading: str) -> str:
     return f"{text}\n{heading}" if heading else text
 
 
-COLUMNS = ("id", "text", "heading", "doc_id", "type", "country", "issuer", "date_int", "seq", "meta")
-_SHARED = ("heading", "doc_id", "type", "country", "issuer")  # few distinct values: stored once each
+COLUMNS = (
+    "id",
+    "text",
+    "heading",
+    "doc_id",
+    "type",
+    "country",
+    "issuer",
+    "language",
+    "date_int",
+    "seq",
+    "meta",
+)
+# Few distinct values: stored once each.
+_SHARED = ("heading", "doc_id", "type", "country", "issuer", "language")
 
 
 def build(
@@ -359,6 +373,7 @@ def _read(path: Path, name: str) -> Snapshot:
         type=np.array(columns["type"], dtype=object),
         country=np.array(columns["country"], dtype=object),
         issuer=np.array(columns["issuer"], dtype=object),
+        language=np.array(columns.get("language") or [""] * len(ids), dtype=object),
         date_int=np.array(columns["date_int"], dtype=np.int64),
         texts=columns["text"],
         metas=columns["meta"],

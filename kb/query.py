@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,7 @@ class Filters:
     doc_ids: tuple[str, ...] = ()
     since: str = ""  # ISO date, inclusive
     until: str = ""  # ISO date, inclusive
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes of the documents' languages
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -36,7 +37,9 @@ class Filters:
                 raise UsageError(f"--{name} {value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
 
     def __bool__(self) -> bool:
-        return any((self.types, self.countries, self.issuers, self.doc_ids, self.since, self.until))
+        return any(
+            (self.types, self.countries, self.issuers, self.doc_ids, self.since, self.until, self.languages)
+        )
 
     def where(self) -> dict | None:
         """The same restriction as a Chroma `where` clause."""
@@ -46,6 +49,7 @@ class Filters:
             ("doc_country", self.countries),
             ("doc_issuer", self.issuers),
             ("doc_id", self.doc_ids),
+            ("doc_language", self.languages),
         ):
             if values:
                 clauses.append({key: {"$in": list(values)}})
@@ -67,6 +71,7 @@ class Filters:
             (snap.country, self.countries),
             (snap.issuer, self.issuers),
             (snap.doc_id, self.doc_ids),
+            (snap.language, self.languages),
         ):
             if values:
                 mask &= np.isin(column, list(values))
@@ -83,6 +88,7 @@ class Filters:
             and (not self.countries or d.country in self.countries)
             and (not self.issuers or d.issuer in self.issuers)
             and (not self.doc_ids or d.id in self.doc_ids)
+            and (not self.languages or d.language in self.languages)
             and (not self.since or d.date_int >= date_to_int(self.since))
             and (not self.until or d.date_int <= _end_of(self.until))
         )
@@ -112,9 +118,7 @@ def parse_query(question: str, filters: Filters, documents: list[Document]) -> Q
     if scoped and not filters.doc_ids:
         candidates = tuple(d.id for d in documents if d.id in scoped and filters.admits(d))
         if candidates:
-            filters = Filters(
-                filters.types, filters.countries, filters.issuers, candidates, filters.since, filters.until
-            )
+            filters = replace(filters, doc_ids=candidates)
             for a, b in sorted(spans, reverse=True):
                 text = text[:a] + " " + text[b:]
             text = " ".join(text.split()) or question
@@ -294,6 +298,7 @@ def check_filters(filters: Filters, documents: list[Document]) -> None:
         ("country", filters.countries, {d.country for d in documents}),
         ("issuer", filters.issuers, {d.issuer for d in documents}),
         ("document id", filters.doc_ids, {d.id for d in documents}),
+        ("language", filters.languages, {d.language for d in documents}),
     ):
         bad = [v for v in values if v not in known]
         if bad:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote, urlparse
 
+from kb import language
+
 # Passage cards and the answer: clicks on buttons are handled by CARD_JS (clipboard in the
 # browser, "add" and "show" sent to the server); everything else is static HTML.
 CARD_JS = r"""
@@ -196,10 +198,19 @@ def where(passage: dict) -> str:
     return " · ".join(parts)
 
 
+def other_language(document: dict) -> str:
+    """The name of a document's language when it is not English ("Italian"), else "": most are."""
+    code = document.get("language", "")
+    return language.name(code) if code and code != "en" else ""
+
+
 def card(passage: dict, in_briefing: bool = False) -> str:
     """One passage card: title, issuer, date, page and paragraph, highlighted text, citation, buttons."""
     d = passage["document"]
-    meta = " · ".join(x for x in (d.get("issuer", ""), human_date(d.get("date", "")), where(passage)) if x)
+    facts = (d.get("issuer", ""), human_date(d.get("date", "")), other_language(d), where(passage))
+    if passage.get("ocr"):  # a scanned page: misread characters are possible, check the original
+        facts += ("read by OCR",)
+    meta = " · ".join(x for x in facts if x)
     added = "In briefing ✓" if in_briefing else "Add to briefing"
     return (
         f'<article class="kb-card" id="kb-passage-{int(passage["marker"])}" data-pid="{escape(passage["id"])}" '
@@ -280,7 +291,13 @@ def reader(doc: dict, selected: str = "") -> str:
     url = safe_url(d.get("url", ""))
     facts = " · ".join(
         escape(x)
-        for x in (d.get("issuer", ""), human_date(d.get("date", "")), d.get("type", ""), d.get("country", ""))
+        for x in (
+            d.get("issuer", ""),
+            human_date(d.get("date", "")),
+            d.get("type", ""),
+            d.get("country", ""),
+            language.name(d.get("language", "")),
+        )
         if x
     )
     out = [f'<div class="kb-reader"><h3>{escape(d["title"])}</h3><div class="kb-meta">{facts}</div>']

@@ -140,13 +140,11 @@ def _mentioned_candidates(
     if said.countries and f.countries:
         countries = tuple(set(said.countries) & set(f.countries)) or f.countries
     years = sorted(said.years)
-    prior = Filters(
-        f.types,
-        countries,
-        f.issuers,
-        f.doc_ids,
-        max(f.since, years[0]) if years else f.since,
-        min(f.until or "9999", years[-1]) if years else f.until,
+    prior = replace(
+        f,
+        countries=countries,
+        since=max(f.since, years[0]) if years else f.since,
+        until=min(f.until or "9999", years[-1]) if years else f.until,
     )
     ids = [pid for pid, _ in _dense(index, qvec, query, prior, n // 2)]
     if snap is not None and bm25_all is not None:

@@ -393,6 +393,7 @@ def _passage_fields(p: Passage, d: Document) -> dict:
         "seq": p.seq,
         "sentences": json.dumps(p.sentences),
         "date_int": d.date_int,
+        "ocr": p.ocr,
     }
 
 
@@ -419,6 +420,7 @@ def passage_from_metadata(pid: str, text: str, meta: dict) -> Passage:
         end=meta["end"],
         seq=meta["seq"],
         sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
+        ocr=bool(meta.get("ocr", False)),  # absent in indexes built before OCR
     )
 
 

@@ -69,6 +69,7 @@ class Passage:
     end: int = 0
     seq: int = 0  # position of the passage in the document
     sentences: tuple[tuple[int, int], ...] = field(default=())
+    ocr: bool = False  # read by OCR from a scanned page: check the original before quoting
 
 
 @dataclass(frozen=True)

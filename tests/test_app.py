@@ -210,7 +210,7 @@ def test_kb_serve_ingest_indexes_the_sources_then_starts_with_a_login(served_wit
     assert "Indexing the documents in sources/" in text
     assert (
         "Ingest finished" in text
-        and "added    g7-2026-leaders-declaration-migrant-smuggling.md (7 passages)" in text
+        and "added    g7-2026-leaders-declaration-migrant-smuggling.md (7 passages, language en)" in text
     )
     assert f"Starting the app on {url} (1 document, login required)." in text
 

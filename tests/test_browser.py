@@ -180,7 +180,7 @@ def test_an_example_question_runs_and_filters_restrict_the_documents(page):
     )
     expect(card_with(page, PARA_4)).to_be_visible(timeout=30_000)
 
-    page.get_by_text("Filter by document type, country, issuer or date").click()
+    page.get_by_text("Filter by document type, country, issuer, language or date").click()
     page.get_by_label("Document type").click()
     page.get_by_role("option", name="national-report").click()
     page.keyboard.press("Escape")
@@ -221,7 +221,7 @@ def test_markup_in_a_document_is_shown_as_text_and_runs_nothing(page):
     expect(page.locator("#kb-documents")).to_contain_text(ISSUER)
     expect(reader.locator(".kb-meta").first).to_contain_text(ISSUER)
     page.get_by_role("tab", name="Ask").click()
-    page.get_by_text("Filter by document type, country, issuer or date").click()
+    page.get_by_text("Filter by document type, country, issuer, language or date").click()
     page.get_by_label("Issuer").click()
     expect(page.get_by_role("option", name=ISSUER)).to_be_visible()
     page.wait_for_timeout(300)  # give an injected handler the chance to fire, had one been created

@@ -178,7 +178,7 @@ def make_bad_files(sources: Path) -> dict[str, str]:
     return {
         "truncated": "corrupt PDF",
         "encrypted": "encrypted PDF, no password given",
-        "scanned": "OCR is not available",
+        "scanned": "no text found: no text layer, and no scanned image to read by OCR",
         "empty": "empty file",
         "binary": "not a text file",
         "listed-but-missing": "the file missing.pdf is missing",

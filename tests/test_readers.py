@@ -123,8 +123,8 @@ def test_pdf_corrupt(tmp_path, build):
         read_pdf(build(tmp_path))
 
 
-def test_pdf_image_only(tmp_path):
-    message = "no extractable text (image-only or scanned PDF?); OCR is not available"
+def test_pdf_image_only_without_text_even_by_ocr(tmp_path):
+    message = "no text found; page 1: OCR read nothing (a blank or unreadable scan?)"
     with pytest.raises(ReadError, match=f"^{re.escape(message)}$"):
         read_pdf(fb.build_image_only_pdf(tmp_path))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from kb.cli import add_index_options, settings_from
@@ -60,12 +61,16 @@ def print_summary(summary, index_dir: Path) -> None:
     )
     for o in summary.outcomes:
         if o.status in ("added", "updated", "removed"):
-            print(f"  {o.status:<8} {o.file or o.doc_id} ({o.passages} passages)")
+            language = f", language {o.language}" if o.language else ""
+            print(f"  {o.status:<8} {o.file or o.doc_id} ({o.passages} passages{language})")
     for o in summary.failed:
         name = (
             f"{o.file} ({o.doc_id})" if o.file and not o.file.startswith(o.doc_id) else (o.file or o.doc_id)
         )
         print(f"  FAILED   {name}: {o.reason}", file=sys.stderr)
+    for o in summary.outcomes:
+        for warning in o.warnings:  # indexed without these parts, e.g. a scanned page OCR could not read
+            print(f"  WARNING  {o.file or o.doc_id}: {warning}", file=sys.stderr)
     print(f"Index: {index_dir}/")
 
 
@@ -82,6 +87,7 @@ def run_stats(args: argparse.Namespace) -> int:
         "passages": index.count(),
         "model": settings.model_id,
         "size_on_disk_bytes": index.size_on_disk(),
+        "languages": dict(Counter(r.document.language or "?" for r in records.values()).most_common()),
     }
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -89,6 +95,7 @@ def run_stats(args: argparse.Namespace) -> int:
     print(f"Index:      {stats['index']}/ ({stats['store']})")
     print(f"Documents:  {stats['documents']}")
     print(f"Passages:   {stats['passages']}")
+    print(f"Languages:  {', '.join(f'{k} ({n})' for k, n in stats['languages'].items()) or 'none'}")
     print(f"Model:      {stats['model']}")
     print(f"Size:       {stats['size_on_disk_bytes'] / 1e6:.1f} MB on disk")
     return 0

@@ -48,6 +48,13 @@ def add_query_options(p: argparse.ArgumentParser) -> None:
         "--issuer", action="append", default=[], help="only documents from this issuer (repeatable)"
     )
     p.add_argument("--doc", action="append", default=[], metavar="ID", help="only this document (repeatable)")
+    p.add_argument(
+        "--lang",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="only documents in this language, an ISO 639-1 code such as it (repeatable)",
+    )
     p.add_argument("--since", default="", metavar="DATE", help="only documents dated on or after DATE")
     p.add_argument("--until", default="", metavar="DATE", help="only documents dated on or before DATE")
     p.add_argument("--per-doc", type=int, default=None, metavar="N", help="at most N passages per document")
@@ -66,7 +73,13 @@ def filters_from(args: argparse.Namespace) -> Filters:
         return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
     return Filters(
-        split(args.type), split(args.country), split(args.issuer), split(args.doc), args.since, args.until
+        split(args.type),
+        split(args.country),
+        split(args.issuer),
+        split(args.doc),
+        args.since,
+        args.until,
+        languages=split(args.lang),
     )
 
 
@@ -133,7 +146,9 @@ def print_answer(result, show_answer: bool = True, out=sys.stdout) -> None:
     print(bold(heading), file=out)
     for c in result.passages:
         marker = f"[{c.marker}]"
-        print(f"{marker:>5} {bold(c.hit.citation)}", file=out)
+        language = c.hit.document.language
+        other = f" [{language}]" if language and language != "en" else ""  # flag the non-English ones
+        print(f"{marker:>5} {bold(c.hit.citation)}{other}", file=out)
         print(
             textwrap.fill(c.hit.passage.text, width, initial_indent=" " * 6, subsequent_indent=" " * 6),
             file=out,

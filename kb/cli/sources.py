@@ -49,6 +49,11 @@ def run_list(args: argparse.Namespace) -> int:
     except IndexMissingError:
         records = {}
     rows = []
+
+    def language(d) -> str:
+        """The indexed document's language (the manifest's, or detected), else the manifest's."""
+        return records[d.id].document.language if d.id in records else d.language
+
     for doc in m.documents:
         s = found.get(doc.id)
         status = "not fetched" if not doc.file else ("missing file" if s and s.problem else "listed")
@@ -64,6 +69,7 @@ def run_list(args: argparse.Namespace) -> int:
                 [
                     {
                         **d.to_dict(),
+                        "language": language(d),
                         "status": st,
                         "indexed": d.id in records,
                         "passages": records[d.id].passages if d.id in records else 0,
@@ -74,10 +80,11 @@ def run_list(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{'id':<46} {'type':<15} {'date':<10} {'status':<17} indexed")
+    print(f"{'id':<46} {'type':<15} {'date':<10} {'lang':<4} {'status':<17} indexed")
     for doc, status in rows:
         indexed = f"yes ({records[doc.id].passages} passages)" if doc.id in records else "no"
-        print(f"{doc.id[:46]:<46} {doc.type:<15} {doc.date:<10} {status:<17} {indexed}")
+        lang = language(doc) or "-"
+        print(f"{doc.id[:46]:<46} {doc.type:<15} {doc.date:<10} {lang:<4} {status:<17} {indexed}")
     unlisted = sum(1 for _, st in rows if st == "unlisted")
     if unlisted:
         print(

@@ -29,7 +29,7 @@ from kb.query import Filters, check_filters, parse_query
 from kb.store import Index
 from kb.types import Hit, Passage
 
-FILTER_KEYS = ("type", "country", "issuer", "doc", "since", "until")
+FILTER_KEYS = ("type", "country", "issuer", "doc", "since", "until", "language")
 CHECK_KINDS = ("must_include", "must_not_include", "same_top", "phrase", "filter")
 _SUITE_KEYS = {"name", "description", "corpus", "manifest", "subset", "k", "queries", "checks"}
 _QUERY_KEYS = {"id", "question", "filters", "relevant", "answerable", "note", "language"}
@@ -380,7 +380,13 @@ def _filters(who: str, raw: object, errors: list[str]) -> Filters:
 
     try:
         return Filters(
-            values("type"), values("country"), values("issuer"), values("doc"), date("since"), date("until")
+            values("type"),
+            values("country"),
+            values("issuer"),
+            values("doc"),
+            date("since"),
+            date("until"),
+            languages=values("language"),
         )
     except UsageError as exc:
         errors.append(f"{who}: {str(exc).replace('--', '')}")

