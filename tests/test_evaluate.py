@@ -536,9 +536,10 @@ def test_kb_eval_writes_the_report_and_exits_1_naming_the_missed_floor(mini, tmp
         "plain/bm25",
         "plain/hybrid",
     ]
-    assert (
-        data["runs"]["model/hybrid"]["metrics"] == data["runs"]["hybrid"]["metrics"]
-    )  # same model, own index
+    # another model (MiniLM, by path), its own index and its own figures
+    assert model["model"] != default["model"]
+    assert data["runs"]["model/hybrid"]["metrics"].keys() == data["runs"]["hybrid"]["metrics"].keys()
+    assert data["runs"]["model/hybrid"]["metrics"]["recall@10"] > 0
     assert set(data["comparison"]["p_values"]["ndcg@10"]["hybrid"]) == {
         "bm25",
         "model/bm25",

@@ -13,10 +13,14 @@ import tokenizers  # noqa: F401
 import ingest.pipeline  # noqa: F401
 import kb.cli.index  # noqa: F401
 from evals.reliability.crash import BACKEND  # noqa: E402
-from kb import onnx
+from kb import e5, onnx
 from kb.config import Settings
 
-if not onnx.is_cached(Settings().model_path, int8=BACKEND == "onnx-int8"):  # export once (takes PyTorch)
+if e5.wanted(Settings().embed_model):  # the default model's engine: it only opens its file
+    from kb import embed
+
+    embed.encoder(Settings())
+elif not onnx.is_cached(Settings().model_path, int8=BACKEND == "onnx-int8"):  # export once (takes PyTorch)
     from kb import embed
 
     onnx.build(embed._load(Settings().model_path), Settings().model_path, int8=BACKEND == "onnx-int8")
