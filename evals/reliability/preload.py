@@ -16,10 +16,10 @@ from evals.reliability.crash import BACKEND  # noqa: E402
 from kb import e5, onnx
 from kb.config import Settings
 
-if e5.wanted(Settings().embed_model):  # the default model's engine: it only opens its file
-    from kb import embed
+if e5.wanted(Settings().embed_model):  # the default model: converted once into the cache
+    from kb import e5_onnx
 
-    embed.encoder(Settings())
+    e5_onnx.onnx_file()
 elif not onnx.is_cached(Settings().model_path, int8=BACKEND == "onnx-int8"):  # export once (takes PyTorch)
     from kb import embed
 
