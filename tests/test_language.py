@@ -214,3 +214,26 @@ def test_detection_falls_back_to_english():
     assert language.of_document("12.3 — 2025 / 45 %") == "en"
     japanese = "政府は移民密輸に対抗するため、出身国および通過国との協力を強化した。"
     assert language.of_document(japanese) == "ja"
+
+
+def test_an_answer_resting_on_other_languages_says_so(indexed):
+    """Words cannot be compared across languages, so such an answer asks the reader to check it;
+    an answer from a passage in the question's own language does not."""
+    sources, index_dir = indexed
+    library = Library(settings_for(sources, index_dir))
+    english = library.ask(
+        "Which online platforms were asked to remove advertisements for irregular journeys?"
+    )
+    assert not english["abstained"], english["evidence"]
+    assert english["notice"].startswith("The passages behind this answer are in "), english["notice"]
+    assert "match the question by meaning only" in english["notice"]
+    names = {"ita-relazione": "Italian", "deu-bericht": "German", "fixture-cat-informe": "Catalan"}
+    for doc_id in {
+        s["doc_id"] for s in english["sentences"][:1]
+    }:  # the first quote is from a supporting passage
+        assert names[doc_id] in english["notice"], english["notice"]
+
+    italian = library.ask("Quali annunci devono rimuovere le piattaforme online?")
+    assert not italian["abstained"], italian["evidence"]
+    assert italian["sentences"][0]["doc_id"] == "ita-relazione"
+    assert italian["notice"] == ""
