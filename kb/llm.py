@@ -1,6 +1,8 @@
 """Optional fluent answers from an OpenAI-compatible endpoint, checked against the passages.
 
 Used only when KB_LLM_BASE_URL and KB_LLM_MODEL are set (e.g. a local Ollama or vLLM server).
+It also translates quoted sentences that are in another language than the question (`translate`):
+the translation is shown under the original, marked as a machine translation, never in its place.
 The model sees the numbered passages and must cite them as [n] after each sentence, in the
 style of llama-index's CitationQueryEngine. Its text is checked before it is shown: a
 sentence whose markers do not refer to a passage, or whose quotation is not in the passage it
@@ -31,6 +33,19 @@ Question: {question}
 Answer:"""
 
 
+TRANSLATE_PROMPT = """Translate each numbered sentence below into {language}. Reply with one line per
+sentence, in the same order, as the number, a full stop and the translation. Translate faithfully;
+add nothing.
+
+{sentences}"""
+_NUMBERED = re.compile(r"^\s*(\d+)[.)]\s*(.+?)\s*$")
+
+
+def translation_label(model: str) -> str:
+    """How a machine translation is introduced wherever it is shown."""
+    return f"Machine translation ({model})" if model else "Machine translation"
+
+
 class LLMError(Exception):
     """The LLM endpoint failed, timed out or returned something unusable."""
 
@@ -47,13 +62,32 @@ class CheckedSentence:
 
 def generate(settings: Settings, question: str, hits: list[Hit]) -> str:
     """The raw answer text from the configured endpoint; raises LLMError on any failure."""
+    passages = "\n\n".join(f"[{i}] ({h.citation}) {h.passage.text}" for i, h in enumerate(hits, start=1))
+    return _complete(settings, PROMPT.format(passages=passages, question=question))
+
+
+def translate(settings: Settings, sentences: list[str], language: str) -> list[str]:
+    """Each sentence translated into `language` (an English language name, e.g. "English"); "" for
+    a sentence the reply leaves out. Raises LLMError on any failure of the endpoint."""
+    if not sentences:
+        return []
+    numbered = "\n".join(f"{i}. {' '.join(s.split())}" for i, s in enumerate(sentences, start=1))
+    reply = _complete(settings, TRANSLATE_PROMPT.format(language=language, sentences=numbered))
+    found: dict[int, str] = {}
+    for line in reply.splitlines():
+        if (m := _NUMBERED.match(line)) and 1 <= int(m[1]) <= len(sentences):
+            found.setdefault(int(m[1]), m[2])
+    return [found.get(i, "") for i in range(1, len(sentences) + 1)]
+
+
+def _complete(settings: Settings, prompt: str) -> str:
+    """The endpoint's reply to one user message; raises LLMError on any failure."""
     import httpx
 
-    passages = "\n\n".join(f"[{i}] ({h.citation}) {h.passage.text}" for i, h in enumerate(hits, start=1))
     headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
     body = {
         "model": settings.llm_model,
-        "messages": [{"role": "user", "content": PROMPT.format(passages=passages, question=question)}],
+        "messages": [{"role": "user", "content": prompt}],
         "temperature": 0,
     }
     url = settings.llm_base_url.rstrip("/") + "/chat/completions"

@@ -11,6 +11,7 @@ from html import escape
 from urllib.parse import quote, urlparse
 
 from kb import language
+from kb.llm import translation_label
 
 # Passage cards and the answer: clicks on buttons are handled by CARD_JS (clipboard in the
 # browser, "add" and "show" sent to the server); everything else is static HTML.
@@ -112,6 +113,7 @@ mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom:
 .kb-msg { border-radius: 8px; padding: 10px 14px; border: 1px solid #d0d7de; background: #f6f8fa; }
 .kb-msg.kb-error { border-color: #cf222e; background: #ffebe9; }
 .kb-msg.kb-notice { border-color: #d4a72c; background: #fff8c5; }
+.kb-translation { margin: -0.3em 0 0.6em 1.5em; color: #57606a; font-style: italic; }
 .kb-reader { background: #ffffff; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 16px; }
 .kb-reader h4 { margin: 14px 0 4px; font-size: 15px; color: #1b1f24; }
 .kb-para { display: flex; gap: 12px; padding: 4px 6px; border-radius: 6px; scroll-margin: 80px; }
@@ -281,6 +283,9 @@ def answer_text(result: dict) -> str:
                 f'<p>{escape(s["text"])} <a class="kb-marker" href="#kb-passage-{m}" data-marker="{m}" '
                 f'title="Go to passage {m}">[{m}]</a></p>'
             )
+            if s.get("translation"):
+                label = translation_label(result.get("translated_by", ""))
+                out.append(f'<p class="kb-translation">{escape(label)}: {escape(s["translation"])}</p>')
     out.append("</div>")
     return "".join(out)
 

@@ -9,7 +9,10 @@ offer) are indexed once with the real model and Chroma.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,8 @@ from conftest import settings_for
 from helpers import kb
 
 from ingest import manifest, pipeline
-from kb import language, lexical
+from kb import language, lexical, render
+from kb.answer import ask
 from kb.api import Library
 from kb.errors import ManifestError
 from kb.store import Index
@@ -237,3 +241,66 @@ def test_an_answer_resting_on_other_languages_says_so(indexed):
     assert not italian["abstained"], italian["evidence"]
     assert italian["sentences"][0]["doc_id"] == "ita-relazione"
     assert italian["notice"] == ""
+
+
+class _TranslatingLLM(BaseHTTPRequestHandler):
+    """A stand-in for an OpenAI-compatible server (only for the optional LLM path): it "translates"
+    each numbered sentence as "EN: <first three words>" and fails every other request."""
+
+    asked: list[str] = []
+
+    def do_POST(self):  # noqa: N802
+        prompt = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"][0]["content"]
+        type(self).asked.append(prompt)
+        if not prompt.startswith("Translate each numbered sentence below into English."):
+            self.send_response(500)
+            self.end_headers()
+            return
+        numbered = re.findall(r"^(\d+)\. (.+)$", prompt, flags=re.M)
+        reply = "\n".join(f"{n}. EN: {' '.join(text.split()[:3])}" for n, text in numbered)
+        payload = json.dumps({"choices": [{"message": {"content": reply}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_llm_translates_quotes_under_the_original_never_in_place(indexed):
+    sources, index_dir = indexed
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TranslatingLLM)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        index = Index(
+            settings_for(sources, index_dir, llm_base_url=base, llm_model="stub-mt", llm_timeout=5.0)
+        )
+        answer = ask(
+            index, "Which online platforms were asked to remove advertisements for irregular journeys?"
+        )
+        _TranslatingLLM.asked.clear()
+        italian = ask(index, "Quali annunci devono rimuovere le piattaforme online?")
+        asked_for_italian = list(_TranslatingLLM.asked)
+    finally:
+        server.shutdown()
+
+    assert answer.sentences and not answer.abstained
+    passages = {c.marker: c.hit.passage.text for c in answer.passages}
+    for s in answer.sentences:
+        assert s.text in passages[s.marker]  # the quote is the original, exactly
+        assert s.translation == "EN: " + " ".join(s.text.split()[:3])
+        # In the answer text, the translation is on the line under its original, marked as such.
+        assert f"{s.text} [{s.marker}]\n    Machine translation (stub-mt): {s.translation}" in answer.text
+    assert answer.generated_by == "extractive" and "failed" in answer.notice  # the answer prompt got a 500
+    html = render.answer(answer.to_dict())
+    assert 'class="kb-translation">Machine translation (stub-mt): EN: ' in html
+
+    # Quotes in the question's own language are not sent for translation; the others are, into it.
+    own = [s.text for s in italian.sentences if s.doc_id == "ita-relazione"]
+    assert own and not any(s.translation for s in italian.sentences if s.doc_id == "ita-relazione")
+    requests = [p for p in asked_for_italian if p.startswith("Translate")]
+    assert all("into Italian." in p for p in requests)
+    assert not any(" ".join(t.split()) in p for t in own for p in requests)
