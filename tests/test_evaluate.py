@@ -462,6 +462,51 @@ def test_beir_fixture_is_indexed_with_the_pipeline_and_scored_by_beir_id(tmp_pat
     assert_trec_files_agree_with_report(out)
 
 
+SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "beir" / "scifact"
+
+
+@pytest.mark.skipif(not SCIFACT.is_dir(), reason="../shared/beir/scifact is not on this machine")
+def test_scifact_subset_smoke(tmp_path):
+    """The CI smoke run of the public benchmark: the first 25 test claims (in qrels order), the
+    abstracts they cite and the next 200 abstracts of the corpus, through `kb eval --beir`; the full
+    run's figures are in the README. Hybrid must beat BM25 here as it does on the whole set."""
+    subset = tmp_path / "scifact-subset"
+    (subset / "qrels").mkdir(parents=True)
+    lines = (SCIFACT / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
+    header, judgments = lines[0], [line.split("\t") for line in lines[1:]]
+    claims = list(dict.fromkeys(q for q, _, _ in judgments))[:25]
+    kept = [j for j in judgments if j[0] in claims]
+    cited = {d for _, d, _ in kept}
+    corpus_lines = (SCIFACT / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    others = [x for x in corpus_lines if json.loads(x)["_id"] not in cited][:200]
+    abstracts = [x for x in corpus_lines if json.loads(x)["_id"] in cited] + others
+    (subset / "corpus.jsonl").write_text("\n".join(abstracts) + "\n", encoding="utf-8")
+    queries = [
+        x
+        for x in (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+        if json.loads(x)["_id"] in claims
+    ]
+    (subset / "queries.jsonl").write_text("\n".join(queries) + "\n", encoding="utf-8")
+    (subset / "qrels" / "test.tsv").write_text("\n".join([header, *("\t".join(j) for j in kept)]) + "\n")
+
+    out = tmp_path / "report"
+    result = kb(
+        "eval",
+        "--beir",
+        str(subset),
+        "--mode",
+        "bm25,hybrid",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    runs = json.loads((out / "report.json").read_text(encoding="utf-8"))["runs"]
+    assert len(cited) >= 20 and runs["bm25"]["metrics"]["ndcg@10"] >= 0.6, runs["bm25"]["metrics"]
+    assert runs["hybrid"]["metrics"]["ndcg@10"] >= runs["bm25"]["metrics"]["ndcg@10"] - 0.02
+
+
 def assert_trec_files_agree_with_report(out: Path) -> None:
     """trec_eval, run on the TREC files the report wrote, gives the report's own numbers."""
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
