@@ -141,6 +141,20 @@ def test_ask_copy_and_show_in_document(page):
         answer.locator(f"a.kb-marker[data-marker='{marker}']").first.click()
         expect(card).to_be_in_viewport()
         expect(card).not_to_have_class(re.compile("kb-flash"), timeout=5_000)
+        # "Passages cited" holds exactly the passages the answer quotes; the rest are "Other passages found".
+        linked = set(
+            answer.locator(".kb-answer-text a.kb-marker").evaluate_all(
+                "els => els.map(e => e.dataset.marker)"
+            )
+        )
+        sections = page.evaluate(
+            """() => { const out = {}; let h = null;
+              for (const el of document.querySelectorAll('#kb-answer h3, #kb-answer .kb-card')) {
+                if (el.tagName === 'H3') { h = el.textContent; out[h] = []; } else out[h].push(el.dataset.marker); }
+              return out; }"""
+        )
+        assert set(sections["Passages cited"]) == linked, sections
+        assert len(sections["Passages cited"]) + len(sections.get("Other passages found", [])) == 5
     OUTPUT.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(OUTPUT / "ask.png"), full_page=True)
