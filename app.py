@@ -43,6 +43,23 @@ MONO_FONTS = ["ui-monospace", "Consolas", "monospace"]
 TABLE_HEADERS = ["Title", "Issuer", "Country", "Language", "Date", "Type", "Passages", "Ingested at", "Id"]
 
 
+# One-click download: before a briefing file is written, note the link already shown (if any); after,
+# wait for the new file's link (gr.File renders one) and click it, so that the browser saves the file.
+NOTE_FILE = """(...inputs) => {
+  window.kbOldFile = document.querySelector('#kb-briefing-file a[href]')?.href || '';
+  return inputs;
+}"""
+SAVE_FILE = """() => {
+  let tries = 0;
+  const look = () => {
+    const link = document.querySelector('#kb-briefing-file a[href]');
+    if (link && link.href !== window.kbOldFile) link.click();
+    else if (++tries < 50) setTimeout(look, 100);
+  };
+  look();
+}"""
+
+
 def readable(exc: Exception, library: Library) -> str:
     """The message to show for an error: a KBError's own text, else one line (the traceback goes to the log)."""
     if isinstance(exc, KBError):
@@ -248,8 +265,9 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
                     lambda b, t, *texts, fmt=fmt: download(b, dict(zip(ids, texts)), t, fmt),
                     [basket, title, *boxes],
                     [file, status],
+                    js=NOTE_FILE,
                     api_visibility="private",
-                )
+                ).then(None, js=SAVE_FILE)  # one click: the browser saves the file as soon as it is written
 
         if not ids:
             gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
@@ -296,12 +314,23 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
         try:
             ids = list(ids or [])
             path = library.export(ids, written, fmt, heading)
-            done = f"Ready: {path.name} ({len(ids)} passage{'s' * (len(ids) != 1)}). Click the download link to save it."
+            done = (
+                f"Saved as {path.name} ({len(ids)} passage{'s' * (len(ids) != 1)}), in your browser's "
+                "downloads. If it did not appear, click the file name below."
+            )
             return gr.File(str(path), visible=True), render.message(done)
         except Exception as exc:
             return gr.File(None, visible=False), render.message(readable(exc, library), "error")
 
-    clear.click(lambda: ([], {}), None, [basket, notes], api_visibility="private")
+    # Emptying asks first (the browser's own confirmation); cancelling leaves the briefing as it is.
+    confirmed = gr.Checkbox(False, visible="hidden")
+    clear.click(
+        lambda ok: ([], {}) if ok else (gr.skip(), gr.skip()),
+        confirmed,
+        [basket, notes],
+        js="(ok) => [confirm('Empty the briefing? Its passages and notes will be removed.')]",
+        api_visibility="private",
+    )
 
 
 def moved(entries: list, i: int, j: int) -> list:

@@ -110,14 +110,15 @@ def export(
     notes: dict[str, str] | None = None,
     title: str = "Briefing",
 ) -> Path:
-    """Write the briefing for these passages into out_dir as `briefing-<timestamp>.<fmt>`; returns the path."""
+    """Write the briefing for these passages into out_dir, named after its title and the time
+    (`platforms-briefing-20261204-0512.docx`); returns the path."""
     fmt = fmt.lower().lstrip(".")
     fmt = "md" if fmt in ("markdown", "md") else fmt
     if fmt not in FORMATS:
         raise UsageError(f"unknown briefing format {fmt!r}; choose docx or md")
     entries = collect(index, passage_ids, notes)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"briefing-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+    path = out_dir / f"{file_stem(title)}-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
     title = title.strip() or "Briefing"
     if fmt == "md":
         path.write_text(to_markdown(entries, title), encoding="utf-8")
@@ -132,3 +133,10 @@ def md_escape(text: str) -> str:
 
 def _word(text: str) -> str:
     return _CONTROL.sub("", text)
+
+
+def file_stem(title: str) -> str:
+    """A file name made from a briefing's title: its words in lower case joined by hyphens (letters
+    of any script kept), at most 60 characters; "briefing" when nothing is left."""
+    words = re.findall(r"\w+", title.lower())
+    return "-".join(words)[:60].strip("-") or "briefing"

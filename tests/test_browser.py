@@ -97,8 +97,8 @@ def page(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site[0])
     p = context.new_page()
-    p.dialogs, p.outside = [], []
-    p.on("dialog", lambda d: (p.dialogs.append(d.message), d.dismiss()))
+    p.dialogs, p.outside, p.accept_dialogs = [], [], False
+    p.on("dialog", lambda d: (p.dialogs.append(d.message), d.accept() if p.accept_dialogs else d.dismiss()))
     p.on(
         "request",
         lambda r: None if r.url.startswith((site[0], "data:", "blob:")) else p.outside.append(r.url),
@@ -258,11 +258,9 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     expect(citations).to_have_text([PARA_4, other_citation])
     page.get_by_label("Briefing title").fill("Platforms briefing")
     page.get_by_label("Your note (optional)").first.fill("Use for the platforms section.")
-    page.get_by_role("button", name="Download as Word (.docx)").click()
-    link = page.locator("#kb-briefing-file a").first
-    expect(link).to_be_visible(timeout=15_000)
-    with page.expect_download() as download:
-        link.click()
+    with page.expect_download(timeout=15_000) as download:  # one click: the file is saved at once
+        page.get_by_role("button", name="Download as Word (.docx)").click()
+    assert re.fullmatch(r"platforms-briefing-\d{8}-\d{6}\.docx", download.value.suggested_filename)
     path = tmp_path / "briefing.docx"
     download.value.save_as(path)
     paragraphs = [p.text for p in docx.Document(str(path)).paragraphs]
@@ -273,10 +271,9 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     assert paragraphs[paragraphs.index(f"— {PARA_4}") + 1] == "Note: Use for the platforms section."
     page.screenshot(path=str(OUTPUT / "briefing.png"), full_page=True)
 
-    page.get_by_role("button", name="Download as Markdown (.md)").click()
-    expect(page.locator("#kb-briefing-file")).to_contain_text(".md")
-    with page.expect_download() as download:
-        page.locator("#kb-briefing-file a").first.click()
+    with page.expect_download(timeout=15_000) as download:
+        page.get_by_role("button", name="Download as Markdown (.md)").click()
+    assert download.value.suggested_filename.endswith(".md")
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert f"— {PARA_4}" in text and "**Note:** Use for the platforms section." in text
 
@@ -286,6 +283,12 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     expect(page.get_by_label("Your note (optional)").first).to_have_value("Use for the platforms section.")
     page.get_by_role("button", name="Remove").first.click()
     expect(citations).to_have_text([other_citation])
+    # Emptying asks first: cancelled, nothing changes; confirmed, the briefing is empty.
+    page.get_by_role("button", name="Empty the briefing").click()
+    page.wait_for_timeout(1000)
+    expect(citations).to_have_text([other_citation])
+    assert page.dialogs[-1] == "Empty the briefing? Its passages and notes will be removed."
+    page.accept_dialogs = True
     page.get_by_role("button", name="Empty the briefing").click()
     expect(page.locator("#kb-basket-empty")).to_contain_text("Your briefing is empty.")
     expect(page.get_by_role("tab", name="Briefing", exact=True)).to_be_visible()
