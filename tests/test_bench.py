@@ -4,11 +4,13 @@ with every measure present. The figures themselves belong in evals/bench/, never
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from helpers import ROOT, kb
 
 from kb.bench.baseline import covers, units_of
+from kb.bench.report import ocr_rows
 
 UNGDC = ROOT.parent / "shared" / "ungdc"
 MODES = ("dense", "bm25", "hybrid", "answer")
@@ -26,6 +28,8 @@ ROWS = (
     "App start-up to first answer",
     "`kb ask` in a new process, s",
     "Baseline: dense retrieval p50 / p95 / p99, ms",
+    "## Scanned PDFs: ingest through OCR",
+    "| OCR ingest (image-only PDF, 1 page): s per page / passages/s | ",
     "## Quality on the shipped suite",
     "## Targets (issue #7)",
 )
@@ -45,7 +49,7 @@ TARGETS = (
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """What CI runs: `kb bench --sizes 200 --queries 20`, into a scratch output and cache."""
+    """What CI runs: `kb bench --sizes 200 --queries 20 --ocr-pages 1`, into a scratch output and cache."""
     if not UNGDC.is_dir():
         pytest.skip(f"the UN General Debate corpus is not at {UNGDC} (see evals/bench/README.md)")
     root = tmp_path_factory.mktemp("bench")
@@ -53,6 +57,7 @@ def smoke(tmp_path_factory):
         "bench",
         "--sizes", "200",
         "--queries", "20",
+        "--ocr-pages", "1",
         "--out", str(root / "out"),
         "--cache", str(root / "cache"),
         "--corpus", str(UNGDC),
@@ -100,6 +105,33 @@ def test_smoke_run_prints_and_writes_the_table(smoke):
         assert row in text
         assert row in result.stdout
     assert "| Measure |" in text and "Command: `kb bench --sizes 200 --queries 20" in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is missing (tesseract-ocr)")
+def test_smoke_run_measures_the_ingest_of_a_scanned_page_through_ocr(smoke):
+    result, results, markdown = smoke
+    ocr = results["ocr"]
+    assert ocr["pages"] == 1 and ocr["failed"] == [] and ocr["engine"].startswith("tesseract")
+    assert ocr["passages"] > 0 and ocr["seconds"] > 0
+    assert ocr["s_per_page"] == ocr["seconds"] and ocr["passages_per_s"] == ocr["passages"] / ocr["seconds"]
+    row = f"| OCR ingest (image-only PDF, 1 page): s per page / passages/s | {ocr['s_per_page']:.2f} / "
+    assert row in markdown.read_text() and row in result.stdout
+
+
+def test_the_ocr_row_says_why_it_was_not_measured():
+    assert ocr_rows({"pages": 4, "not_measured": "Tesseract is not installed"}) == [
+        [
+            "OCR ingest (image-only PDF, 4 pages): s per page / passages/s",
+            "not measured: Tesseract is not installed",
+        ]
+    ]
+
+
+def test_ocr_pages_must_not_be_negative():
+    result = kb("bench", "--ocr-pages", "-1")
+    assert result.returncode == 2
+    assert "--ocr-pages -1: give a number of pages, or 0 to skip the OCR measure" in result.stderr
 
 
 def test_sizes_must_be_numbers():

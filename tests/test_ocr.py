@@ -1,7 +1,7 @@
 """Scanned PDFs: image-only pages read by the real Tesseract, through `kb ingest` and `kb ask`.
 
 The fixture is a three-page PDF of page images with no text layer, like a scan: known text
-typeset onto pages 1 and 3 (evals/ocr.py renders it), page 2 blank.
+typeset onto pages 1 and 3 (kb/bench/scans.py renders it), page 2 blank.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import pytest
 from conftest import settings_for
 from helpers import ROOT, kb
 
-from evals.ocr import accuracy, blocks_of, image_pdf, render_pages
+from evals.ocr import accuracy
 from ingest.pdf import read_pdf
 from kb import render
+from kb.bench.scans import blocks_of, image_pdf, render_pages
 from kb.store import Index
 
 pytestmark = pytest.mark.skipif(

@@ -325,6 +325,17 @@ def markdown(results: dict) -> str:
             + "; ".join(f"{passages(s):,} passages at {s['build_measured_at']}" for s in cached)
             + ". Run with `--fresh` to measure them again.",
         ]
+    if "ocr" in results:
+        lines += ["", "## Scanned PDFs: ingest through OCR", ""]
+        lines += _table(["Measure", "Value"], ocr_rows(results["ocr"]))
+        if "not_measured" not in results["ocr"]:
+            lines += [
+                "",
+                f"One image-only PDF of the English fixture report typeset at {results['ocr']['dpi']} dpi "
+                f"(kb/bench/scans.py), read by {results['ocr']['engine']} in `{results['ocr']['languages']}` (its manifest says English) "
+                "through `ingest.pipeline.run` into a new index; the seconds run from its start to its end "
+                "(model load, OCR, passages, embedding, storing).",
+            ]
     q = results.get("quality")
     if q:
         lines += [
@@ -355,6 +366,19 @@ def markdown(results: dict) -> str:
         ],
     )
     return "\n".join(lines) + "\n"
+
+
+def ocr_rows(ocr: dict) -> list[list[str]]:
+    """The table rows of the OCR ingest measure (or of why it was not measured)."""
+    pages = f"{ocr['pages']} page" + ("" if ocr["pages"] == 1 else "s")
+    label = f"OCR ingest (image-only PDF, {pages}): s per page / passages/s"
+    if "not_measured" in ocr:
+        return [[label, f"not measured: {ocr['not_measured']}"]]
+    return [
+        [label, f"{ocr['s_per_page']:.2f} / {ocr['passages_per_s']:.1f}"],
+        ["OCR ingest: passages / seconds", f"{ocr['passages']:,} / {ocr['seconds']:.1f}"],
+        ["OCR ingest: peak RSS, MiB (the ingest process)", f"{ocr['peak_rss_mb']:,.0f}"],
+    ]
 
 
 def write(results: dict, out: Path) -> list[Path]:

@@ -5,7 +5,7 @@ Per size: the corpus (corpus.py); a fresh ingest and the raw encode of the same 
 (cached with the index in CACHE/index/n<size>/ while the corpus, the ingest code and the model
 are unchanged); a re-ingest of the unchanged corpus with the real `kb ingest` command; query
 latency; app start-up with `kb serve`; the llama-index baseline (cached likewise). Then, once,
-quality on the shipped suite.
+the ingest of a scanned (image-only) PDF through OCR, and quality on the shipped suite.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class Options:
     fresh: bool = False
     profile: int | None = None
     seed: int = 7
+    ocr_pages: int = 4  # pages of the scanned PDF whose ingest through OCR is measured; 0: not measured
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def run(options: Options, settings: Settings, command: str) -> dict:
             "corpus": str(options.corpus),
             "baseline": not options.skip_baseline,
             "app": not options.skip_app,
+            "ocr_pages": options.ocr_pages,
         },
         "sizes": [],
     }
@@ -103,6 +105,9 @@ def run(options: Options, settings: Settings, command: str) -> dict:
     for i, size in enumerate(options.sizes, 1):
         _say(f"[{i}/{len(options.sizes)}] {size:,} passages")
         results["sizes"].append(measure_size(size, options, settings))
+    if options.ocr_pages:
+        _say(f"OCR: ingest of an image-only PDF of {options.ocr_pages} pages…")
+        results["ocr"] = ocr_ingest(options.ocr_pages, options.cache)
     _say(
         "Quality on the shipped suite (kb hybrid"
         + ("" if options.skip_baseline else " and the baseline")
@@ -241,6 +246,15 @@ def measure_size(size: int, options: Options, settings: Settings) -> dict:
         base["build_measured_at"] = cached["measured_at"]
         out["baseline"] = base
     return out
+
+
+def ocr_ingest(pages: int, cache: Path) -> dict:
+    """The ingest of a scanned PDF of `pages` pages into a new index under CACHE/ocr/ (see
+    workers.ocr_ingest), measured afresh at every run: a few pages take seconds, not worth a cache."""
+    result, _ = _worker("ocr", {"directory": str((cache / "ocr").resolve()), "pages": pages})
+    if result.get("failed"):
+        raise KBError(f"kb bench: the scanned PDF did not ingest cleanly: {result['failed']}")
+    return result
 
 
 def reingest(paths: dict, manifest: Path) -> dict:

@@ -236,6 +236,38 @@ def baseline(sources: str, manifest: str, directory: str, queries: str, build: b
     return {"build": built, "latency_ms": {"dense": latency}, "index_bytes": size}
 
 
+def ocr_ingest(directory: str, pages: int) -> dict:
+    """One ingest (ingest.pipeline.run) of an image-only PDF of `pages` pages of English text
+    (kb/bench/scans.py) into a new index under `directory`, every page read by Tesseract: its
+    seconds from start to end (model load, OCR, passages, embedding, storing) per page, and the
+    passages it made per second. Not measured, and says why, where Tesseract is not installed."""
+    import shutil
+
+    from ingest import ocr, pipeline
+    from kb.bench import scans
+
+    try:
+        engine = ocr.engine_version()
+    except ocr.OcrUnavailable:
+        return {"pages": pages, "not_measured": "Tesseract is not installed"}
+    root = Path(directory)
+    shutil.rmtree(root, ignore_errors=True)
+    sources = scans.scanned_sources(root / "sources", pages)
+    summary = pipeline.run(settings_for(str(root / "index"), str(sources)), progress=False)
+    shutil.rmtree(root, ignore_errors=True)
+    return {
+        "pages": pages,
+        "engine": engine,
+        "languages": ocr.languages_for("en"),
+        "dpi": scans.DPI,
+        "passages": summary.passages_embedded,
+        "seconds": summary.seconds,
+        "s_per_page": summary.seconds / pages,
+        "passages_per_s": summary.passages_embedded / summary.seconds,
+        "failed": [f"{o.file}: {o.reason}" for o in summary.failed],
+    }
+
+
 def quality(cache: str, with_baseline: bool) -> dict:
     """Recall@5 and nDCG@10 of both systems on the shipped suite (kb/bench/quality.py)."""
     from kb.bench import quality as q
@@ -243,7 +275,13 @@ def quality(cache: str, with_baseline: bool) -> dict:
     return q.measure(Settings.from_env(chroma_url=""), Path(cache), with_baseline)
 
 
-TASKS = {"ingest": ingest, "queries": queries, "baseline": baseline, "quality": quality}
+TASKS = {
+    "ingest": ingest,
+    "queries": queries,
+    "baseline": baseline,
+    "ocr": ocr_ingest,
+    "quality": quality,
+}
 
 
 def _timed(call, questions: list[str]) -> dict:

@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Build corpora of increasing size from the UN General Debate statements (synthetic "
         "statements beyond them), and measure at each size: raw embedding throughput, `kb ingest` throughput, "
         "re-ingest time, query latency (dense, BM25, hybrid, full answer), peak RSS, index size and app start-up; "
-        "the same for a naive llama-index baseline; and the quality of both on the shipped suite. Prints a table "
-        "and writes results.json and results.md. Indexes are kept under --cache and reused while their corpus "
+        "the same for a naive llama-index baseline, and the quality of both on the shipped suite; then, once, the "
+        "ingest of a scanned (image-only) PDF read by OCR (--ocr-pages). Prints a table and writes results.json "
+        "and results.md. Indexes are kept under --cache and reused while their corpus "
         "and the ingest code are unchanged.",
     )
     p.add_argument(
@@ -55,6 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SIZE",
         help="also profile one ingest and the hybrid and answer queries at this size (one of --sizes)",
     )
+    p.add_argument(
+        "--ocr-pages",
+        type=int,
+        default=4,
+        metavar="N",
+        help="also measure, once, the ingest of a scanned (image-only) PDF of N English pages, every page "
+        "read by Tesseract OCR: seconds per page and passages/s (default 4; 0 to skip)",
+    )
     p.add_argument("--seed", type=int, default=7, help="seed for corpus order, synthetic text and questions")
     p.set_defaults(func=run_bench)
 
@@ -84,6 +93,10 @@ def run_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"--queries {args.queries}: ask at least 10 questions per mode")
     if args.profile is not None and args.profile not in sizes:
         raise UsageError(f"--profile {args.profile}: profile one of the sizes measured ({args.sizes})")
+    if args.ocr_pages < 0:
+        raise UsageError(
+            f"--ocr-pages {args.ocr_pages}: give a number of pages, or 0 to skip the OCR measure"
+        )
     options = Options(
         sizes=sizes,
         queries=args.queries,
@@ -96,6 +109,7 @@ def run_bench(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         profile=args.profile,
         seed=args.seed,
+        ocr_pages=args.ocr_pages,
     )
     command = "kb bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "kb bench"
     results = run(options, settings_from(args), command.strip())
