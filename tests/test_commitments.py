@@ -256,6 +256,25 @@ def test_matrix_csv_heatmap_and_confirmed_scores_survive_a_reingest(corpus, tmp_
     assert ambiguous.returncode == 2 and f"{COMMUNIQUE}:2025-1" in ambiguous.stderr
 
 
+def test_a_member_with_no_indexed_document_is_shown_as_such_not_as_minus_one(bundled, tmp_path):
+    """Over the bundled declaration alone no member has a national document: the matrix says so (grey,
+    "no docs"), where a member with documents but no evidence gets -1 (the test above)."""
+    paths = ["--index", str(bundled.settings.index_dir), "--sources", str(bundled.settings.sources_dir)]
+    csv_path, png_path = tmp_path / "matrix.csv", tmp_path / "matrix.png"
+    result = kb("commitments", "matrix", "--csv", str(csv_path), "--png", str(png_path), *paths)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    assert rows and {r["status"] for r in rows} == {"no documents"}
+    assert {r["compliance"] for r in rows} == {""}
+    assert {r["reason"] for r in rows if r["country"] == "ITA"} == {"no documents from ITA indexed"}
+    table = kb("commitments", "matrix", *paths)
+    assert "'no docs': no document of that country indexed" in table.stdout
+    assert "no docs" in table.stdout.splitlines()[-1] and "-1" not in table.stdout.splitlines()[-1]
+    detail = kb("commitments", "evidence", "2026-6", *paths)
+    assert detail.returncode == 0, detail.stderr
+    assert "ITA: 0 passages, best 0.00 · no documents from ITA indexed: no score" in detail.stdout
+
+
 def test_only_changed_documents_are_extracted_again(tmp_path):
     sources = tmp_path / "sources"
     sources.mkdir()

@@ -207,6 +207,8 @@ def run_evidence(args: argparse.Namespace) -> int:
         cell = m.cell(c.key, country)
         s = cell.score
         label = f"{s.score:+d} {compliance.SCALE[s.score]} ({s.status}{', STALE' if s.stale else ''})"
+        if s.status == compliance.NO_DOCUMENTS:
+            label = f"no documents from {country} indexed: no score"
         print(
             f"  {country}: {cell.evidence} passage{'s' * (cell.evidence != 1)}, best {cell.best:.2f} · {label}"
         )
@@ -273,7 +275,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     docs = {d: r.document for d, r in index.records().items()}
     print(
         "Compliance: +1 full, 0 work in progress, -1 no evidence · ✓ confirmed, otherwise suggested · (n) "
-        "evidence passages\n"
+        "evidence passages · 'no docs': no document of that country indexed\n"
     )
     print(f"{'commitment':<34}" + "".join(f"{k:>9}" for k in m.countries))
     for c in m.rows:
@@ -282,7 +284,12 @@ def run_matrix(args: argparse.Namespace) -> int:
         for k in m.countries:
             cell = m.cell(c.key, k)
             mark = "✓" if cell.score.status == "confirmed" else " "
-            cells.append(f"{cell.score.score:+d}{mark}({cell.evidence})".rjust(9))
+            shown = (
+                "no docs"
+                if cell.score.status == compliance.NO_DOCUMENTS
+                else f"{cell.score.score:+d}{mark}({cell.evidence})"
+            )
+            cells.append(shown.rjust(9))
         print(f"{label:<34}" + "".join(cells))
     stale = [s for s in (m.cell(c.key, k).score for c in m.rows for k in m.countries) if s.stale]
     if stale:

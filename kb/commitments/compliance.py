@@ -125,13 +125,25 @@ def confirm(
     return Confirmation(commitment.key, country, value, note, today, commitment.text)
 
 
-def suggest(commitment: Commitment, country: str, evidence: list[Evidence], rules: ComplianceRules) -> Score:
+NO_DOCUMENTS = "no documents"
+
+
+def suggest(
+    commitment: Commitment,
+    country: str,
+    evidence: list[Evidence],
+    rules: ComplianceRules,
+    documented: bool = True,
+) -> Score:
     """A suggested score for one commitment and country from its evidence passages.
 
     +1 when a passage of a report of completed action scores at least `full_score`; 0 when there is
-    evidence but it describes plans or matches less closely; -1 when there is none.
+    evidence but it describes plans or matches less closely; -1 when there is none. When the country
+    has no indexed document at all, nothing can be said: status NO_DOCUMENTS (shown grey, not −1).
     """
     mine = [e for e in evidence if e.country == country]
+    if not mine and not documented:
+        return Score(commitment.key, country, -1, NO_DOCUMENTS, reason=f"no documents from {country} indexed")
     if not mine:
         return Score(
             commitment.key,

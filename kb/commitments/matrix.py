@@ -52,7 +52,7 @@ def build(tracker: Tracker, confirmations: list[compliance.Confirmation], rules:
         for country in tracker.countries:
             mine = [e for e in evidence if e.country == country]
             score = confirmed.get((c.key, country)) or compliance.suggest(
-                c, country, evidence, rules.compliance
+                c, country, evidence, rules.compliance, country in tracker.documented
             )
             cells[(c.key, country)] = Cell(
                 c.key, country, len(mine), max((e.score for e in mine), default=0.0), score
@@ -79,7 +79,7 @@ def to_csv(matrix: Matrix, short_titles: dict[str, str]) -> str:
                     "country": country,
                     "evidence": cell.evidence,
                     "best_score": f"{cell.best:.3f}",
-                    "compliance": cell.score.score,
+                    "compliance": "" if cell.score.status == compliance.NO_DOCUMENTS else cell.score.score,
                     "status": cell.score.status,
                     "stale": "yes" if cell.score.stale else "",
                     "note": cell.score.note,
@@ -91,8 +91,8 @@ def to_csv(matrix: Matrix, short_titles: dict[str, str]) -> str:
 
 
 def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
-    """A PNG heatmap of compliance scores (red −1, amber 0, green +1); each cell shows the score,
-    ✓ when confirmed, and the number of evidence passages."""
+    """A PNG heatmap of compliance scores (red −1, amber 0, green +1, grey: no document of that country
+    indexed); each cell shows the score, ✓ when confirmed, and the number of evidence passages."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,10 +100,17 @@ def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
     from matplotlib.colors import ListedColormap
 
     n_rows, n_cols = len(matrix.rows), len(matrix.countries)
-    values = [[matrix.cell(c.key, k).score.score for k in matrix.countries] for c in matrix.rows]
+    values = [
+        [
+            float("nan") if (s := matrix.cell(c.key, k).score).status == compliance.NO_DOCUMENTS else s.score
+            for k in matrix.countries
+        ]
+        for c in matrix.rows
+    ]
     fig_h = max(2.5, 0.38 * n_rows + 1.4)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * n_cols + 6.5), fig_h), dpi=110)
     cmap = ListedColormap(["#d9534f", "#f0ad4e", "#5cb85c"])
+    cmap.set_bad("#d0d0d0")  # no document of that country indexed
     ax.imshow(values or [[0]], cmap=cmap, vmin=-1.5, vmax=1.5, aspect="auto")
     ax.set_xticks(range(n_cols), matrix.countries)
     ax.set_yticks(
@@ -116,16 +123,20 @@ def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
         for j, k in enumerate(matrix.countries):
             cell = matrix.cell(c.key, k)
             mark = "✓" if cell.score.status == "confirmed" else ""
+            shown = (
+                "no docs" if cell.score.status == compliance.NO_DOCUMENTS else f"{cell.score.score:+d}{mark}"
+            )
             ax.text(
                 j,
                 i,
-                f"{cell.score.score:+d}{mark}\n{cell.evidence} ev.",
+                f"{shown}\n{cell.evidence} ev.",
                 ha="center",
                 va="center",
                 fontsize=6,
             )
     ax.set_title(
-        "Compliance by commitment and country (+1 full, 0 in progress, −1 no evidence; ✓ confirmed)",
+        "Compliance by commitment and country: green +1 full, amber 0 in progress, red −1 no evidence,\n"
+        "grey: no document of that country indexed. Suggested scores until confirmed (✓) by an analyst.",
         fontsize=9,
         pad=22,
     )

@@ -60,7 +60,8 @@ def tracker(index: Index) -> Tracker:
     countries = list(rules.compliance.members)
     for items in evidence.values():
         countries += [e.country for e in items if e.country and e.country not in countries]
-    return Tracker(commitments, lineage, evidence, countries)
+    documented = frozenset(r.document.country for r in index.records().values() if r.document.country)
+    return Tracker(commitments, lineage, evidence, countries, documented)
 
 
 def _sync_commitments(index: Index, rules, taxonomy) -> tuple[list[Commitment], list[str], list[str]]:

@@ -111,7 +111,7 @@ class Score:
     commitment: str
     country: str
     score: int  # +1 full compliance, 0 work in progress, -1 no evidence of implementation
-    status: str  # confirmed | suggested
+    status: str  # confirmed | suggested | no documents (the country has no indexed document at all)
     note: str = ""
     reason: str = ""  # why it was suggested (for suggested scores)
     confirmed_on: str = ""
@@ -140,6 +140,7 @@ class Tracker:
     lineage: dict[str, Lineage] = field(default_factory=dict)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     countries: list[str] = field(default_factory=list)
+    documented: frozenset[str] = frozenset()  # countries with at least one indexed document
 
     def get(self, key: str) -> Commitment | None:
         return next((c for c in self.commitments if c.key == key), None)
