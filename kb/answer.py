@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from kb import e5, embed, language, lexical
+from kb import e5, embed, language, lexical, llm
 from kb.config import Settings
 from kb.query import Filters
 from kb.retrieve import retrieve
@@ -92,9 +92,8 @@ class AnswerSentence:
     text: str
     marker: int
     doc_id: str
-    translation: str = (
-        ""  # a machine translation into the question's language (optional LLM), never in place of text
-    )
+    # A machine translation into the question's language (optional LLM), shown under text, never in its place.
+    translation: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,8 @@ def ask(
     found = retrieve(index, question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr)
     rater = Support(found.terms, index.settings)
     hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
-    evidence = max((rater(h) for h in hits[:3]), default=0.0)
+    support = {h.passage.id: rater(h) for h in hits[:3]}
+    evidence = max(support.values(), default=0.0)
     abstained = evidence < ABSTAIN_BELOW
     common = {"evidence": evidence, "scoped_to": found.query.scoped_to}
     if not answer:
@@ -180,7 +180,7 @@ def ask(
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
-    notices = [_cross_language_notice(hits[:3], rater)] if sentences else []
+    notices = [_cross_language_notice(hits[:3], support, rater)] if sentences else []
     llm_configured = bool(index.settings.llm_base_url and index.settings.llm_model)
     if llm_configured and sentences:
         sentences, problem = _translated(index.settings, sentences, cited, rater.terms.language)
@@ -208,9 +208,10 @@ def ask(
     )
 
 
-def _cross_language_notice(hits: list[Hit], rater: Support) -> str:
-    """CROSS_LANGUAGE_NOTICE when only passages in other languages than the question support it."""
-    supporting = [h for h in hits if rater(h) >= ABSTAIN_BELOW]
+def _cross_language_notice(hits: list[Hit], support: dict[str, float], rater: Support) -> str:
+    """CROSS_LANGUAGE_NOTICE when only passages in other languages than the question support it
+    (`support`: each passage's support, by passage id)."""
+    supporting = [h for h in hits if support[h.passage.id] >= ABSTAIN_BELOW]
     if not supporting or not all(rater.by_meaning_only(h) for h in supporting):
         return ""
     names = sorted({language.name(h.document.language) for h in supporting})
@@ -220,8 +221,6 @@ def _cross_language_notice(hits: list[Hit], rater: Support) -> str:
 
 def _with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> tuple[str, dict]:
     """The LLM's checked answer, or the extractive one with a notice when the endpoint fails."""
-    from kb import llm
-
     settings = index.settings
     try:
         checked = llm.check(llm.generate(settings, question, hits), hits)
@@ -350,8 +349,6 @@ def compose(
 ) -> str:
     """The answer text: quoted sentences grouped by document, each ending with its marker, and a
     sentence's machine translation (from `sentences`) on the line under it, marked as such."""
-    from kb import llm
-
     translations = {(s.marker, s.text): s.translation for s in sentences if s.translation}
     by_doc: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
@@ -373,8 +370,6 @@ def _translated(
 ) -> tuple[tuple[AnswerSentence, ...], str]:
     """The sentences, those in another language than the question with the LLM's translation into
     it; and a notice when the endpoint failed (the sentences are then returned untranslated)."""
-    from kb import llm
-
     languages = {c.marker: c.hit.document.language for c in cited}
     foreign = [
         i for i, s in enumerate(sentences) if lexical.other_language(languages[s.marker], question_language)

@@ -255,21 +255,16 @@ def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
             "The indexed documents do not appear to address this question. The closest passages are "
             "listed below; check them before relying on them.</div>"
         )
-        heading = "Closest passages (not an answer)" if passages else "No passages matched."
+        sections = [("Closest passages (not an answer)" if passages else "No passages matched.", passages)]
     else:
         parts.append("<h3>Answer</h3>" + answer_text(result))
         quoted = {int(s["marker"]) for s in result["sentences"]}
-        cited = [p for p in passages if p["marker"] in quoted]
         others = [p for p in passages if p["marker"] not in quoted]
-        parts.append("<h3>Passages cited</h3>")
-        parts += [card(p, p["id"] in in_briefing) for p in cited]
-        if others:
-            parts.append("<h3>Other passages found</h3>")
-            parts += [card(p, p["id"] in in_briefing) for p in others]
-        parts.append("</div>")
-        return "".join(parts)
-    parts.append(f"<h3>{heading}</h3>")
-    parts += [card(p, p["id"] in in_briefing) for p in passages]
+        sections = [("Passages cited", [p for p in passages if p["marker"] in quoted])]
+        sections += [("Other passages found", others)] if others else []
+    for heading, shown in sections:
+        parts.append(f"<h3>{heading}</h3>")
+        parts += [card(p, p["id"] in in_briefing) for p in shown]
     parts.append("</div>")
     return "".join(parts)
 

@@ -207,7 +207,7 @@ def run_evidence(args: argparse.Namespace) -> int:
         cell = m.cell(c.key, country)
         s = cell.score
         label = f"{s.score:+d} {compliance.SCALE[s.score]} ({s.status}{', STALE' if s.stale else ''})"
-        if s.status == compliance.NO_DOCUMENTS:
+        if s.no_documents:
             label = f"no documents from {country} indexed: no score"
         print(
             f"  {country}: {cell.evidence} passage{'s' * (cell.evidence != 1)}, best {cell.best:.2f} · {label}"
@@ -284,11 +284,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         for k in m.countries:
             cell = m.cell(c.key, k)
             mark = "✓" if cell.score.status == "confirmed" else " "
-            shown = (
-                "no docs"
-                if cell.score.status == compliance.NO_DOCUMENTS
-                else f"{cell.score.score:+d}{mark}({cell.evidence})"
-            )
+            shown = "no docs" if cell.score.no_documents else f"{cell.score.score:+d}{mark}({cell.evidence})"
             cells.append(shown.rjust(9))
         print(f"{label:<34}" + "".join(cells))
     stale = [s for s in (m.cell(c.key, k).score for c in m.rows for k in m.countries) if s.stale]

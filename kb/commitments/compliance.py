@@ -18,7 +18,7 @@ from pathlib import Path
 import tomlkit
 
 from kb.commitments.rules import ComplianceRules
-from kb.commitments.types import Commitment, Evidence, Score
+from kb.commitments.types import NO_DOCUMENTS, Commitment, Evidence, Score
 from kb.errors import UsageError
 
 FILE_NAME = "compliance.toml"
@@ -123,9 +123,6 @@ def confirm(
         scores.append(entry)
     _write_atomically(path, tomlkit.dumps(doc))
     return Confirmation(commitment.key, country, value, note, today, commitment.text)
-
-
-NO_DOCUMENTS = "no documents"
 
 
 def suggest(

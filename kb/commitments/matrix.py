@@ -79,7 +79,7 @@ def to_csv(matrix: Matrix, short_titles: dict[str, str]) -> str:
                     "country": country,
                     "evidence": cell.evidence,
                     "best_score": f"{cell.best:.3f}",
-                    "compliance": "" if cell.score.status == compliance.NO_DOCUMENTS else cell.score.score,
+                    "compliance": "" if cell.score.no_documents else cell.score.score,
                     "status": cell.score.status,
                     "stale": "yes" if cell.score.stale else "",
                     "note": cell.score.note,
@@ -102,7 +102,7 @@ def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
     n_rows, n_cols = len(matrix.rows), len(matrix.countries)
     values = [
         [
-            float("nan") if (s := matrix.cell(c.key, k).score).status == compliance.NO_DOCUMENTS else s.score
+            float("nan") if (s := matrix.cell(c.key, k).score).no_documents else s.score
             for k in matrix.countries
         ]
         for c in matrix.rows
@@ -123,9 +123,7 @@ def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
         for j, k in enumerate(matrix.countries):
             cell = matrix.cell(c.key, k)
             mark = "✓" if cell.score.status == "confirmed" else ""
-            shown = (
-                "no docs" if cell.score.status == compliance.NO_DOCUMENTS else f"{cell.score.score:+d}{mark}"
-            )
+            shown = "no docs" if cell.score.no_documents else f"{cell.score.score:+d}{mark}"
             ax.text(
                 j,
                 i,

@@ -104,6 +104,9 @@ class Evidence:
         return asdict(self)
 
 
+NO_DOCUMENTS = "no documents"  # a Score's status where the country has no indexed document at all
+
+
 @dataclass(frozen=True)
 class Score:
     """A compliance score for one commitment and one country on the G7 Research Group's scale."""
@@ -116,6 +119,11 @@ class Score:
     reason: str = ""  # why it was suggested (for suggested scores)
     confirmed_on: str = ""
     stale: bool = False  # confirmed for a text that is no longer the commitment's text
+
+    @property
+    def no_documents(self) -> bool:
+        """No document of the country is indexed: there is nothing to score (shown grey, not −1)."""
+        return self.status == NO_DOCUMENTS
 
     def to_dict(self) -> dict:
         return asdict(self)

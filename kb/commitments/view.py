@@ -101,7 +101,7 @@ def detail(
         mine = [e for e in evidence if e.country == country]
         score = matrix.cell(c.key, country).score if matrix else None
         label = ""
-        if score and score.status == compliance.NO_DOCUMENTS:
+        if score and score.no_documents:
             label = f" · <span class='kb-meta'>no documents from {escape(country)} indexed: no score</span>"
         elif score:
             mark = "confirmed ✓" if score.status == "confirmed" else "suggested"
