@@ -141,7 +141,15 @@ def _punkt(language: str = "en"):
 
 def preload(language: str = "en") -> None:
     """Load the sentence splitter (half a second of imports) in a background thread, so that it is
-    ready by the time the first document has been read."""
+    ready by the time the first document has been read.
+
+    NLTK imports the standard library's XML packages, and so do readers in this thread (through
+    defusedxml): two threads importing submodules of `xml` at once can fail in CPython 3.11 with
+    "cannot access submodule 'parsers' of module 'xml'". They are imported here first (5 ms)."""
+    import xml.etree.ElementTree  # noqa: F401
+    import xml.parsers.expat  # noqa: F401
+    import xml.sax.saxutils  # noqa: F401
+
     threading.Thread(target=_punkt, args=(_code(language),), name="kb-punkt", daemon=True).start()
 
 
