@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from kb import e5, embed, language, lexical, llm
+from kb import e5, embed, language, lexical, llm, spelling
 from kb.config import Settings
 from kb.query import Filters
 from kb.retrieve import retrieve
@@ -108,6 +108,9 @@ class Answer:
     sentences: tuple[AnswerSentence, ...]
     passages: tuple[CitedPassage, ...]
     scoped_to: tuple[str, ...] = ()
+    # The question with its misspelled words corrected, as it was searched ("" when none was).
+    searched_for: str = ""
+    corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     notice: str = ""
     evidence: float = 0.0  # support for an answer (see Support); below ABSTAIN_BELOW the answer abstains
     latency_ms: float = 0.0
@@ -125,6 +128,8 @@ class Answer:
             "notice": self.notice,
             "evidence": round(self.evidence, 4),
             "scoped_to": list(self.scoped_to),
+            "searched_for": self.searched_for,
+            "corrections": [{"typed": a, "searched": b} for a, b in self.corrections],
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [p.to_dict() for p in self.passages],
             "latency_ms": round(self.latency_ms, 1),
@@ -153,13 +158,21 @@ def ask(
     started = time.perf_counter()
     filters = filters or Filters()
     pool = k if not answer else max(3 * k, 15)
-    found = retrieve(index, question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr)
+    spelled = spelling.correct(question, lexical.load(index.dir))
+    found = retrieve(
+        index, spelled.question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr
+    )
     rater = Support(found.terms, index.settings)
     hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
     support = {h.passage.id: rater(h) for h in hits[:3]}
     evidence = max(support.values(), default=0.0)
     abstained = evidence < ABSTAIN_BELOW
-    common = {"evidence": evidence, "scoped_to": found.query.scoped_to}
+    common = {
+        "evidence": evidence,
+        "scoped_to": found.query.scoped_to,
+        "searched_for": spelled.question if spelled.changes else "",
+        "corrections": spelled.changes,
+    }
     if not answer:
         cited = tuple(CitedPassage(h.rank, h) for h in hits)
         elapsed = (time.perf_counter() - started) * 1000
@@ -188,7 +201,7 @@ def ask(
     text = NO_ANSWER if abstained or not sentences else compose(cited, sentences, index.settings.llm_model)
     extra: dict = {}
     if llm_configured and sentences:
-        text, extra = _with_llm(index, question, hits, text)
+        text, extra = _with_llm(index, spelled.question, hits, text)
         if any(s.translation for s in sentences):
             extra["translated_by"] = index.settings.llm_model
     elapsed = (time.perf_counter() - started) * 1000

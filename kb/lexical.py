@@ -12,6 +12,7 @@ import sys
 import threading
 import uuid
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -71,6 +72,8 @@ class Snapshot:
     acronyms: dict[str, str] = field(default_factory=dict)  # acronyms the documents define → expansion
     doc_freq: dict[str, int] = field(default_factory=dict)  # stemmed term → passages containing it
     languages: tuple[str, ...] = ("en",)  # the analyses its passages were indexed with
+    # analysis language → lower-cased word → passages containing it, as written (for spelling)
+    words: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -134,6 +137,13 @@ def cjk_pairs(text: str) -> str:
 _HAS_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # bm25s's words of two or more letters, and single Chinese or Japanese characters (a run of one).
 _SPLIT = re.compile(r"(?u)\b\w\w+\b|[\u3400-\u4dbf\u4e00-\u9fff\u30a0-\u30ff]")
+# Words as written, for spelling correction: letters only, no Chinese or Japanese script.
+WORD = re.compile(r"[^\W\d_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
+def written_words(text: str) -> set[str]:
+    """The distinct lower-cased words of a text as written (not stemmed, stopwords kept)."""
+    return set(WORD.findall(text.lower()))
 
 
 @cache
@@ -265,6 +275,7 @@ def build(
     tmp.mkdir()
     vocab: dict[str, int] = {}
     languages: dict[str, None] = {}
+    words: dict[str, Counter] = {}
     columns: dict[str, list] = {c: [] for c in COLUMNS}
     tokens: list[array] = []
     bar = tqdm(total=total or None, unit="passage", desc="BM25 index", disable=not show_progress)
@@ -272,8 +283,10 @@ def build(
         for r in chunk:
             language = analyzer_language(r.get("language", ""))
             languages[language] = None
-            words = analyze(lexical_text(r["text"], r["heading"]), language) or [""]  # as bm25s: never empty
-            tokens.append(array("i", (vocab.setdefault(w, len(vocab)) for w in words)))
+            text = lexical_text(r["text"], r["heading"])
+            terms_ = analyze(text, language) or [""]  # as bm25s: never empty
+            tokens.append(array("i", (vocab.setdefault(t, len(vocab)) for t in terms_)))
+            words.setdefault(language, Counter()).update(written_words(text))
         for r in chunk:
             for c in COLUMNS:
                 columns[c].append(sys.intern(r[c]) if c in _SHARED else r[c])
@@ -294,6 +307,7 @@ def build(
                 "generation": generation,
                 "acronyms": acronyms,
                 "languages": list(languages),
+                "words": words,
                 "columns": columns,
             },
             f,
@@ -381,7 +395,19 @@ def _read(path: Path, name: str) -> Snapshot:
         acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
         languages=tuple(data.get("languages") or ("en",)),
+        words=data.get("words") or _words(columns),
     )
+
+
+def _words(columns: dict[str, list]) -> dict[str, dict[str, int]]:
+    """The written words per analysis language, for snapshots built before they were stored."""
+    words: dict[str, Counter] = {}
+    languages = columns.get("language") or [""] * len(columns["text"])
+    for text, heading, language in zip(columns["text"], columns["heading"], languages, strict=True):
+        words.setdefault(analyzer_language(language), Counter()).update(
+            written_words(lexical_text(text, heading))
+        )
+    return words
 
 
 def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ http(s) URLs from the manifest and the app's own routes.
 
 from __future__ import annotations
 
+import re
 from html import escape
 from urllib.parse import quote, urlparse
 
@@ -86,6 +87,12 @@ CSS = """
 .kb-answer > h3 { margin: 14px 0 6px; font-size: 17px; color: var(--body-text-color); }
 .kb-reader h3 { margin: 10px 0 4px; font-size: 18px; color: #1b1f24; }
 .kb-meta { color: #57606a; font-size: 13px; margin-bottom: 6px; }
+.kb-searched { font-size: 15px; margin: 4px 0 8px; }
+/* The Commitments table: one line per row, cut with "…", so that ten rows fit on a screen (a click shows all). */
+#kb-commitments .body-cell .cell-wrap, #kb-commitments .body-cell .cell-wrap * { display: block !important;
+  white-space: nowrap !important; overflow: hidden !important; text-overflow: ellipsis !important; }
+#kb-commitments .body-cell, #kb-commitments th { font-family: var(--font) !important; font-size: 13px !important; }
+.kb-searched .kb-meta { display: inline; }
 .kb-head h1 { margin: 0; font-size: 24px; }
 .kb-head p { margin: 2px 0 0; color: #57606a; }
 .dark .kb-head p, .dark .kb-answer > .kb-meta, .dark #kb-status .kb-meta { color: #c9d1d9; }
@@ -231,6 +238,22 @@ def card(passage: dict, in_briefing: bool = False) -> str:
     )
 
 
+SPELLING_HINT = (
+    "spelling corrected from the indexed documents' words; put a word in quotes to search it as typed"
+)
+
+
+def searched_for(result: dict) -> str:
+    """ "Searched for: which <b>commitments</b> cover …", the corrected words in bold."""
+    changed = {c["searched"] for c in result.get("corrections", ())}
+    words = re.split(r"(\w+)", result["searched_for"])
+    shown = "".join(f"<b>{escape(w)}</b>" if w in changed else escape(w) for w in words)
+    return (
+        f'<div class="kb-searched" role="status">Searched for: <span class="kb-searched-question">{shown}</span>'
+        f' <span class="kb-meta">({escape(SPELLING_HINT)})</span></div>'
+    )
+
+
 def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
     """The answer (sentences with [n] markers linking to the cards), then the passage cards."""
     passages = result["passages"]
@@ -239,6 +262,8 @@ def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
         f"{result['mode']} search · {n} passage{'s' * (n != 1)} · answered in {result['latency_ms']:.0f} ms"
     )
     parts = [f'<div class="kb-answer"><div class="kb-meta">{escape(meta)}</div>']
+    if result.get("searched_for"):
+        parts.append(searched_for(result))
     if result.get("notice"):
         parts.append(message(result["notice"], "notice"))
     if result.get("scoped_to"):

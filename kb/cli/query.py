@@ -10,6 +10,7 @@ import textwrap
 
 from kb.cli import add_index_options, settings_from
 from kb.query import Filters
+from kb.render import SPELLING_HINT
 from kb.retrieve import MODES
 
 
@@ -128,6 +129,8 @@ def print_answer(result, show_answer: bool = True, out=sys.stdout) -> None:
         f"{result.question}\n({result.mode}, {n} passage{'s' * (n != 1)}, {result.latency_ms:.0f} ms)\n",
         file=out,
     )
+    if result.searched_for:
+        print(f"Searched for: {result.searched_for}\n  ({SPELLING_HINT})\n", file=out)
     if result.notice:
         print(f"Note: {result.notice}\n", file=out)
     if show_answer:
