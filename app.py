@@ -340,6 +340,11 @@ def moved(entries: list, i: int, j: int) -> list:
     return entries
 
 
+def _row_id(row: list) -> str:
+    """A table row as one string: what finds its commitment's key when the row is clicked."""
+    return "\x1f".join(str(cell) for cell in row)
+
+
 def commitments_tab(library: Library) -> None:
     """The Commitments tab: every G7 commitment as a row, filtered by topic with one click; a row opens
     its words, lineage and evidence by country with compliance scores (an analyst confirms one here);
@@ -362,12 +367,14 @@ def commitments_tab(library: Library) -> None:
             tracker, titles = current()
             shown = view.rows(tracker, taxonomy, titles, topic, strength, acknowledgements)
         except Exception as exc:
-            return gr.Dataframe(value=[]), render.message(readable(exc, library), "error")
+            return gr.Dataframe(value=[]), render.message(readable(exc, library), "error"), {}
         label = taxonomy.label(topic) if topic not in ("", view.ALL, None) else "all topics"
-        count = f"{len(shown)} row{'s' * (len(shown) != 1)} · {label}"
-        return gr.Dataframe(
-            value=shown or [[""] * len(view.TABLE_HEADERS)]
-        ), f"<div class='kb-meta'>{escape(count)}</div>"
+        count = f"{len(shown)} commitment{'s' * (len(shown) != 1)} · {label}"
+        return (
+            gr.Dataframe(value=list(shown.values()) or [[""] * len(view.TABLE_HEADERS)]),
+            f"<div class='kb-meta'>{escape(count)}</div>",
+            {_row_id(row): key for key, row in shown.items()},
+        )
 
     def opened(key):
         tracker, titles = current()
@@ -382,8 +389,8 @@ def commitments_tab(library: Library) -> None:
         html = view.detail(tracker, found, taxonomy, titles, m)
         return html, gr.Row(visible=found.is_commitment), gr.Dropdown(choices=m.countries, value=None)
 
-    def select(evt: gr.SelectData):
-        key = (evt.row_value or [""])[-1]
+    def select(keys, evt: gr.SelectData):
+        key = keys.get(_row_id(evt.row_value or []), "")
         try:
             return (key, *opened(key))
         except Exception as exc:
@@ -430,11 +437,12 @@ def commitments_tab(library: Library) -> None:
             interactive=False,
             wrap=True,
             elem_id="kb-commitments",
-            column_widths=["6%", "15%", "5%", "8%", "13%", "8%", "8%", "31%", "6%"],
+            column_widths=["6%", "16%", "5%", "8%", "13%", "9%", "8%", "35%"],
             label="Commitments (click a row for its detail)",
             max_height=900,
         )
         selected = gr.State("")
+        keys = gr.State({})  # the table's rows → their commitment keys
         detail = gr.HTML(
             render.message("Click a commitment in the table to see its detail."),
             elem_id="kb-commitment-detail",
@@ -453,6 +461,7 @@ def commitments_tab(library: Library) -> None:
             note = gr.Textbox(label="Note (reasons and sources)", scale=3)
             confirm_button = gr.Button("Confirm score", variant="primary", scale=1)
         with gr.Accordion("Compliance matrix: heatmap and CSV", open=False):
+            gr.Markdown(matrix.LEGEND, elem_id="kb-matrix-legend")
             draw_button = gr.Button("Draw the commitment × country matrix")
             heatmap = gr.Image(
                 type="filepath", label="Compliance by commitment and country", interactive=False
@@ -462,8 +471,8 @@ def commitments_tab(library: Library) -> None:
 
     filters = [topic, strength, acknowledgements]
     for event in (tab.select, topic.change, strength.change, acknowledgements.change):
-        event(table, filters, [grid, count], api_visibility="private")
-    grid.select(select, None, [selected, detail, confirm_row, country], api_visibility="private")
+        event(table, filters, [grid, count, keys], api_visibility="private")
+    grid.select(select, keys, [selected, detail, confirm_row, country], api_visibility="private")
     confirm_button.click(
         confirm, [selected, country, score, note], [detail, confirm_row, note], api_visibility="private"
     )

@@ -186,6 +186,18 @@ def test_an_abstaining_or_answered_question_is_labelled(page):
     expect(answer.locator("h3")).to_have_text("Closest passages (not an answer)")
 
 
+def test_a_misspelled_question_is_answered_with_its_correction_shown(page):
+    ask(page, "wich comitments cover onlin platforms")
+    answer = page.locator("#kb-answer")
+    expect(answer.locator(".kb-searched")).to_contain_text(
+        "Searched for: which commitments cover online platforms"
+    )
+    expect(answer.locator(".kb-searched b")).to_have_text(["which", "commitments", "online"])
+    expect(answer.locator(".kb-abstain")).to_have_count(0)
+    expect(answer.locator("h3").first).to_have_text("Answer")
+    expect(card_with(page, PARA_4)).to_be_visible()
+
+
 def test_an_example_question_runs_and_filters_restrict_the_documents(page):
     page.get_by_text("What does the 2026 declaration say about sanctions?").first.click()
     expect(page.get_by_label("Your question")).to_have_value(
@@ -329,3 +341,33 @@ def test_a_missing_index_shows_what_to_run(browser, tmp_path):
         p.close()
     finally:
         demo.close()
+
+
+def test_with_no_national_documents_the_commitments_tab_says_so_and_greys_the_matrix(page):
+    """Only the declaration and two non-G7 fixtures are indexed: no member has a national document,
+    and no G7 text is older than the declaration. Nothing may read as a finding of non-compliance."""
+    page.get_by_role("tab", name="Commitments").click()
+    table = page.locator("#kb-commitments")
+    expect(table).to_contain_text("adopt targeted sanctions", timeout=30_000)
+    expect(page.locator("#kb-commitment-count")).to_contain_text("9 commitments")
+    expect(table).to_contain_text("no earlier G7 text")
+    expect(table).not_to_contain_text("declaration-migrant-smuggling:")  # no long keys: a short id column
+    row = table.get_by_role("gridcell", name="2026-7", exact=True)
+    assert row.bounding_box()["height"] < 50  # one line per row: ten rows fit on a screen
+    row.click()
+    detail = page.locator("#kb-commitment-detail")
+    expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
+    expect(detail).to_contain_text("Lineage: no earlier G7 text indexed")
+    expect(detail.locator(".kb-evidence[data-country='ITA']")).to_contain_text(
+        "no documents from ITA indexed"
+    )
+    expect(detail).not_to_contain_text("compliance -1")
+    page.get_by_text("Compliance matrix: heatmap and CSV").click()
+    expect(page.locator("#kb-matrix-legend")).to_contain_text("Grey: no document of that country indexed")
+    expect(page.locator("#kb-matrix-legend")).to_contain_text("Suggested scores until confirmed")
+    page.get_by_role("button", name="Draw the commitment × country matrix").click()
+    expect(page.locator("img[src*='commitment-matrix']").first).to_be_visible(timeout=30_000)
+    link = page.locator("a[href*='commitment-matrix'][href$='.csv']").first
+    expect(link).to_be_attached()
+    csv = page.request.get(link.get_attribute("href")).text()
+    assert "no documents" in csv and ",-1," not in csv, csv[:400]

@@ -183,7 +183,7 @@ def run_evidence(args: argparse.Namespace) -> int:
         return 0
     lin = tracker.lineage.get(c.key)
     if lin:
-        print(f"\nLineage: {lin.status}")
+        print(f"\nLineage: {lin.explained}")
         for key in lin.chain:
             other = tracker.get(key)
             if other:

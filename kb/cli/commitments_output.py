@@ -79,7 +79,7 @@ def print_rows(rows, tracker, docs, taxonomy) -> None:
         countries = " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})) or "none yet"
         print(f"\n{c.id:<8} {c.citation}")
         print(
-            f"         {c.strength} · {topics(c, taxonomy)} · {lin.status if lin else 'new'} · evidence: {countries}"
+            f"         {c.strength} · {topics(c, taxonomy)} · {lin.status if lin else '—'} · evidence: {countries}"
         )
         print(textwrap.fill(f"“{c.text}”", columns, initial_indent=" " * 9, subsequent_indent=" " * 10))
     if acknowledgements:

@@ -6,7 +6,7 @@ import re
 
 from kb import embed
 from kb.commitments.rules import Rules
-from kb.commitments.types import Commitment, Lineage, Link
+from kb.commitments.types import NO_EARLIER_TEXT, Commitment, Lineage, Link
 from kb.config import Settings
 from kb.types import date_to_int
 
@@ -24,7 +24,8 @@ def link(settings: Settings, commitments: list[Commitment], rules: Rules) -> dic
     Two commitments of different G7 documents with different dates are linked when they share a
     topic and their words are similar enough (rules.toml, [lineage]).
 
-    Status: `new` when no earlier G7 document has a similar commitment; otherwise, comparing it with
+    Status: NO_EARLIER_TEXT when no G7 document dated before it is indexed (it may be new or not);
+    `new` when no earlier G7 document has a similar commitment; otherwise, comparing it with
     its closest earlier commitment, `strengthened` or `weakened` when the language got firmer or
     softer (strength in rules.toml, then a deadline or figure gained or lost), else `renewed`.
     """
@@ -51,10 +52,11 @@ def link(settings: Settings, commitments: list[Commitment], rules: Rules) -> dic
         links[c.key] = [x for x in found if x.direction == "earlier"][: cfg.max_links] + [
             x for x in found if x.direction == "later"
         ][: cfg.max_links]
+    first = min((d for d in dates if d), default=0)
     out: dict[str, Lineage] = {}
-    for c in items:
+    for c, date in zip(items, dates, strict=True):
         earlier = [x for x in links[c.key] if x.direction == "earlier"]
-        status = "new"
+        status = NO_EARLIER_TEXT if date <= first else "new"
         if earlier:
             status = {"same": "renewed", "stronger": "strengthened", "weaker": "weakened"}[
                 earlier[0].strength_change

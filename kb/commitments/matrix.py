@@ -60,6 +60,12 @@ def build(tracker: Tracker, confirmations: list[compliance.Confirmation], rules:
     return Matrix(rows, list(tracker.countries), cells)
 
 
+LEGEND = (
+    "Compliance by commitment and country: green +1 full, amber 0 in progress, red −1 no evidence. "
+    "Grey: no document of that country indexed. Suggested scores until confirmed (✓) by an analyst."
+)
+
+
 def to_csv(matrix: Matrix, short_titles: dict[str, str]) -> str:
     """One line per commitment and country (a tidy table: pivot it in a spreadsheet)."""
     out = io.StringIO()
@@ -109,8 +115,8 @@ def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
     ]
     fig_h = max(2.5, 0.38 * n_rows + 1.4)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * n_cols + 6.5), fig_h), dpi=110)
-    cmap = ListedColormap(["#d9534f", "#f0ad4e", "#5cb85c"])
-    cmap.set_bad("#d0d0d0")  # no document of that country indexed
+    # red, amber, green; grey where no document of the country is indexed
+    cmap = ListedColormap(["#d9534f", "#f0ad4e", "#5cb85c"]).with_extremes(bad="#d0d0d0")
     ax.imshow(values or [[0]], cmap=cmap, vmin=-1.5, vmax=1.5, aspect="auto")
     ax.set_xticks(range(n_cols), matrix.countries)
     ax.set_yticks(
@@ -133,8 +139,7 @@ def heatmap(matrix: Matrix, path: Path, short_titles: dict[str, str]) -> Path:
                 fontsize=6,
             )
     ax.set_title(
-        "Compliance by commitment and country: green +1 full, amber 0 in progress, red −1 no evidence,\n"
-        "grey: no document of that country indexed. Suggested scores until confirmed (✓) by an analyst.",
+        LEGEND.replace(" Grey", "\nGrey"),
         fontsize=9,
         pad=22,
     )

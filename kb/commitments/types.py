@@ -71,14 +71,28 @@ class Link:
     strength_change: str  # same | stronger | weaker (the later text compared with the earlier)
 
 
+# The status of a commitment of the earliest G7 document indexed: not "new", since the earlier
+# summits' texts may say the same but are not in the index.
+NO_EARLIER_TEXT = "no earlier G7 text"
+NO_EARLIER_TEXT_EXPLAINED = (
+    "no earlier G7 text indexed: the earlier summits' documents are not in the index, so whether this "
+    "commitment is new cannot be told (add them to sources/ to compare)"
+)
+
+
 @dataclass(frozen=True)
 class Lineage:
     """Where a commitment comes from and where it goes."""
 
     key: str
-    status: str  # new | renewed | strengthened | weakened
+    status: str  # new | renewed | strengthened | weakened | NO_EARLIER_TEXT
     links: tuple[Link, ...] = ()
     chain: tuple[str, ...] = ()  # keys from the oldest ancestor to this commitment (best link each step)
+
+    @property
+    def explained(self) -> str:
+        """The status for a reader: NO_EARLIER_TEXT with what it means."""
+        return NO_EARLIER_TEXT_EXPLAINED if self.status == NO_EARLIER_TEXT else self.status
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,7 +11,7 @@ from kb.commitments.topics import Taxonomy
 from kb.commitments.types import Commitment, Tracker
 
 ALL = "all"
-TABLE_HEADERS = ["Id", "Document", "Para.", "Strength", "Topics", "Lineage", "Evidence from", "Words", "Key"]
+TABLE_HEADERS = ["Id", "Document", "Para.", "Strength", "Topics", "Lineage", "Evidence from", "Words"]
 
 
 def topic_choices(taxonomy: Taxonomy) -> list[tuple[str, str]]:
@@ -26,10 +26,10 @@ def rows(
     topic: str = ALL,
     strength: str = ALL,
     acknowledgements: bool = False,
-) -> list[list[str]]:
-    """Table rows of the commitments that pass the filters (acknowledgements only when asked), the
-    latest documents first, each document in reading order."""
-    out = []
+) -> dict[str, list[str]]:
+    """Table rows (TABLE_HEADERS) of the commitments that pass the filters (acknowledgements only
+    when asked), by commitment key, the latest documents first, each document in reading order."""
+    out = {}
     for c in _latest_first(tracker.commitments):
         if not acknowledgements and not c.is_commitment:
             continue
@@ -38,19 +38,16 @@ def rows(
         if strength not in ("", ALL, None) and c.strength != strength:
             continue
         lineage = tracker.lineage.get(c.key)
-        out.append(
-            [
-                c.id,
-                titles.get(c.doc_id, c.doc_id),
-                c.paragraph,
-                c.strength,
-                ", ".join(taxonomy.label(k) for k in c.topic_keys),
-                lineage.status if lineage else ("—" if not c.is_commitment else "new"),
-                " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})),
-                c.text,
-                c.key,
-            ]
-        )
+        out[c.key] = [
+            c.id,
+            titles.get(c.doc_id, c.doc_id),
+            c.paragraph,
+            c.strength,
+            ", ".join(taxonomy.label(k) for k in c.topic_keys),
+            lineage.status if lineage else "—",
+            " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})),
+            c.text,
+        ]
     return out
 
 
@@ -72,7 +69,7 @@ def detail(
         return "".join(parts)
     lineage = tracker.lineage.get(c.key)
     if lineage:
-        parts.append(f"<h4>Lineage: {escape(lineage.status)}</h4><ol class='kb-chain'>")
+        parts.append(f"<h4>Lineage: {escape(lineage.explained)}</h4><ol class='kb-chain'>")
         for key in lineage.chain:
             other = tracker.get(key)
             if other:
