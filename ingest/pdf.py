@@ -4,7 +4,8 @@ pypdf reports each run of text with its position, font and size (`extract_text(v
 the runs of one printed line make a `Line`. Then, over the whole document:
 
 - running headers and footers (a line at the top or bottom of the page whose text, digits aside,
-  recurs on at least 40% of the pages) and page numbers ("3", "- 3 -", "Page 3 of 10", "3/10") go;
+  recurs on at least 40% of the pages), page numbers ("3", "- 3 -", "Page 3 of 10", "3/10") and
+  printer's slugs (a line there in a font half the body's size or less) go;
 - the body font is the size and weight that most characters have; a line in a larger or bold
   font (bold where the body is not) is a heading, its level given by the rank of its size;
 - a short body-font line without final punctuation, with space above and below, is a heading
@@ -12,7 +13,17 @@ the runs of one printed line make a `Line`. Then, over the whole document:
 - a new paragraph starts where a line begins with a paragraph number or a bullet, after vertical
   space larger than the body's line spacing, or at an indented first line after a sentence end;
 - a paragraph continues over a page break when the page ends mid-sentence and the next page
-  does not start with an indent, or when the next page starts in lower case.
+  does not start with an indent, or when the next page starts in lower case;
+- a footnote (a line in a smaller font than the body's that starts with a number or a mark, at
+  the foot of its column: the next body line on the page, if any, is higher up, in the next
+  column) and the smaller lines after it are their own blocks, one per footnote, placed after
+  the paragraph they interrupt, which goes on over them into the next column or page;
+- a table (at least three lines in a row, on one page, made mostly of figures or holding dot
+  leaders, with at most two other lines between them) is left out and named in the warnings:
+  read line by line it is a salad of figures that no passage should quote.
+
+Lines come in the order of the page's content stream, which is the column order in the files we
+have seen (three-column Federal Register pages, two-column reports): see docs/real-pdfs.md.
 
 A page with (almost) no text of its own but with an image on it, a scan, is read by OCR
 (ingest/ocr.py), whose lines, with their positions, go through the same rules; the blocks made
@@ -59,12 +70,30 @@ _USELESS_TITLE = re.compile(
 )
 _EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be running headers/footers
 _REPEATED_ON = 0.4  # share of pages on which a running header or footer recurs
+# A line at the edge of the page in a font this small next to the body's is a printer's slug
+# ("EP06AU20.011</GPH>" at 4 pt under 9 pt text in the Federal Register), never text to cite.
+_TINY = 0.5
 _LARGER = 1.12  # a heading's size, relative to the body's
 _PARAGRAPH_SPACE = 1.35  # a gap this many times the usual line spacing separates paragraphs
 _SET_APART_MAX_CHARS = 80
 _OCR_BELOW_CHARS = 20  # a page with fewer characters of text and an image on it is read by OCR
 _NO_TEXT = "no text found: no text layer, and no scanned image to read by OCR"
 _OCR_LARGER = 1.2  # an OCR line this much taller than the page's usual line is in a larger font
+# A footnote's font is at most this size relative to the body's: 10 pt under 11 pt (EU reports),
+# 7 pt under 9 pt (Federal Register, Census); 0.95 would take in 9.5 pt captions under 10 pt text.
+_FOOTNOTE_SIZE = 0.92
+# A footnote starts with its number ("1 Preliminary", "35. These", "(6) Eurostat") or a mark.
+_FOOTNOTE_MARK = re.compile(r"(?:\d{1,3}\.?|\(\d{1,3}\)|[*†‡§]{1,3})\s+\S")
+_NUMBERED_NOTE = re.compile(r"(?:\d{1,3}\.|\(\d{1,3}\))\s+\S")
+# A number in a table cell: "93", "18.8%", "291,099", "*–0.4", "(X)", "–".
+_FIGURE = re.compile(r"[*(]*[-–+]?(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+)%?\)?\**|\(X\)|[-–—]|\*+|n\.a\.")
+_DOT_LEADER = re.compile(r"(?:\.\s?){4,}")
+# A caption or source line starts a block even where the paragraph before it stops mid-sentence
+# (it continues in the next column, past the figure).
+_CAPTION = re.compile(r"(?:Figure|Fig\.|Table|Chart|Graph|Box|Source|Sources|Note|Notes)\b\s*[\d:.]")
+_SIZE_CHANGE = 0.1  # lines of one paragraph share their font size, within this share
+_TABLE_MIN_LINES = 3  # figure lines that make a table
+_TABLE_GAP_LINES = 2  # other lines (row labels, wrapped headers) allowed between two figure lines
 
 
 @dataclass(slots=True)
@@ -79,6 +108,8 @@ class Line:
     bold: bool
     heading: int = 0  # heading level once known, 0 for body text
     ocr: bool = False  # read by OCR from an image of the page
+    lead_size: float = 0.0  # size of its first characters: smaller when a superscript number leads
+    footnote: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,8 +141,10 @@ def read_pdf(path: Path, options: ocr.Options | None = None) -> Extracted:
     warnings = _read_scanned_pages(path, pages, options or ocr.Options())
     if not any(line.text for page in pages for line in page):
         raise ReadError("; ".join(["no text found", *warnings]) if warnings else _NO_TEXT)
-    lines = _drop_furniture(pages)
+    lines, tables = _drop_tables(_drop_furniture(pages))
+    warnings.extend(tables)
     style = _style(lines)
+    _mark_footnotes(lines, style)
     _mark_headings(lines, style)
     blocks = _blocks(lines, style)
     title = _metadata_title(reader) or next((block.text for block in blocks if block.heading), None)
@@ -249,11 +282,14 @@ def _close_line(runs: list, lines: list[Line], number: int) -> None:
     if text:
         placed = next((run for run in runs if run[0].strip() and run[2]), None)
         sizes: Counter[float] = Counter()
+        lead = 0.0
         bold = plain = 0
         for piece, matrix, _, font_size, is_bold in runs:
             # The size on the page: the font size scaled by the text and transformation matrices.
             chars = len(piece.strip())
-            sizes[round(font_size * math.hypot(matrix[2], matrix[3]) * 2) / 2] += chars
+            size = round(font_size * math.hypot(matrix[2], matrix[3]) * 2) / 2
+            sizes[size] += chars
+            lead = lead or (size if chars else 0.0)
             bold, plain = (bold + chars, plain) if is_bold else (bold, plain + chars)
         if placed is not None:
             x, y = placed[1][4], placed[1][5]
@@ -261,7 +297,8 @@ def _close_line(runs: list, lines: list[Line], number: int) -> None:
             x, y = lines[-1].x, None
         else:
             x, y = 0.0, None
-        lines.append(Line(text, number, x, y, sizes.most_common(1)[0][0], bold >= 4 * plain))
+        size = sizes.most_common(1)[0][0]
+        lines.append(Line(text, number, x, y, size, bold >= 4 * plain, lead_size=lead or size))
     runs.clear()
 
 
@@ -272,12 +309,14 @@ def _drop_furniture(pages: list[list[Line]]) -> list[Line]:
     for page_edges in edges:
         recurring.update({_place(line) for line in page_edges})
     threshold = max(2, _REPEATED_ON * len(pages))
+    sizes = Counter(line.size for page in pages for line in page for _ in line.text)
+    tiny = _TINY * sizes.most_common(1)[0][0] if sizes else 0.0
     kept: list[Line] = []
     for page, page_edges in zip(pages, edges, strict=True):
         furniture = {
             id(line)
             for line in page_edges
-            if _PAGE_NUMBER.fullmatch(line.text) or recurring[_place(line)] >= threshold
+            if _PAGE_NUMBER.fullmatch(line.text) or recurring[_place(line)] >= threshold or line.size <= tiny
         }
         kept.extend(line for line in page if id(line) not in furniture)
     return kept
@@ -293,6 +332,85 @@ def _edge_lines(page: list[Line]) -> list[Line]:
 def _place(line: Line) -> tuple[str, int]:
     """A line's text with digits masked ("Page 3" and "Page 4" look the same) and its height on the page."""
     return re.sub(r"\d+", "#", line.text.lower()), round(line.y or 0)
+
+
+def _drop_tables(lines: list[Line]) -> tuple[list[Line], list[str]]:
+    """The lines without those of tables, and a warning for each page that had a table."""
+    dropped: set[int] = set()
+    run: list[int] = []  # indices of the figure lines of the table being found
+
+    def close() -> None:
+        if len(run) >= _TABLE_MIN_LINES:
+            dropped.update(range(run[0], run[-1] + 1))
+        run.clear()
+
+    for index, line in enumerate(lines):
+        if not _is_figure_line(line.text):
+            continue
+        if run and (lines[run[-1]].page != line.page or index - run[-1] > _TABLE_GAP_LINES + 1):
+            close()
+        run.append(index)
+    close()
+    per_page = Counter(lines[index].page for index in dropped)
+    warnings = [
+        f"page {page}: a table ({count} lines) left out; tables are not read, their captions and notes are"
+        for page, count in sorted(per_page.items())
+    ]
+    return [line for index, line in enumerate(lines) if index not in dropped], warnings
+
+
+def _is_figure_line(text: str) -> bool:
+    """Whether a line reads like a row of a table or the labels of a chart: dot leaders, nothing
+    but figures, more figures than words, or two figures side by side ("Count 93 77 Allergy")."""
+    if _DOT_LEADER.search(text):
+        return True
+    figures = [bool(_FIGURE.fullmatch(token)) and token != "." for token in text.split()]
+    side_by_side = any(a and b for a, b in zip(figures, figures[1:], strict=False))
+    return all(figures) or (sum(figures) >= 2 and (2 * sum(figures) > len(figures) or side_by_side))
+
+
+def _mark_footnotes(lines: list[Line], style: Style) -> None:
+    """Set `footnote` on the lines of footnotes: from a small line that starts with a number or a
+    mark at the foot of its column, to the last small line after it on that page."""
+    limit = _FOOTNOTE_SIZE * style.size
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.size <= limit and _starts_footnote(line) and _at_foot(lines, index, limit):
+            while index < len(lines) and lines[index].page == line.page and lines[index].size <= limit:
+                lines[index].footnote = True
+                index += 1
+        else:
+            index += 1
+
+
+def _starts_footnote(line: Line) -> bool:
+    """Whether the line begins with a footnote number or mark (a superscript digit counts)."""
+    superscript = line.lead_size < line.size and line.text[0].isdigit()
+    return superscript or bool(_FOOTNOTE_MARK.match(line.text))
+
+
+def _at_foot(lines: list[Line], index: int, limit: float) -> bool:
+    """Whether no body line follows lines[index] lower on its page (in the same column)."""
+    line = lines[index]
+    for after in lines[index + 1 :]:
+        if after.page != line.page:
+            return True
+        if after.size > limit:
+            return line.y is not None and after.y is not None and after.y > line.y
+    return True
+
+
+def _new_footnote(line: Line, above: Line) -> bool:
+    """Whether a footnote line begins the next footnote rather than continuing the one above."""
+    if line.page != above.page or not _starts_footnote(line):
+        return line.page != above.page
+    return (
+        line.lead_size < line.size
+        or bool(_NUMBERED_NOTE.match(line.text))
+        or line.x > above.x + line.size / 2
+        or ends_sentence(above.text)
+    )
 
 
 def _style(lines: list[Line]) -> Style:
@@ -329,6 +447,8 @@ def _mark_headings(lines: list[Line], style: Style) -> None:
     lowest = max(style.heading_levels.values(), default=0) + 1
     for index, line in enumerate(lines):
         font = (line.size, line.bold)
+        if line.footnote:
+            continue
         if font in style.heading_levels and _looks_like_heading(line, style.size, style.bold):
             line.heading = style.heading_levels[font]
         elif _set_apart(lines, index, style):
@@ -364,29 +484,34 @@ def _blocks(lines: list[Line], style: Style) -> list[Block]:
     for line in lines:
         words.add(line.text)
     blocks: list[Block] = []
-    group: list[Line] = []
+    group: list[Line] = []  # the open paragraph or heading
+    notes: list[list[Line]] = []  # the footnotes read since it opened, placed after it
+
+    def block(group: list[Line]) -> Block:
+        text = join_lines((line.text for line in group), words.joins)
+        heading = group[0].heading
+        end = group[-1].page if group[-1].page != group[0].page else None
+        read_by_ocr = any(line.ocr for line in group)
+        return Block(
+            text, heading=bool(heading), level=heading, page=group[0].page, page_end=end, ocr=read_by_ocr
+        )
 
     def flush() -> None:
         if group:
-            text = join_lines((line.text for line in group), words.joins)
-            heading = group[0].heading
-            end = group[-1].page if group[-1].page != group[0].page else None
-            read_by_ocr = any(line.ocr for line in group)
-            blocks.append(
-                Block(
-                    text,
-                    heading=bool(heading),
-                    level=heading,
-                    page=group[0].page,
-                    page_end=end,
-                    ocr=read_by_ocr,
-                )
-            )
+            blocks.append(block(group))
             group.clear()
+        blocks.extend(block(note) for note in notes)
+        notes.clear()
 
-    margins = _left_margins(lines)
+    margins = _left_margins([line for line in lines if not line.footnote])
     for line in lines:
-        if group and _starts_block(group, line, style, margins):
+        if line.footnote:
+            if notes and notes[-1][-1].footnote and not _new_footnote(line, notes[-1][-1]):
+                notes[-1].append(line)
+            else:
+                notes.append([line])
+            continue
+        if group and _starts_block(group, line, style, margins) or notes and not group:
             flush()
         group.append(line)
     flush()
@@ -408,8 +533,10 @@ def _starts_block(group: list[Line], line: Line, style: Style, margins: dict[int
     if line.heading or last.heading:
         # A heading over two lines stays one block when the lines share font and sit close.
         return not (line.heading == last.heading and 0 < _gap(last, line) <= 1.6 * line.size)
-    if starts_paragraph(line.text):
+    if starts_paragraph(line.text) or _CAPTION.match(line.text):
         return True
+    if abs(line.size - last.size) > _SIZE_CHANGE * last.size:
+        return True  # a table's headings or a chart's labels after a paragraph, not its next line
     if line.page != last.page or line.y is None or last.y is None or _gap(last, line) <= 0:
         return not _continues(last, line, margins)
     if _gap(last, line) > _PARAGRAPH_SPACE * style.spacing * max(1.0, line.size / style.size):

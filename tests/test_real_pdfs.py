@@ -1,0 +1,301 @@
+"""The PDF reader on eight real government PDFs (../shared/pdfs: Federal Register, EU studies, a
+Census report, a Supreme Court transcript, an FAA handbook page), checked against PDFium's own text.
+
+Each passage is looked up in PDFium's text of the pages its citation names, both normalised to
+lower-case letters and digits (so line breaks, hyphens at line ends and spacing do not matter).
+A passage is found when it is covered by a few long pieces of that text, in order: a paragraph
+that runs over a column or page break, past a footnote or a left-out table, is several pieces.
+Where its pieces lie on the page also tells whether it mixes columns: read in order, its lines
+never jump back to a column further left on the same page.
+
+`python tests/test_real_pdfs.py` prints the table of docs/real-pdfs.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pypdfium2  # noqa: E402
+import pypdfium2.raw as pdfium_c  # noqa: E402
+
+from ingest.parse import Parsed, parse  # noqa: E402
+from ingest.passages import make_passages  # noqa: E402
+from kb import embed  # noqa: E402
+from kb.cite import citation  # noqa: E402
+from kb.config import Settings  # noqa: E402
+from kb.types import Passage  # noqa: E402
+
+PDFS = Path(__file__).resolve().parents[2] / "shared" / "pdfs"
+needs_pdfs = pytest.mark.skipif(
+    not PDFS.is_dir(), reason="../shared/pdfs (real government PDFs) is not present"
+)
+FILES = sorted(path.name for path in PDFS.glob("*.pdf")) if PDFS.is_dir() else []
+
+_MAX_PIECES_PER_PAGE = 3  # a column break, a footnote, a left-out table between two parts
+_MIN_PIECE = 12  # normalised characters: shorter pieces would be found anywhere
+
+
+@dataclass(frozen=True)
+class PageText:
+    """PDFium's text of one page, normalised, with each character's box."""
+
+    text: str  # lower-case letters and digits only
+    boxes: list[tuple[float, float, float, float]]  # (left, bottom, right, top) of each character
+    width: float
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One passage: whether it is on the pages its citation names, and whether it mixes columns."""
+
+    passage: Passage
+    found: bool
+    mixes_columns: bool
+
+
+@dataclass(frozen=True)
+class FileReport:
+    name: str
+    pages: int
+    parsed: Parsed
+    checked: list[Checked]
+
+    @property
+    def found_share(self) -> float:
+        return sum(c.found for c in self.checked) / len(self.checked)
+
+
+def normalise(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFKC", text).lower() if char.isalnum())
+
+
+def page_texts(path: Path) -> list[PageText]:
+    """PDFium's text of each page, independent of our reader (pypdf)."""
+    document = pypdfium2.PdfDocument(str(path))
+    pages = []
+    for page in document:
+        textpage = page.get_textpage()
+        chars, boxes = [], []
+        for index in range(textpage.count_chars()):
+            box = textpage.get_charbox(index)
+            for char in normalise(chr(pdfium_c.FPDFText_GetUnicode(textpage, index))):
+                chars.append(char)
+                boxes.append(box)
+        pages.append(PageText("".join(chars), boxes, page.get_width()))
+    document.close()
+    return pages
+
+
+def pieces(needle: str, haystack: str) -> list[tuple[int, int]] | None:
+    """(start, end) in `haystack` of the longest pieces that, in order, make up `needle`; None
+    when some part of it is in no piece at least _MIN_PIECE long (or the rest of `needle`)."""
+    found, position = [], 0
+    while position < len(needle):
+        low, high = 0, len(needle) - position  # the longest prefix of the rest that occurs
+        while low < high:
+            middle = (low + high + 1) // 2
+            if needle[position : position + middle] in haystack:
+                low = middle
+            else:
+                high = middle - 1
+        if low < min(_MIN_PIECE, len(needle) - position):
+            return None
+        start = haystack.find(needle[position : position + low])
+        found.append((start, start + low))
+        position += low
+    return found
+
+
+def mixes_columns(boxes: list[tuple[float, float, float, float]], width: float) -> bool:
+    """Whether characters read in order mix columns: a line that starts more than a quarter of the
+    page left of a line read before it (back to a column already left), or two lines that each
+    jump a gutter (a gap of a tenth of the page) between two columns read across. A line breaks
+    where the text moves up or down by more than a glyph and a half; lines of one or two
+    characters (a superscript note number) do not count."""
+    lines: list[list[float]] = []  # left edge, characters, gutters jumped
+    previous = None
+    for box in boxes:
+        left, bottom, right, top = box
+        height = max(top - bottom, 1.0)
+        if previous is None or abs(bottom - previous[1]) > 1.5 * max(height, previous[3] - previous[1]):
+            lines.append([left, 0, 0])
+        elif left - previous[2] > width / 10:
+            lines[-1][2] += 1
+        lines[-1][0] = min(lines[-1][0], left)
+        lines[-1][1] += 1
+        previous = box
+    lines = [line for line in lines if line[1] >= 3]
+    rightmost = float("-inf")
+    for left, _, _ in lines:
+        if left < rightmost - width / 4:
+            return True
+        rightmost = max(rightmost, left)
+    return sum(1 for line in lines if line[2]) >= 2
+
+
+def check(passage: Passage, pages: list[PageText]) -> Checked:
+    cited = pages[passage.page - 1 : (passage.page_end or passage.page)]
+    text = "".join(page.text for page in cited)
+    needle = normalise(passage.text)
+    found = pieces(needle, text)
+    if found is None or len(found) > _MAX_PIECES_PER_PAGE * len(cited):
+        return Checked(passage, found=False, mixes_columns=False)
+    mixed = False
+    offset = 0
+    for page in cited:  # columns are compared within a page
+        boxes = [
+            page.boxes[i - offset]
+            for a, b in found
+            for i in range(a, b)
+            if offset <= i < offset + len(page.text)
+        ]
+        mixed = mixed or mixes_columns(boxes, page.width)
+        offset += len(page.text)
+    return Checked(passage, found=True, mixes_columns=mixed)
+
+
+@cache
+def report(name: str) -> FileReport:
+    """Read one PDF as `kb ingest` does (parse, then passages cut for the model) and check each passage."""
+    path = PDFS / name
+    settings = Settings()
+    parsed = parse(str(path))
+    passages = make_passages(
+        name, parsed.paragraphs, lambda t: embed.token_spans(settings, t), embed.max_tokens(settings)
+    )
+    pages = page_texts(path)
+    return FileReport(name, len(pages), parsed, [check(p, pages) for p in passages])
+
+
+def cite(passage: Passage) -> str:
+    return citation("doc", passage.paragraph, passage.page, passage.page_end)
+
+
+def texts(name: str) -> list[str]:
+    return [c.passage.text for c in report(name).checked]
+
+
+# --- the corpus as a whole ---------------------------------------------------------------------
+
+
+@needs_pdfs
+def test_98_percent_of_passages_are_on_the_pages_their_citations_name():
+    checked = [c for name in FILES for c in report(name).checked]
+    missing = [f"{cite(c.passage)}: {c.passage.text[:100]}" for c in checked if not c.found]
+    assert len(FILES) == 8
+    assert 1 - len(missing) / len(checked) >= 0.98, "\n".join(missing)
+
+
+# Passages still read across columns, nearly all rows of tables the reader does not recognise
+# (one figure a row: "Nestle Switzerland 38.2 Food Ingredients ..."); see docs/real-pdfs.md.
+# The figures may only go down.
+MIXED_LEFT = {
+    "icdar2013-eu-004.pdf": 5,
+    "icdar2013-eu-011.pdf": 2,
+    "icdar2013-eu-013.pdf": 1,
+    "icdar2013-us-001.pdf": 2,
+}
+
+
+@needs_pdfs
+@pytest.mark.parametrize("name", FILES)
+def test_no_passage_mixes_two_columns(name):
+    mixed = [f"{cite(c.passage)}: {c.passage.text[:100]}" for c in report(name).checked if c.mixes_columns]
+    assert len(mixed) <= MIXED_LEFT.get(name, 0), "\n".join(mixed)
+
+
+@needs_pdfs
+@pytest.mark.parametrize("name", FILES)
+def test_every_file_is_read_with_most_passages_on_their_page(name):
+    file = report(name)
+    assert not file.parsed.error
+    assert file.found_share >= 0.85, [c.passage.text[:80] for c in file.checked if not c.found]
+
+
+# --- page furniture, footnotes, tables, numbers ------------------------------------------------
+
+
+@needs_pdfs
+def test_running_headers_footers_page_numbers_and_slugs_are_dropped():
+    register = texts("us-federal-register-2020-17221.pdf")
+    assert not any("Federal Register / Vol. 85" in t or "VerDate" in t or "</GPH>" in t for t in register)
+    for name in FILES:
+        assert not any(t.strip().isdigit() for t in texts(name)), name
+    assert not any(t.startswith("Presentation of Findings") for t in texts("icdar2013-eu-021.pdf"))
+
+
+@needs_pdfs
+def test_footnotes_are_passages_of_their_own_and_do_not_cut_paragraphs():
+    register = texts("us-federal-register-2020-17221.pdf")
+    assert any(
+        t.startswith("1 Preliminary KNKT.18.10.35.04 Aircraft Accident Investigation Report")
+        for t in register
+    )
+    lion_air = next(t for t in register if t.startswith("On October 29, 2018, a Boeing Model 737–8"))
+    assert "Soekarno-Hatta International Airport in Jakarta" in lion_air
+    assert "Preliminary KNKT" not in lion_air
+    # A bullet running over a page break, past the footnote at the foot of the page.
+    retail = texts("icdar2013-eu-004.pdf")
+    assert any(t.startswith("35. These include the fact that some estimates do not correct") for t in retail)
+    assert any("significant differences between member states still remain." in t for t in retail)
+    census = texts("icdar2013-us-001.pdf")
+    assert any(
+        "(18.7 percent) of the 303.9 million in the civilian noninstitutionalized" in t for t in census
+    )
+    assert any(t.startswith("8 S2601A. Characteristics of the Group Quarters Population") for t in census)
+
+
+@needs_pdfs
+def test_tables_and_dot_leaders_are_left_out_and_named_in_the_warnings():
+    survey = report("icdar2013-eu-021.pdf")
+    assert [w.split(":")[0] for w in survey.parsed.warnings] == ["page 3", "page 7"]
+    assert "tables are not read" in survey.parsed.warnings[0]
+    assert not any("Percentage 18.8%" in t or "Count 93" in t for t in texts("icdar2013-eu-021.pdf"))
+    for name in FILES:
+        assert not any("....." in t or ". . . ." in t for t in texts(name)), name
+    # The captions stay, and the prose around the tables.
+    assert any(t.startswith("Table 3.2: Factors influencing") for t in texts("icdar2013-eu-021.pdf"))
+
+
+@needs_pdfs
+def test_numbered_section_headings_keep_their_numbers():
+    # The number stays in the passage's heading; the citation's "para." counts paragraphs, since
+    # these reports do not number their paragraphs (docs/real-pdfs.md: left as is).
+    headings = {c.passage.heading for c in report("icdar2013-eu-013.pdf").checked}
+    assert {"5.1.3. The Noste programme", "5.2.3. Participants", "6.2.1. Core subject teachers"} <= headings
+
+
+def print_table() -> None:
+    """The table of docs/real-pdfs.md: per file, pages, passages, passages on their cited page,
+    passages mixing columns, tables left out."""
+    print("| file | pages | passages | on cited page | mixing columns | tables left out |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in FILES:
+        file = report(name)
+        mixed = sum(c.mixes_columns for c in file.checked)
+        tables = sum("table" in w for w in file.parsed.warnings)
+        print(
+            f"| {name} | {file.pages} | {len(file.checked)} | {file.found_share:.1%} | {mixed} | {tables} pages |"
+        )
+    checked = [c for name in FILES for c in report(name).checked]
+    print(f"| all | | {len(checked)} | {sum(c.found for c in checked) / len(checked):.1%} | "
+          f"{sum(c.mixes_columns for c in checked)} | |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    if "-v" in sys.argv:
+        for name in FILES:
+            for c in report(name).checked:
+                flag = "X" if not c.found else ("M" if c.mixes_columns else " ")
+                print(f"{flag} {name[:14]} {cite(c.passage)}: {c.passage.text[:160]}")
+    print_table()
