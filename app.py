@@ -217,7 +217,7 @@ def documents_tab(library: Library) -> dict:
         interactive=False,
         wrap=True,
         elem_id="kb-documents",
-        column_widths=["28%", "12%", "7%", "6%", "8%", "10%", "7%", "10%", "12%"],
+        column_widths=["25%", "12%", "7%", "8%", "8%", "10%", "9%", "10%", "11%"],
         label="Indexed documents (click a row to read the document)",
     )
     choice = gr.Dropdown(label="Read a document", choices=[], elem_id="kb-doc-choice")

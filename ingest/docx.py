@@ -57,7 +57,12 @@ def read_docx(path: Path) -> Extracted:
         title = collapse(properties.title or "") or next((b.text for b in blocks if b.heading), None)
         meta = {"author": collapse(properties.author or "")}
     except OpcError as error:
-        raise ReadError("corrupt DOCX: not a Word document (no document part in a zip archive)") from error
+        if not zipfile.is_zipfile(path):
+            raise ReadError(
+                "not a Word document: a .docx file is a zip archive and this one is not; is it another format "
+                "renamed .docx?"
+            ) from error
+        raise ReadError("corrupt DOCX: not a Word document (no document part in its zip archive)") from error
     except AttributeError as error:
         # python-docx trips over a missing or malformed package part with an AttributeError.
         raise ReadError("corrupt DOCX: a required part is missing or malformed") from error

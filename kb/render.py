@@ -88,10 +88,12 @@ CSS = """
 .kb-reader h3 { margin: 10px 0 4px; font-size: 18px; color: #1b1f24; }
 .kb-meta { color: #57606a; font-size: 13px; margin-bottom: 6px; }
 .kb-searched { font-size: 15px; margin: 4px 0 8px; }
+footer .divider { display: none !important; }  /* Gradio's "·" left after "Use via API" alone */
 /* The Commitments table: one line per row, cut with "…", so that ten rows fit on a screen (a click shows all). */
 #kb-commitments .body-cell .cell-wrap, #kb-commitments .body-cell .cell-wrap * { display: block !important;
   white-space: nowrap !important; overflow: hidden !important; text-overflow: ellipsis !important; }
-#kb-commitments .body-cell, #kb-commitments th { font-family: var(--font) !important; font-size: 13px !important; }
+#kb-commitments .body-cell, #kb-commitments th { font-size: 13px !important; }
+.table-wrap .body-cell { font-family: var(--font) !important; }  /* tables in the page's font, not monospace */
 .kb-searched .kb-meta { display: inline; }
 .kb-head h1 { margin: 0; font-size: 24px; }
 .kb-head p { margin: 2px 0 0; color: #57606a; }

@@ -273,6 +273,12 @@ def test_a_member_with_no_indexed_document_is_shown_as_such_not_as_minus_one(bun
     detail = kb("commitments", "evidence", "2026-6", *paths)
     assert detail.returncode == 0, detail.stderr
     assert "ITA: 0 passages, best 0.00 · no documents from ITA indexed: no score" in detail.stdout
+    assert "Lineage: no earlier G7 text indexed" in detail.stdout  # not "new": earlier summits are absent
+    listed = kb("commitments", *paths)
+    assert listed.stdout.startswith("9 commitments in 1 G7 document\n"), listed.stdout[:200]
+    assert "· no earlier G7 text ·" in listed.stdout
+    none = kb("commitments", "--strength", "mandate", "--topic", "sanctions", *paths)
+    assert none.returncode == 0 and none.stdout == "No commitment matches these filters.\n"
 
 
 def test_only_changed_documents_are_extracted_again(tmp_path):

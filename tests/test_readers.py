@@ -267,7 +267,11 @@ def test_docx_renders_word_list_numbers(tmp_path):
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (fb.build_corrupt_docx, "corrupt DOCX: not a Word document (no document part in a zip archive)"),
+        (
+            fb.build_corrupt_docx,
+            "not a Word document: a .docx file is a zip archive and this one is not; is it another format "
+            "renamed .docx?",
+        ),
         (fb.build_docx_missing_document, "corrupt DOCX: a required part is missing or malformed"),
     ],
 )

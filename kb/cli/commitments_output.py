@@ -70,10 +70,18 @@ def print_rows(rows, tracker, docs, taxonomy) -> None:
     columns = width()
     commitments = [c for c in rows if c.is_commitment]
     acknowledgements = [c for c in rows if not c.is_commitment]
-    print(
-        f"{len(commitments)} commitment{'s' * (len(commitments) != 1)} in "
-        f"{len({c.doc_id for c in commitments})} G7 document(s)"
-    )
+    documents = len({c.doc_id for c in commitments})
+    if commitments:
+        print(
+            f"{len(commitments)} commitment{'s' * (len(commitments) != 1)} in "
+            f"{documents} G7 document{'s' * (documents != 1)}"
+        )
+    else:
+        print(
+            "No commitment matches these filters."
+            if tracker.commitments
+            else "No commitments: no G7 declaration, communiqué or statement is indexed (see `kb sources`)."
+        )
     for c in commitments:
         lin = tracker.lineage.get(c.key)
         countries = " ".join(sorted({e.country for e in tracker.evidence.get(c.key, [])})) or "none yet"

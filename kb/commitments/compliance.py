@@ -147,7 +147,7 @@ def suggest(
             country,
             -1,
             "suggested",
-            reason=f"no passage of a {country} document dated after {commitment.date} matches",
+            reason=f"no passage of a document from {country} dated after {commitment.date} matches",
         )
     done = [e for e in mine if e.score >= rules.full_score and _reports_done(e.text, rules)]
     if done:
