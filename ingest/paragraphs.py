@@ -12,6 +12,10 @@ _NUMBER = re.compile(r"(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)\s+(?=\S)")
 # "(a) Text", "(iv) Text", "(2) Text", "a) Text" — a sub-paragraph of the last numbered one.
 _SUB = re.compile(r"(?:\(([a-z]{1,2}|[ivxl]{1,6}|\d{1,2})\)|([a-z])\))\s+(?=\S)")
 
+# "5.1.3. Vocational education", "6.1 Market structure": a heading with a section number of two or
+# more levels. A one-level number ("6. Training") is not taken: a running paragraph count reads the same.
+_SECTION = re.compile(r"(\d{1,2}(?:\.\d{1,3})+)\.?\s+(?=[^\W\d_])")
+
 BLOCK_SEPARATOR = "\n\n"
 
 
@@ -42,6 +46,12 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
     In a numbered document, "(a)"-style items become "12(a)", unnumbered paragraphs after a
     numbered one continue it (same label), and those before the first number are labelled
     "preamble 1", "preamble 2"… Headings are never counted.
+
+    A document that does not number its paragraphs but numbers its sections ("5.1.3. The Noste
+    programme") labels the paragraphs of a section with the section's number, as a numbered
+    document labels the unnumbered paragraphs after a number: the reader finds the number
+    printed over them. A section ends at the next numbered heading or at an unnumbered heading
+    of a higher rank; paragraphs outside numbered sections keep their running count.
     """
     body = [b for b in blocks if not b.heading]
     count = sum(1 for b in body if _NUMBER.match(b.text))
@@ -51,11 +61,16 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
     offset = 0
     current = ""  # the last top-level number seen
     preamble = 0
+    section, section_level = "", 0  # the numbered section the paragraphs are in, and its heading's level
     for block in blocks:
         start = offset
         offset += len(block.text) + len(BLOCK_SEPARATOR)
         if block.heading:
             heading = block.text
+            if m := _SECTION.match(block.text):
+                section, section_level = m.group(1), block.level
+            elif block.level < section_level:
+                section, section_level = "", 0
             continue
         text, label = block.text, ""
         if numbered:
@@ -71,7 +86,7 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
                 label, cut = f"preamble {preamble}", 0
             text, start = text[cut:], start + cut
         else:
-            label = str(len(paragraphs) + 1)
+            label = section or str(len(paragraphs) + 1)
         if not text.strip():
             continue
         paragraphs.append(
