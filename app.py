@@ -95,9 +95,15 @@ def api_endpoints(library: Library) -> None:
         except Exception as exc:  # every failure becomes a readable message for the caller
             raise gr.Error(escape(readable(exc, library), quote=False), print_exception=False) from None
 
-    def ask(question: str, mode: str = "hybrid", k: int = 5, filters: dict | None = None) -> dict:
-        """Answer a question from the documents. filters: {"types", "countries", "issuers", "doc_ids", "languages": [..], "since", "until": "YYYY[-MM[-DD]]"}."""
-        return call(library.ask, question, mode, k, filters)
+    def ask(
+        question: str,
+        mode: str = "hybrid",
+        k: int = 5,
+        filters: dict | None = None,
+        removed: list[str] | None = None,
+    ) -> dict:
+        """Answer a question from the documents. filters: {"types", "countries", "issuers", "doc_ids", "languages": [..], "since", "until": "YYYY[-MM[-DD]]"}; removed: keys of understood constraints to ignore ("country:FRA")."""
+        return call(library.ask, question, mode, k, filters, removed)
 
     def documents() -> list[dict]:
         """List the indexed documents with their metadata and passage counts."""
@@ -149,6 +155,7 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
         elem_id="kb-answer",
     )
     last = gr.State(None)
+    removed = gr.State([])  # keys of the constraints the user took off the question (chips' ×)
     with gr.Column(visible=False, elem_id="kb-feedback") as feedback_box:
         gr.Markdown("**Was this answer right?** Your report is saved on this computer for the evaluators.")
         with gr.Row():
@@ -159,10 +166,14 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
             ]
         thanks = gr.HTML()
 
-    def run(q, t, c, i, lang, s, u, m, n, items):
+    def run(q, t, c, i, lang, s, u, m, n, items, gone=()):
         try:
             res = library.ask(
-                q, m, n, {"types": t, "countries": c, "issuers": i, "languages": lang, "since": s, "until": u}
+                q,
+                m,
+                n,
+                {"types": t, "countries": c, "issuers": i, "languages": lang, "since": s, "until": u},
+                removed=list(gone),
             )
         except Exception as exc:  # shown in the page, never as a traceback
             return (
@@ -171,17 +182,23 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
                 gr.Column(visible=False),
                 gr.Dropdown(),
                 "",
+                list(gone),
             )
         choices = [("None in particular", 0)] + [
             (f"[{p['marker']}] {p['citation']}", p["marker"]) for p in res["passages"]
         ]
         html = render.answer(res, set(items or []))
-        return html, res, gr.Column(visible=True), gr.Dropdown(choices=choices, value=0), ""
+        return html, res, gr.Column(visible=True), gr.Dropdown(choices=choices, value=0), "", list(gone)
 
     inputs = [question, types, countries, issuers, languages, since, until, mode, k, basket]
-    outputs = [result, last, feedback_box, about, thanks]
+    outputs = [result, last, feedback_box, about, thanks, removed]
     for event in (ask_button.click, question.submit, examples.load_input_event.then):
-        event(run, inputs, outputs, api_visibility="private")
+        event(run, inputs, outputs, api_visibility="private")  # a new question: nothing removed
+
+    def widen(q, t, c, i, lang, s, u, m, n, items, gone, evt: gr.EventData):
+        return run(q, t, c, i, lang, s, u, m, n, items, [*gone, evt.key])
+
+    result.widen(widen, [*inputs, removed], outputs, api_visibility="private")
 
     def send(res, marker, text, verdict):
         if res is None:
@@ -201,12 +218,12 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
 
     def add(items, evt: gr.EventData):
         items = list(items or [])
-        if evt.pid not in items:
-            items.append(evt.pid)
+        items += [pid for pid in dict.fromkeys(evt.pids) if pid not in items]
         gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).", duration=3)
         return items
 
-    result.add_passage(add, basket, basket, api_visibility="private")
+    # A click while an earlier add is on its way is sent when it is done, with every passage added since.
+    result.add_passage(add, basket, basket, api_visibility="private", trigger_mode="always_last")
     return {"result": result, "filters": [types, countries, issuers, languages]}
 
 

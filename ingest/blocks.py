@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ingest.ocr import Options as OcrOptions
 
 
 class ReadError(Exception):
@@ -50,39 +45,3 @@ class Extracted:
     pages: int | None = None  # number of pages, for paged formats
     meta: dict[str, str] = field(default_factory=dict)  # other metadata (author, date...)
     warnings: tuple[str, ...] = ()  # parts not read, one line each ("page 3: OCR read nothing ...")
-
-
-READERS_BY_SUFFIX: dict[str, str] = {
-    ".pdf": "ingest.pdf:read_pdf",
-    ".html": "ingest.html:read_html",
-    ".htm": "ingest.html:read_html",
-    ".docx": "ingest.docx:read_docx",
-    ".md": "ingest.markdown:read_markdown",
-    ".markdown": "ingest.markdown:read_markdown",
-    ".txt": "ingest.text:read_text",
-    ".text": "ingest.text:read_text",
-}
-
-
-def supported(path: Path) -> bool:
-    """Whether some reader handles this file name."""
-    return path.suffix.lower() in READERS_BY_SUFFIX
-
-
-def read(path: Path, ocr: OcrOptions | None = None) -> Extracted:
-    """Read any supported file; raises ReadError with a one-line reason when it cannot. `ocr` says
-    how to read the image-only pages of a PDF (ingest/ocr.py)."""
-    import importlib
-
-    suffix = path.suffix.lower()
-    spec = READERS_BY_SUFFIX.get(suffix)
-    if spec is None:
-        raise ReadError(f"unsupported file type {path.suffix or '(none)'}")
-    if path.stat().st_size == 0:
-        raise ReadError("empty file (0 bytes)")
-    module, func = spec.split(":")
-    reader = getattr(importlib.import_module(module), func)
-    extracted = reader(path, ocr) if suffix == ".pdf" else reader(path)  # only PDFs have scanned pages
-    if not any(not b.heading and b.text.strip() for b in extracted.blocks):
-        raise ReadError("no text found in the file")
-    return extracted

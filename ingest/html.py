@@ -18,9 +18,7 @@ rules:
 
 from __future__ import annotations
 
-import codecs
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +28,14 @@ from bs4 import (
     Comment,
     Declaration,
     Doctype,
-    MarkupResemblesLocatorWarning,
     NavigableString,
     ProcessingInstruction,
     Tag,
 )
 
 from ingest.blocks import Block, Extracted, ReadError
+from ingest.decoding import decode_html, parse_html
 from ingest.lines import collapse, ends_with_punctuation, starts_paragraph
-from ingest.text import decode
 
 _DROP_TAGS = ["script", "style", "noscript", "template", "svg", "iframe", "nav", "aside", "footer", "button",
               "select", "input", "textarea", "label", "dialog", "canvas", "object", "embed", "map", "head"]  # fmt: skip
@@ -72,7 +69,6 @@ _BLOCK_TAGS = {
     "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 }  # fmt: skip
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _BOLD_TAGS = {"b", "strong"}
 _BOLD_HEADING_MAX_CHARS = 120
 # Deeper pages are refused before any work: the walker recurses once per level and would exhaust
@@ -109,33 +105,6 @@ def read_html(path: Path) -> Extracted:
     if title is None:
         title = next((block.text for block in blocks if block.heading), None)
     return Extracted(blocks=blocks, title=title, meta=meta)
-
-
-def parse_html(markup: str) -> BeautifulSoup:
-    """The parsed document (lxml); a short page that looks like a file name is parsed without a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        return BeautifulSoup(markup, "lxml")
-
-
-def decode_html(data: bytes) -> str:
-    """The page's text: decoded by its byte-order mark, else its declared charset, else as plain text."""
-    if not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        declared = _META_CHARSET.search(data[:8192])
-        if declared:
-            name = declared.group(1).decode("ascii", "replace").lower()
-            # Browsers read a page declared ISO-8859-1 as windows-1252, and so do we.
-            name = "cp1252" if name in ("iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii") else name
-            try:
-                codec = codecs.lookup(name).name
-            except LookupError:
-                codec = None
-            if codec is not None and not codec.startswith("utf-16"):
-                try:
-                    return data.decode(codec)
-                except UnicodeDecodeError:
-                    pass  # the declaration is wrong: detect as for plain text
-    return decode(data)
 
 
 def _deeper_than(soup: BeautifulSoup, limit: int) -> bool:

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ingest.blocks import supported
+from ingest.formats import supported
 from kb import language
 from kb.errors import ManifestError
 from kb.types import DOC_TYPES, Document, date_to_int

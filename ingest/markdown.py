@@ -18,8 +18,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from ingest.blocks import Block, Extracted, ReadError
+from ingest.decoding import decode, parse_html
 from ingest.lines import collapse, ends_with_punctuation
-from ingest.text import decode
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _COMMENT_ONLY = re.compile(r"\s*(?:<!--.*?-->\s*)+", re.DOTALL)
@@ -128,6 +128,4 @@ def _block_text(token: Token) -> str:
         return collapse(token.content)
     if _COMMENT_ONLY.fullmatch(token.content):
         return ""
-    from ingest.html import parse_html
-
     return collapse(parse_html(token.content).get_text(" "))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import ocr
-from ingest.blocks import ReadError, read, reason
+from ingest.blocks import ReadError, reason
+from ingest.formats import read
 from ingest.paragraphs import Paragraph, number_paragraphs
 
 

@@ -17,27 +17,27 @@ left.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future
-from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ingest import manifest as manifest_mod
 from ingest import readers, swap
 from ingest.embedder import Embedder
+from ingest.lock import ingest_lock
 from ingest.paragraphs import Paragraph
 from ingest.passages import lead_ins, make_passages
+from ingest.summary import Outcome, Summary
 from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
-from kb.errors import IndexBusyError, UsageError
+from kb.errors import UsageError
 from kb.store import Index, passage_metadata
 from kb.types import Document, Passage
 
@@ -46,52 +46,6 @@ PIPELINE_VERSION = "5"  # 5: each document has a language, and its sentences are
 EMBED_BATCH_PASSAGES = 128  # passages gathered across documents before they go to the model
 STORE_BATCH_PASSAGES = 2048  # passages per Chroma upsert (and per batch when the model cannot embed ahead)
 MAX_AHEAD_PASSAGES = 4096  # split but not yet stored: past this, splitting waits for the model
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one document."""
-
-    doc_id: str
-    file: str
-    status: str  # added | updated | unchanged | removed | failed
-    passages: int = 0
-    reason: str = ""
-    language: str = ""  # of an added or updated document: the manifest's, or detected
-    warnings: tuple[str, ...] = ()  # parts of the file not read ("page 3: OCR read nothing ...")
-
-
-@dataclass
-class Summary:
-    """The result of an ingest run."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    seconds: float = 0.0
-    passages_embedded: int = 0
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    @property
-    def changed(self) -> bool:
-        return any(o.status in ("added", "updated", "removed") for o in self.outcomes)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    def to_dict(self) -> dict:
-        counts = {s: self.count(s) for s in ("added", "updated", "unchanged", "removed", "failed")}
-        return {
-            **counts,
-            "seconds": round(self.seconds, 2),
-            "passages_embedded": self.passages_embedded,
-            "documents": [asdict(o) for o in self.outcomes],
-        }
 
 
 @dataclass
@@ -386,35 +340,3 @@ def _rebuild(settings: Settings, sources: list[manifest_mod.Source], progress: b
         swap.exchange(live, new)  # from here on `new` holds the old index
         swap.discard_rebuild_dir(settings)
     return summary
-
-
-@contextmanager
-def ingest_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the index's ingest lock; a second ingest waits (wait=True) or is refused."""
-    path = index_dir / "ingest.lock"
-    while True:
-        f = open(path, "a+")  # noqa: SIM115  (closed below, or by the with block)
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            f.close()
-            raise IndexBusyError(
-                f"another `kb ingest` ({holder}) is updating {index_dir}/; wait for it to finish "
-                "or run with --wait"
-            ) from None
-        if path.exists() and os.path.samestat(os.fstat(f.fileno()), os.stat(path)):
-            break
-        f.close()  # a rebuild swapped the index directory while we waited: lock the new one
-    with f:
-        f.seek(0)
-        f.truncate()
-        f.write(f"pid {os.getpid()}")
-        f.flush()
-        try:
-            yield
-        finally:
-            f.seek(0)
-            f.truncate()
-            fcntl.flock(f, fcntl.LOCK_UN)

@@ -1,4 +1,5 @@
-"""Read plain-text files: detect the encoding, drop page furniture, rebuild paragraphs from lines.
+"""Read plain-text files: drop page furniture and rebuild paragraphs from lines (the encoding is
+found by ingest/decoding.py).
 
 Real text files mark paragraphs in different ways, so the reader first surveys the whole file
 (`Layout`) and then groups lines with the rule that fits it:
@@ -19,7 +20,6 @@ file's size and memory holds only the blocks found and the document's word list.
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,7 +28,8 @@ from enum import Enum
 from pathlib import Path
 from typing import NamedTuple
 
-from ingest.blocks import Block, Extracted, ReadError
+from ingest.blocks import Block, Extracted
+from ingest.decoding import sniff_encoding
 from ingest.lines import (
     NUMBERED_START,
     Joins,
@@ -40,17 +41,6 @@ from ingest.lines import (
     join_lines,
     starts_paragraph,
 )
-
-_SAMPLE_BYTES = 1 << 16
-_CHUNK_BYTES = 1 << 20
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1b")
 
 # A line made only of page furniture: page numbers ("3", "- 3 -", "Page 3 of 10", "3/10"), UN job
 # numbers ("10-55128", "15-29425 (E)", "*1529425*"), document symbols ("A/70/PV.15") and dates
@@ -119,118 +109,10 @@ def read_text(path: Path) -> Extracted:
     Raises ReadError for an empty or binary file. The title is the first heading, if any.
     """
     encoding = sniff_encoding(path)
-    if _looks_like_markdown(path, encoding):
-        from ingest.markdown import read_markdown
-
-        return read_markdown(path)
     layout, words = _survey(_lines(path, encoding))
     blocks = list(_blocks(_lines(path, encoding), layout, words.joins))
     title = next((block.text for block in blocks if block.heading), None)
     return Extracted(blocks=blocks, title=title, meta={"encoding": encoding})
-
-
-_MARKDOWN_SIGNS = re.compile(r"^\s{0,3}#{1,6}\s+\S|\*\*[^*\n]+\*\*|^\s{0,3}(?:---+|\*\*\*+)\s*$", re.M)
-
-
-def _looks_like_markdown(path: Path, encoding: str) -> bool:
-    """Whether a .txt file is really Markdown (some transcripts are saved so): ATX headings,
-    **bold** or horizontal rules in its first 64 KB, at least twice."""
-    with open(path, encoding=encoding, errors="replace") as f:
-        head = f.read(65536)
-    return len(_MARKDOWN_SIGNS.findall(head)) >= 2
-
-
-def sniff_encoding(path: Path) -> str:
-    """The Python codec name for a text file; raises ReadError when it is empty or binary.
-
-    A byte-order mark decides; else UTF-8 when the whole file is valid UTF-8; else cp1252 when the
-    bytes look like Western European text; else charset-normalizer's guess.
-    """
-    with path.open("rb") as file:
-        sample = file.read(_SAMPLE_BYTES)
-    if not sample:
-        raise ReadError("empty file (0 bytes)")
-    encoding = _bom_encoding(sample)
-    if encoding is None:
-        if b"\x00" in sample:
-            raise ReadError("not a text file (binary content)")
-        encoding = "utf-8" if _is_utf8(path) else legacy_encoding(sample)
-    head = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
-    if looks_binary(head):
-        raise ReadError("not a text file (binary content)")
-    return encoding
-
-
-def decode(data: bytes) -> str:
-    """`data` decoded as `sniff_encoding` would (BOM dropped); raises ReadError for empty or binary data."""
-    if not data:
-        raise ReadError("empty file (0 bytes)")
-    encoding = _bom_encoding(data)
-    if encoding is None:
-        if b"\x00" in data[:_SAMPLE_BYTES]:
-            raise ReadError("not a text file (binary content)")
-        try:
-            return _checked(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            encoding = legacy_encoding(data[:_SAMPLE_BYTES])
-    return _checked(data.decode(encoding, errors="replace").lstrip("\ufeff"))
-
-
-def _checked(text: str) -> str:
-    if looks_binary(text[:_SAMPLE_BYTES]):
-        raise ReadError("not a text file (binary content)")
-    return text
-
-
-def _bom_encoding(sample: bytes) -> str | None:
-    for bom, encoding in _BOMS:
-        if sample.startswith(bom):
-            return encoding
-    return None
-
-
-def _is_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as file:
-            for chunk in iter(lambda: file.read(_CHUNK_BYTES), b""):
-                decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def legacy_encoding(sample: bytes) -> str:
-    """The encoding of non-UTF-8 bytes: cp1252 for Western European text, else charset-normalizer's guess.
-
-    charset-normalizer alone is unreliable on short Western texts (it calls cp1252 smart quotes
-    and "€" cp1250 or cp1257), so cp1252 is tried first; text in another script decoded as cp1252
-    turns into mostly accented capitals and small letters (À-ÿ), which the letter count catches.
-    """
-    try:
-        text = sample.decode("cp1252")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        letters = [char for char in text if char.isalpha()]
-        accented = sum(1 for char in letters if char >= "\u00c0")
-        if accented <= 0.3 * len(letters):
-            return "cp1252"
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(sample).best()
-    return best.encoding if best is not None else "cp1252"
-
-
-def looks_binary(text: str) -> bool:
-    """Whether decoded text is mostly not text: more than 5% control or undecodable characters."""
-    bad = sum(
-        1
-        for char in text
-        if (char < " " and char not in _TEXT_CONTROLS) or char == "\ufffd" or "\x7f" <= char < "\xa0"
-    )
-    return bad > 0.05 * len(text)
 
 
 def _lines(path: Path, encoding: str) -> Iterator[Line]:

@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from kb import e5, embed, language, lexical, llm, spelling
+from kb import analyzer, embed, language, lexical, llm, spelling
 from kb.config import Settings
 from kb.query import Filters
-from kb.retrieve import retrieve
 from kb.store import Index
-from kb.types import Document, Hit
+from kb.support import Support
+from kb.types import Hit
+from kb.understand import Understood, narrowed_first, understand, without
 
 # Calibrated on the evaluation suites (see evals/README.md, "Abstention threshold"). The dense part
 # of the evidence is on MiniLM's scale for every model (kb.embed.comparable), so one threshold serves:
@@ -26,16 +27,6 @@ from kb.types import Document, Hit
 # abstentions and false answers (e5: 0.056 / 0.154; MiniLM to 0.85: 0.056 / 0.231); 0.81 is its low
 # end, answering when in doubt ("What is the G7 position on sanctions against smugglers?": 0.817).
 ABSTAIN_BELOW = 0.81
-# A passage in another language than the question shares none of its words, so the share of the
-# question's terms it contains says nothing; it is counted as this share instead (e5 only: it is the
-# model that matches across languages). Measured on the multilingual suite (evals/README.md,
-# "Abstention across languages"): cosine alone does not separate answerable from unanswerable
-# cross-language questions (on MiniLM's scale, 0.23-0.48 for English questions answered by a French,
-# German, Italian or Japanese passage; 0.21-0.43 for unanswerable ones about the same reports), so
-# no value serves both: at 0.40 it refused 24 of 44 answerable questions and answered 3 of 13
-# unanswerable ones, at 0.55 4 of 44 and 9 of 13. It answers (0.55), and such an answer carries
-# CROSS_LANGUAGE_NOTICE so that the reader checks the quotes.
-CROSS_LANGUAGE_COVERAGE = 0.55
 SENTENCES_PER_ANSWER = 4
 SENTENCES_PER_PASSAGE = 2
 NO_ANSWER = "The indexed documents do not appear to address this question."
@@ -111,6 +102,7 @@ class Answer:
     # The question with its misspelled words corrected, as it was searched ("" when none was).
     searched_for: str = ""
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
+    understood: Understood = field(default_factory=Understood)  # the constraints read from the question
     notice: str = ""
     evidence: float = 0.0  # support for an answer (see Support); below ABSTAIN_BELOW the answer abstains
     latency_ms: float = 0.0
@@ -130,6 +122,7 @@ class Answer:
             "scoped_to": list(self.scoped_to),
             "searched_for": self.searched_for,
             "corrections": [{"typed": a, "searched": b} for a, b in self.corrections],
+            "understood": self.understood.to_dict(),
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [p.to_dict() for p in self.passages],
             "latency_ms": round(self.latency_ms, 1),
@@ -146,6 +139,7 @@ def ask(
     answer: bool = True,
     max_per_doc: int | None = None,
     mmr: float | None = None,
+    removed: tuple[str, ...] = (),
 ) -> Answer:
     """Retrieve passages for a question and, unless answer=False, compose a cited answer.
 
@@ -154,13 +148,27 @@ def ask(
     a document that addresses the question but has no passage in the top k gets its best
     passage in place of a lower-ranked repeat passage of another document, so that the
     answer cites each document that addresses the question.
+
+    The countries, years and kinds of document the question states (kb.understand) restrict the
+    search first; `removed` lists the keys of constraints the user took away ("country:FRA").
     """
     started = time.perf_counter()
     filters = filters or Filters()
     pool = k if not answer else max(3 * k, 15)
     spelled = spelling.correct(question, lexical.load(index.dir))
-    found = retrieve(
-        index, spelled.question, mode=mode, k=pool, filters=filters, max_per_doc=max_per_doc, mmr=mmr
+    index.refresh()
+    understood = understand(spelled.question, index.documents(), removed)
+    found, narrowing = narrowed_first(
+        index,
+        without(spelled.question, understood),
+        understood,
+        filters,
+        ABSTAIN_BELOW,
+        mode=mode,
+        k=pool,
+        max_per_doc=max_per_doc,
+        mmr=mmr,
+        scope=not any(key.startswith("document:") for key in understood.removed),
     )
     rater = Support(found.terms, index.settings)
     hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
@@ -172,6 +180,7 @@ def ask(
         "scoped_to": found.query.scoped_to,
         "searched_for": spelled.question if spelled.changes else "",
         "corrections": spelled.changes,
+        "understood": understood,
     }
     if not answer:
         cited = tuple(CitedPassage(h.rank, h) for h in hits)
@@ -186,6 +195,7 @@ def ask(
             cited,
             latency_ms=elapsed,
             generated_by="none",
+            notice=narrowing,
             **common,
         )
     picked = {} if abstained else pick_sentences(index, found.focus, hits, rater)
@@ -193,7 +203,7 @@ def ask(
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
-    notices = [_cross_language_notice(hits[:3], support, rater)] if sentences else []
+    notices = [narrowing] + ([_cross_language_notice(hits[:3], support, rater)] if sentences else [])
     llm_configured = bool(index.settings.llm_base_url and index.settings.llm_model)
     if llm_configured and sentences:
         sentences, problem = _translated(index.settings, sentences, cited, rater.terms.language)
@@ -251,41 +261,6 @@ def _with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> 
         "notice": notice,
         "llm_sentences": [asdict(s) for s in checked],
     }
-
-
-class Support:
-    """How well a passage supports an answer to a question: its cosine similarity to the
-    question plus the share of the question's terms, weighted by rarity, that it contains.
-
-    Cosine alone rates a passage on a neighbouring topic highly ("sanctions on Russia" against
-    a passage on sanctions against smugglers); requiring the question's distinctive terms too
-    separates answerable from unanswerable questions far better on the evaluation suites
-    (evals/README.md, "Abstention").
-    """
-
-    def __init__(self, terms: lexical.QuestionTerms, settings: Settings):
-        self.terms = terms
-        self.across_languages = e5.wanted(settings.embed_model)
-
-    def coverage(self, text: str, document: Document | None = None) -> float:
-        """The rarity-weighted share of the question's terms that occur in a text (0–1); a
-        country or year the question names counts as present when it is the document's own."""
-        if not self.terms.total:
-            return 0.0
-        have = set(lexical.analyze(text, document.language if document is not None else "en"))
-        if document is None:
-            return self.terms.coverage(have)
-        return self.terms.coverage(have, document.country, document.date)
-
-    def by_meaning_only(self, hit: Hit) -> bool:
-        """Whether a passage's support rests on its meaning alone: it is in another language."""
-        return self.across_languages and lexical.other_language(hit.document.language, self.terms.language)
-
-    def __call__(self, hit: Hit) -> float:
-        if self.by_meaning_only(hit):
-            return hit.scores.get("dense", 0.0) + CROSS_LANGUAGE_COVERAGE
-        text = lexical.lexical_text(hit.passage.text, hit.passage.heading)
-        return hit.scores.get("dense", 0.0) + self.coverage(text, hit.document)
 
 
 def _diversify(hits: list[Hit], k: int, rater: Support) -> list[Hit]:
@@ -385,7 +360,7 @@ def _translated(
     it; and a notice when the endpoint failed (the sentences are then returned untranslated)."""
     languages = {c.marker: c.hit.document.language for c in cited}
     foreign = [
-        i for i, s in enumerate(sentences) if lexical.other_language(languages[s.marker], question_language)
+        i for i, s in enumerate(sentences) if analyzer.other_language(languages[s.marker], question_language)
     ]
     if not foreign:
         return sentences, ""

@@ -44,8 +44,16 @@ class Library:
         with self._lock:
             self._index = None
 
-    def ask(self, question: str, mode: str = "hybrid", k: int = 5, filters: dict | None = None) -> dict:
-        """The answer dict for a question (see Answer.to_dict); refuses empty or over-long questions."""
+    def ask(
+        self,
+        question: str,
+        mode: str = "hybrid",
+        k: int = 5,
+        filters: dict | None = None,
+        removed: list[str] | None = None,
+    ) -> dict:
+        """The answer dict for a question (see Answer.to_dict); refuses empty or over-long questions.
+        `removed`: keys of constraints read from the question to ignore (`understood.constraints[].key`)."""
         question = (question or "").strip()
         if not question:
             raise UsageError("Type a question first.")
@@ -61,7 +69,13 @@ class Library:
         index = self.index()
         parsed = filters_from(filters)
         check_filters(parsed, index.documents())
-        return ask(index, question, mode=mode, k=int(k), filters=parsed).to_dict()
+        if not isinstance(removed, list | tuple | type(None)) or not all(
+            isinstance(x, str) for x in removed or ()
+        ):
+            raise UsageError("removed must be a list of constraint keys such as 'country:FRA'")
+        return ask(
+            index, question, mode=mode, k=int(k), filters=parsed, removed=tuple(removed or ())
+        ).to_dict()
 
     def documents(self) -> list[dict]:
         """Every indexed document: its manifest fields, passage count and ingest time."""

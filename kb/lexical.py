@@ -20,30 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import imports
+from kb import analyzer
+from kb.analyzer import (  # other_language: re-exported for kb/answer.py and kb/retrieve.py
+    analyze,
+    analyzer_language,
+    question_language,
+    written_words,
+)
+from kb.places import country_terms
 
-# NLTK's 179 English stopwords: questions are full of "what", "does", "how", which a rare
-# occurrence in the documents would otherwise reward. Bump ANALYZER when tokenizing changes:
-# every index then rebuilds its BM25 snapshot on the next ingest.
-STOPWORDS = "en_plus"
-# Each passage is analysed in its own document's language: Snowball stemmer (PyStemmer) and stopwords
-# (bm25s's lists, from NLTK) of that language. Chinese and Japanese have no spaces between words: runs
-# of their characters become overlapping character pairs (see `cjk_pairs`). Other languages, and
-# passages whose language is not known, are analysed as English.
-ANALYZERS = {
-    "en": ("english", STOPWORDS),
-    "fr": ("french", "fr"),
-    "de": ("german", "de"),
-    "it": ("italian", "it"),
-    "es": ("spanish", "es"),
-    "pt": ("portuguese", "pt"),
-    "nl": ("dutch", "nl"),
-    "ru": ("russian", "ru"),
-    "sv": ("swedish", "sv"),
-    "no": ("norwegian", "no"),
-    "ja": (None, ()),
-    "zh": (None, "zh"),
-}
 ANALYZER = "6"  # 6: per-language analysis (5: rows carry their passage metadata)
 BM25_K1 = (
     1.2  # lower b than Lucene's 0.75: short salutation-like paragraphs were over-rewarded (evals/README.md)
@@ -86,7 +71,7 @@ class Snapshot:
         declaration that only says "smuggling"."""
         if term in self.doc_freq or len(term) < 5:
             return term
-        stem = _stemmer("en").stemWord
+        stem = analyzer.stemmer("en").stemWord
         other = stem(term[:-2] + "ing") if term.endswith("er") else stem(term + "er")
         return other if other != term and self.doc_freq.get(other, 0) > 0 else term
 
@@ -94,106 +79,6 @@ class Snapshot:
         """Inverse document frequency of a stemmed term (high for rare terms, also for unseen ones)."""
         n = len(self)
         return float(np.log(1 + (n - self.doc_freq.get(term, 0) + 0.5) / (self.doc_freq.get(term, 0) + 0.5)))
-
-
-@cache
-def _stemmer(language: str = "en"):
-    import Stemmer
-
-    name = ANALYZERS.get(language, ANALYZERS["en"])[0]
-    return Stemmer.Stemmer(name) if name else None
-
-
-def analyzer_language(language: str) -> str:
-    """The language whose analysis a text in `language` (ISO 639-1, or "" when not known) gets."""
-    return language if language in ANALYZERS else "en"
-
-
-# Han ideographs with the iteration mark, Katakana with the prolonged sound mark, and Hiragana:
-# a run of one script is one unit. Hiragana runs are mostly particles and inflections ("は", "を",
-# "する") and are dropped; Han and Katakana runs become overlapping pairs ("密入国" → "密入 入国"),
-# the usual dictionary-free indexing of Japanese and Chinese, which a question's words always match.
-_CJK_RUN = re.compile(
-    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]+)|([\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]+)|[\u3040-\u309f]+"
-)
-
-
-def cjk_pairs(text: str) -> str:
-    """`text` with each run of Chinese or Japanese characters replaced by its overlapping character
-    pairs (a single character stays as it is), separated by spaces; other text unchanged."""
-    if not _HAS_CJK.search(text):
-        return text
-
-    def pairs(m: re.Match) -> str:
-        run = m.group(1) or m.group(2)
-        if not run:
-            return " "
-        grams = [run[i : i + 2] for i in range(len(run) - 1)] or [run]
-        return " " + " ".join(grams) + " "
-
-    return _CJK_RUN.sub(pairs, text)
-
-
-_HAS_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# bm25s's words of two or more letters, and single Chinese or Japanese characters (a run of one).
-_SPLIT = re.compile(r"(?u)\b\w\w+\b|[\u3400-\u4dbf\u4e00-\u9fff\u30a0-\u30ff]")
-# Words as written, for spelling correction: letters only, no Chinese or Japanese script.
-WORD = re.compile(r"[^\W\d_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
-
-
-def written_words(text: str) -> set[str]:
-    """The distinct lower-cased words of a text as written (not stemmed, stopwords kept)."""
-    return set(WORD.findall(text.lower()))
-
-
-@cache
-def _stopwords(language: str) -> frozenset[str]:
-    from bm25s.tokenization import _infer_stopwords
-
-    words = ANALYZERS[analyzer_language(language)][1]
-    return frozenset(_infer_stopwords(words) if isinstance(words, str) else words)
-
-
-def analyze(text: str, language: str = "en") -> list[str]:
-    """The BM25 terms of a text analysed in `language`: lower-cased words of two or more letters
-    (Chinese and Japanese: character pairs), stopwords removed, Snowball-stemmed. For English,
-    exactly what bm25s.tokenize gives with the same stopwords and stemmer."""
-    _bm25s()
-    language = analyzer_language(language)
-    stopwords = _stopwords(language)
-    words = [w for w in _SPLIT.findall(cjk_pairs(text).lower()) if w not in stopwords]
-    stemmer = _stemmer(language)
-    return stemmer.stemWords(words) if stemmer is not None else words
-
-
-def _bm25s():
-    """The bm25s module, imported without numba and SciPy (its numba backend and SciPy matrices,
-    which the NumPy backend used here does not need)."""
-    if "bm25s" not in sys.modules:
-        with imports.without("numba", "scipy"):
-            import bm25s  # noqa: F401
-    return sys.modules["bm25s"]
-
-
-def terms(text: str, languages: Iterable[str] = ("en",)) -> list[str]:
-    """The stemmed, stopword-free terms of a text, as BM25 sees them, analysed in each of
-    `languages` in turn (each term once, in order)."""
-    if tuple(languages) == ("en",):
-        return analyze(text, "en")
-    return list(dict.fromkeys(t for lang in languages for t in analyze(text, lang)))
-
-
-def other_language(language: str, question_language: str) -> bool:
-    """Whether a text in `language` (ISO 639-1; "" when not known) is in another language than a
-    question in `question_language`: then no word of the question can match it."""
-    return bool(language) and language != question_language
-
-
-def question_language(question: str) -> str:
-    """The language a question is written in, among those with an analysis (ANALYZERS)."""
-    from kb import language
-
-    return language.of_question(question, tuple(x for x in ANALYZERS if x != "no"), _stopwords)
 
 
 # Words of asking, not of content: a passage need not contain "say" to answer "what does it
@@ -261,7 +146,7 @@ def build(
     tokens kept as a compact int array: a whole-corpus list of Python token lists took several
     hundred MB at 100k passages. `total` (the number of rows, if known) sizes the progress bar.
     """
-    bm25s = _bm25s()
+    bm25s = analyzer.import_bm25s()
     from tqdm import tqdm
 
     from kb.acronyms import definitions
@@ -363,7 +248,7 @@ def load(index_dir: Path) -> Snapshot | None:
 
 
 def _read(path: Path, name: str) -> Snapshot:
-    bm25s = _bm25s()
+    bm25s = analyzer.import_bm25s()
 
     with open(path / "passages.json", encoding="utf-8") as f:
         data = json.load(f)
@@ -440,8 +325,6 @@ class QuestionTerms:
 
     @classmethod
     def of(cls, question: str, snapshot: Snapshot | None) -> QuestionTerms:
-        from kb.places import country_terms
-
         terms_ = set(content_terms(question, snapshot=snapshot))
         if snapshot is not None:
             terms_ = {snapshot.form(t) for t in terms_}

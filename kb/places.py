@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from kb.analyzer import terms
+
 # Short names, abbreviations and demonyms that pycountry does not carry, for the countries
 # users ask about most (G7 members, partners, origin and transit countries).
 _EXTRA = {
@@ -100,7 +102,20 @@ def country_terms(text: str) -> dict[str, str]:
     """The BM25 terms of the country names a text uses, each with its country code
     ("Italian" → {"italian": "ITA"}), so that a passage can count as naming a country through
     its document's metadata."""
-    from kb.lexical import terms
-
     pattern, names = _names()
     return {t: names[m.group(1)] for m in pattern.finditer(text) for t in terms(m.group(1))}
+
+
+def country_names(text: str) -> list[tuple[str, str, tuple[int, int]]]:
+    """Each country a text names, in order: (ISO 3166 alpha-3 code, the country's usual English
+    name, where in the text), as `countries_named` finds them ("the Italian decree" → ITA, Italy)."""
+    import pycountry
+
+    pattern, names = _names()
+    found = []
+    for m in pattern.finditer(text):
+        code = names[m.group(1)]
+        country = pycountry.countries.get(alpha_3=code)
+        usual = getattr(country, "common_name", None) or getattr(country, "name", code) if country else code
+        found.append((code, usual, m.span()))
+    return found

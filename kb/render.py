@@ -36,6 +36,10 @@ function flash(btn, label) {
   btn.textContent = label;
   setTimeout(() => { btn.textContent = old; }, 1800);
 }
+// Passages added while an earlier "add" is still on its way: each add sends them all, since
+// Gradio keeps only the last of the events sent meanwhile (trigger_mode always_last).
+const added = new Set();
+watch('value', () => added.clear());
 element.addEventListener('click', async (ev) => {
   const marker = ev.target.closest('a.kb-marker');
   if (marker) {
@@ -46,6 +50,12 @@ element.addEventListener('click', async (ev) => {
       card.classList.add('kb-flash');
       setTimeout(() => card.classList.remove('kb-flash'), 1600);
     }
+    return;
+  }
+  const widen = ev.target.closest('button[data-widen]');
+  if (widen) {
+    widen.disabled = true;
+    trigger('widen', {key: widen.dataset.widen});
     return;
   }
   const btn = ev.target.closest('button[data-action]');
@@ -61,7 +71,8 @@ element.addEventListener('click', async (ev) => {
     flash(btn, (await copy(html, '“' + text + '”\n' + citation)) ? 'Copied ✓' : 'Copy failed');
   } else if (action === 'add') {
     btn.textContent = 'In briefing ✓';
-    trigger('add_passage', {pid: card.dataset.pid});
+    added.add(card.dataset.pid);
+    trigger('add_passage', {pids: [...added]});
   } else if (action === 'show') {
     trigger('show_passage', {pid: card.dataset.pid});
   }
@@ -88,7 +99,15 @@ CSS = """
 .kb-reader h3 { margin: 10px 0 4px; font-size: 18px; color: #1b1f24; }
 .kb-meta { color: #57606a; font-size: 13px; margin-bottom: 6px; }
 .kb-searched { font-size: 15px; margin: 4px 0 8px; }
-footer .divider { display: none !important; }  /* Gradio's "·" left after "Use via API" alone */
+footer .divider { display: none !important; }
+.kb-understood { margin: 4px 0 8px; font-size: 14px; }
+.kb-understood > .kb-meta { display: inline; }
+.kb-chip { display: inline-flex; align-items: center; gap: 4px; border: 1px solid #8c959f; border-radius: 12px;
+  padding: 1px 4px 1px 10px; margin: 0 4px 2px 0; background: #f6f8fa; color: #1b1f24; }
+.kb-chip button { border: 0; background: transparent; font-size: 15px; line-height: 1; cursor: pointer;
+  color: #57606a; padding: 0 4px; }
+.kb-chip button:hover, .kb-chip button:focus { color: #cf222e; }
+.kb-chip-off { border-style: dashed; padding-right: 10px; color: #57606a; }  /* Gradio's "·" left after "Use via API" alone */
 /* The Commitments table: one line per row, cut with "…", so that ten rows fit on a screen (a click shows all). */
 #kb-commitments .body-cell .cell-wrap, #kb-commitments .body-cell .cell-wrap * { display: block !important;
   white-space: nowrap !important; overflow: hidden !important; text-overflow: ellipsis !important; }
@@ -256,6 +275,33 @@ def searched_for(result: dict) -> str:
     )
 
 
+def chips(understood: dict) -> str:
+    """ "Read as: [Italy ×] [2025 ×]": what the question was read to ask for, each removable."""
+    shown = [c for c in understood["constraints"] if c["key"] not in understood.get("removed", ())]
+    if not shown:
+        return ""
+    items = []
+    for c in shown:
+        label = escape(c["label"])
+        origin = escape(f"from “{c['words']}” in the question")
+        if not c["indexed"]:
+            items.append(
+                f'<span class="kb-chip kb-chip-off" title="{origin}">{label} '
+                f'<span class="kb-meta">(no indexed document: not applied)</span></span>'
+            )
+            continue
+        items.append(
+            f'<span class="kb-chip" data-key="{escape(c["key"])}" title="{origin}">{label}'
+            f'<button type="button" data-widen="{escape(c["key"])}" aria-label="Ask again without {label}">×</button>'
+            "</span>"
+        )
+    hint = "Searched these first. Click × to ask again without one."
+    return (
+        f'<div class="kb-understood" role="status">Read as: {"".join(items)} '
+        f'<span class="kb-meta">{hint}</span></div>'
+    )
+
+
 def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
     """The answer (sentences with [n] markers linking to the cards), then the passage cards."""
     passages = result["passages"]
@@ -268,14 +314,8 @@ def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
         parts.append(searched_for(result))
     if result.get("notice"):
         parts.append(message(result["notice"], "notice"))
-    if result.get("scoped_to"):
-        titles = {
-            p["document"]["id"]: p["document"].get("short_title") or p["document"]["title"] for p in passages
-        }
-        named = ", ".join(titles.get(i, i) for i in result["scoped_to"])
-        parts.append(
-            f'<div class="kb-meta">Searched only the document(s) the question names: {escape(named)}</div>'
-        )
+    if (result.get("understood") or {}).get("constraints"):
+        parts.append(chips(result["understood"]))
     if result["abstained"] or not result["sentences"]:
         parts.append(
             '<div class="kb-abstain" role="status"><strong>No answer in the documents.</strong> '

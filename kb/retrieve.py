@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb import embed, lexical
+from kb import analyzer, embed, lexical
 from kb.acronyms import expand as expand_acronyms
 from kb.errors import UsageError
 from kb.query import Filters, Mentions, Query, mentions, parse_query, without_g7
@@ -279,7 +279,7 @@ def _convex(
         # BM25 and term coverage cannot match words across languages: for a passage in another
         # language than the question they would only pull it down, so its dense part stands in for
         # both (evals/README.md, "Fusion across languages").
-        other = np.array([lexical.other_language(e[1].language, terms.language) for e in entries])
+        other = np.array([analyzer.other_language(e[1].language, terms.language) for e in entries])
         sparse_part = np.where(other, dense_part, sparse_part)
         coverage = np.where(other, dense_part, coverage)
     fused = CC_DENSE_WEIGHT * dense_part + (1 - CC_DENSE_WEIGHT) * sparse_part

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from kb import lexical
+from kb import analyzer, lexical
 
 CORRECT_SPELLING = True  # off: questions are searched as typed (the misspelling suite's "before")
 MIN_LETTERS = 4  # shorter words have too many neighbours to guess from
@@ -43,11 +44,11 @@ def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
     """The question with its misspelled words corrected (see the module's docstring)."""
     if not CORRECT_SPELLING or snapshot is None or not snapshot.words:
         return Spelling(question)
-    language = lexical.analyzer_language(lexical.question_language(question))
+    language = analyzer.analyzer_language(analyzer.question_language(question))
     candidates = None  # built on the first unknown word only
     quoted = [m.span() for m in _QUOTED.finditer(question)]
     out, changes, last = [], [], 0
-    for m in lexical.WORD.finditer(question):
+    for m in analyzer.WORD.finditer(question):
         word = m.group()
         if _as_typed(word, question, language, snapshot) or any(a <= m.start() < b for a, b in quoted):
             continue
@@ -71,8 +72,9 @@ def _as_typed(word: str, question: str, language: str, snapshot: lexical.Snapsho
     return (
         len(word) < MIN_LETTERS
         or word.isupper()
-        or lower in lexical._stopwords(language)
+        or lower in analyzer.stopwords(language)
         or lower in _word_list(language)
+        or _unaccented(lower) in _word_list(language)  # "communiqués": the list has "communiques"
         or any(lower in words for words in snapshot.words.values())
         or lower in country_terms(question)
     )
@@ -123,19 +125,23 @@ def _candidates(snapshot: lexical.Snapshot, language: str) -> _Candidates:
             word_list = _word_list(language)
             indexed = snapshot.words.get(language, {})
             usage = dict(indexed)
-            stems = lexical._stemmer(language)
+            stems = analyzer.stemmer(language)
             listed = list(word_list)
             stemmed = stems.stemWords(listed) if stems is not None else listed
             for w, stem in zip(listed, stemmed, strict=True):
-                if stem in snapshot.doc_freq or w in lexical._stopwords(language):
+                if stem in snapshot.doc_freq or w in analyzer.stopwords(language):
                     usage[w] = word_list[w]
             if len(_built) > 8:
                 _built.clear()
-            common = lexical._stopwords(language)
+            common = analyzer.stopwords(language)
             _built[key] = _Candidates(
                 list(usage), [w in indexed or w in common for w in usage], list(usage.values())
             )
         return _built[key]
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 @cache

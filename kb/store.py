@@ -1,4 +1,5 @@
-"""The index on disk: passages and vectors in Chroma, and a registry of ingested documents.
+"""The index on disk: passages and vectors in Chroma, beside the registry of ingested documents
+(kb/registry.py).
 
 Chroma holds the truth about passages (text, metadata, vectors). The registry (SQLite, one
 row per document) says which version of each source file the index holds; a document's row
@@ -12,11 +13,9 @@ is derived from Chroma after each ingest.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from typing import Any
 from urllib.parse import urlparse
 
@@ -25,6 +24,7 @@ import numpy as np
 from kb.cite import citation
 from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
+from kb.registry import Registry, registry_path
 from kb.types import Document, Passage
 
 _DOC_FIELDS = [f.name for f in fields(Document)]
@@ -34,16 +34,6 @@ _DOC_FIELDS = [f.name for f in fields(Document)]
 # to 0.992. 400 gained 0.001 more but doubled hybrid p95 at 100,000 passages (66 → 157 ms: queries
 # filtered by country walk far more of the graph); 200 costs 66 → 99 ms (evals/README.md).
 EF_SEARCH = 200
-
-
-@dataclass(frozen=True)
-class DocRecord:
-    """A document as the registry knows it."""
-
-    document: Document
-    fingerprint: str  # hash of the file bytes and manifest entry that produced the passages
-    passages: int
-    ingested_at: str
 
 
 def chroma_client(settings: Settings):
@@ -68,8 +58,8 @@ def chroma_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
 
 
-class Index:
-    """An open index: the Chroma collection plus the document registry."""
+class Index(Registry):
+    """An open index: the Chroma collection plus the document registry (whose methods it has)."""
 
     def __init__(
         self, settings: Settings, *, create: bool = False, collection: str | None = None, connect: bool = True
@@ -80,17 +70,14 @@ class Index:
         (a second of imports, which `kb ingest` spends while its worker processes start)."""
         self.settings = settings
         self.dir = settings.index_dir
-        if not create and not self._registry_path.exists():
+        if not create and not registry_path(self.dir).exists():
             raise IndexMissingError(
                 f"no index in {self.dir}/ yet: run `kb ingest` to build it from {settings.sources_dir}/"
             )
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.db = self._open_registry()
+        super().__init__(self.dir)
         if create and collection:
-            with self.db:
-                self.db.execute("INSERT OR REPLACE INTO info VALUES ('collection', ?)", (collection,))
-        self._records: tuple[str, dict[str, DocRecord]] | None = None
-        self._documents: tuple[dict[str, DocRecord], list[Document]] | None = None
+            self.set_info("collection", collection)
         self._create = create
         self._chroma: tuple[Any, Any] | None = None  # the client and the collection
         # The registry remembers the model too, so that an ingest refuses another one before it
@@ -110,10 +97,7 @@ class Index:
             client = chroma_client(self.settings)
             self._chroma = (client, self._collection(client, self._create))
             if self._create and self.info("embed_model") != self.settings.model_id:
-                with self.db:
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO info VALUES ('embed_model', ?)", (self.settings.model_id,)
-                    )
+                self.set_info("embed_model", self.settings.model_id)
 
     @property
     def client(self):
@@ -126,22 +110,6 @@ class Index:
         self.connect()
         assert self._chroma is not None
         return self._chroma[1]
-
-    @property
-    def _registry_path(self):
-        return self.dir / "registry.sqlite"
-
-    def _open_registry(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self._registry_path, timeout=30, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, meta TEXT NOT NULL,"
-            " fingerprint TEXT NOT NULL, passages INTEGER NOT NULL, ingested_at TEXT NOT NULL)"
-        )
-        db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute("CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY)")
-        db.commit()
-        return db
 
     @property
     def collection_name(self) -> str:
@@ -167,8 +135,7 @@ class Index:
             name = self._snapshot_name()
             if name == self._seen_snapshot:
                 return
-            self.db = self._open_registry()  # the old connection closes once no thread uses it any more
-            self._records = None
+            self.reopen()
             if self._chroma is not None:
                 client = self._chroma[0]
                 if not self.settings.chroma_url:
@@ -228,73 +195,13 @@ class Index:
                 f"or {back}"
             )
 
-    # --- registry ---------------------------------------------------------------------------
-
-    def records(self) -> dict[str, DocRecord]:
-        """Every document in the index, by id (read again only after an ingest changed it)."""
-        generation = self.info("generation", "0")
-        if self._records is None or self._records[0] != generation:
-            rows = self.db.execute(
-                "SELECT id, meta, fingerprint, passages, ingested_at FROM documents ORDER BY id"
-            )
-            records = {
-                row[0]: DocRecord(_document(json.loads(row[1])), row[2], row[3], row[4])
-                for row in rows.fetchall()
-            }
-            self._records = (generation, records)
-        return self._records[1]
-
-    def documents(self) -> list[Document]:
-        """Every indexed document (the same list object until an ingest changes the registry)."""
-        records = self.records()
-        if self._documents is None or self._documents[0] is not records:
-            self._documents = (records, [r.document for r in records.values()])
-        return self._documents[1]
-
-    def record(self, document: Document, fingerprint: str, passages: int) -> None:
-        """Mark a document as fully ingested (called after its passages are stored)."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
-                (document.id, json.dumps(asdict(document)), fingerprint, passages, now),
-            )
-            self.db.execute("DELETE FROM pending WHERE id = ?", (document.id,))
-            self._bump_generation()
+    # --- passages ---------------------------------------------------------------------------
 
     def forget(self, doc_id: str) -> None:
         """Remove a document's passages, then its registry row."""
         self._mark_pending(doc_id)
         self.collection.delete(where={"doc_id": doc_id})
-        with self.db:
-            self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            self.db.execute("DELETE FROM pending WHERE id = ?", (doc_id,))
-            self._bump_generation()
-
-    def unfinished(self) -> list[str]:
-        """Documents whose passages an interrupted ingest was changing: redo or remove them."""
-        return [row[0] for row in self.db.execute("SELECT id FROM pending ORDER BY id")]
-
-    def _mark_pending(self, doc_id: str) -> None:
-        with self.db:
-            self.db.execute("INSERT OR IGNORE INTO pending VALUES (?)", (doc_id,))
-
-    @property
-    def generation(self) -> int:
-        """A counter that every change of the registry increases."""
-        return int(self.info("generation", "0"))
-
-    def _bump_generation(self) -> None:
-        self.db.execute(
-            "INSERT INTO info VALUES ('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
-
-    def info(self, key: str, default: str = "") -> str:
-        row = self.db.execute("SELECT value FROM info WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
-    # --- passages ---------------------------------------------------------------------------
+        self.remove(doc_id)
 
     def write(self, documents: Sequence[tuple[Document, list[Passage], np.ndarray]]) -> None:
         """Store documents' passages with their vectors (upserts by stable id, in batches as large
@@ -357,10 +264,6 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
-
-
-def _document(data: dict) -> Document:
-    return Document(**{**data, "aliases": tuple(data.get("aliases", ()))})
 
 
 def to_metadata(p: Passage, d: Document, document_fields: dict) -> dict:

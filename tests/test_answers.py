@@ -16,7 +16,7 @@ from fixtures_build import build_pdf
 from helpers import ROOT, kb
 
 from ingest import pipeline
-from ingest.blocks import read
+from ingest.formats import read
 from ingest.paragraphs import number_paragraphs
 from kb.answer import ABSTAIN_BELOW, ask
 from kb.query import Filters

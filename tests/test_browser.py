@@ -253,6 +253,16 @@ def test_markup_in_a_document_is_shown_as_text_and_runs_nothing(page):
     assert_nothing_ran(page)
 
 
+def test_three_quick_adds_to_the_briefing_are_all_kept(page):
+    """Gradio drops an event sent while the previous one of its kind runs: each add carries every
+    passage added since, so quick clicks on three cards lose none."""
+    cards = ask(page, "Which commitments cover online platforms?")
+    buttons = [cards.nth(i).get_by_role("button", name="Add to briefing") for i in range(3)]
+    for button in buttons:
+        button.click()
+    expect(page.get_by_role("tab", name="Briefing (3)")).to_be_visible()
+
+
 def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_path):
     cards = ask(page, "Which commitments cover online platforms?")
     other = cards.filter(has_not=page.locator(".kb-citation", has_text=PARA_4)).first

@@ -2,7 +2,8 @@
 llama-index baseline, on corpora of increasing size.
 
 corpus.py builds the corpora (real UN statements, synthetic beyond them) and their questions;
-runner.py measures each size in child processes (workers.py); baseline.py is the llama-index
-baseline; quality.py scores both on the shipped suite; scans.py makes the scanned PDF whose
-ingest through OCR is measured once; report.py writes the JSON and the table.
+runner.py measures each size in child processes (measures.py, workers.py); baseline.py is the
+llama-index baseline; quality.py scores both on the shipped suite; scans.py makes the scanned PDF whose
+ingest through OCR is measured once; machine.py says what it ran on; report.py writes the JSON
+and the table.
 """

@@ -40,7 +40,7 @@ INGEST_PHASES = {
     # thread waiting for each batch's vectors, then storing it (the next row is the storing part).
     "embedding thread wait, then storing": ("ingest/pipeline.py", "store"),
     "Chroma upserts": ("kb/store.py", "write"),
-    "registry rows": ("kb/store.py", "record"),
+    "registry rows": ("kb/registry.py", "record"),
     "BM25 snapshot rebuild": ("ingest/pipeline.py", "rebuild_lexical"),
     "commitments refresh": ("kb/commitments/store.py", "refresh"),
     "total (pipeline.run)": ("ingest/pipeline.py", "run"),
@@ -48,7 +48,7 @@ INGEST_PHASES = {
 QUERY_PHASES = {
     "question embedding": ("kb/embed.py", "encode"),
     "index.refresh": ("kb/store.py", "refresh"),
-    "registry records": ("kb/store.py", "records"),
+    "registry records": ("kb/registry.py", "records"),
     "parse_query": ("kb/query.py", "parse_query"),
     "BM25 snapshot load": ("kb/lexical.py", "load"),
     "BM25 scoring": ("kb/retrieve.py", "_bm25_scores"),

@@ -28,6 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("question", help="the question, in plain words")
         add_index_options(p)
         add_query_options(p)
+        p.add_argument(
+            "--without",
+            action="append",
+            default=[],
+            metavar="KEY",
+            help="ignore a constraint read from the question, by the key `Read as:` shows (country:FRA, "
+            "year:2015, type:statement, document:ID, phrase:TEXT); repeatable",
+        )
         p.set_defaults(func=run_query, answer=answer)
 
 
@@ -112,6 +120,7 @@ def run_query(args: argparse.Namespace) -> int:
         answer=args.answer,
         max_per_doc=args.per_doc,
         mmr=args.mmr,
+        removed=tuple(args.without),
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -129,8 +138,20 @@ def print_answer(result, show_answer: bool = True, out=sys.stdout) -> None:
         f"{result.question}\n({result.mode}, {n} passage{'s' * (n != 1)}, {result.latency_ms:.0f} ms)\n",
         file=out,
     )
+    shown = [c for c in result.understood.constraints if c.key not in result.understood.removed]
+    if shown:
+        keys = ", ".join(c.key for c in shown if c.indexed)
+        print(textwrap.fill(f"Read as: {result.understood.read_as}", width, subsequent_indent="  "), file=out)
+        if keys:
+            hint = f"(searched first; to ask again without one: --without KEY, with KEY among {keys})"
+            print(textwrap.fill(hint, width, initial_indent="  ", subsequent_indent="   "), file=out)
+        print(file=out)
     if result.searched_for:
-        print(f"Searched for: {result.searched_for}\n  ({SPELLING_HINT})\n", file=out)
+        print(textwrap.fill(f"Searched for: {result.searched_for}", width, subsequent_indent="  "), file=out)
+        print(
+            textwrap.fill(f"({SPELLING_HINT})", width, initial_indent="  ", subsequent_indent="   "), file=out
+        )
+        print(file=out)
     if result.notice:
         print(f"Note: {result.notice}\n", file=out)
     if show_answer:

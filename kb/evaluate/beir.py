@@ -20,7 +20,7 @@ from pathlib import Path
 from ingest.manifest import MANIFEST_NAME, slug
 from kb.errors import UsageError
 from kb.evaluate.corpus import Corpus
-from kb.evaluate.suite import Judgment, Query, Suite
+from kb.evaluate.types import Judgment, Query, Suite
 
 FORMAT_VERSION = "1"  # bump when the generated files change, so that cached copies are rewritten
 IDS_FILE = ".beir-ids.json"  # index document id → BEIR id (a dot file: never ingested)

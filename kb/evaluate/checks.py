@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kb.answer import ask
-from kb.evaluate.suite import Check, Judged, normalise
+from kb.evaluate.suite import normalise
+from kb.evaluate.types import Check, Judged
 from kb.query import Filters, parse_query
 from kb.store import Index
 from kb.types import Hit

@@ -4,7 +4,8 @@ each winner, behavioural checks, per-question outcomes and what ranked instead, 
 from __future__ import annotations
 
 from kb.evaluate import metrics as m
-from kb.evaluate.report import CHART_FILE, QRELS_FILE, run_file_name
+from kb.evaluate.chart import CHART_FILE
+from kb.evaluate.trec import QRELS_FILE, run_file_name
 
 MAX_QUERY_ROWS = 200  # per-query tables in report.md are cut here (report.json has all)
 MAX_FAILURES = 50  # failed queries detailed per run in report.md

@@ -1,5 +1,6 @@
-"""The report of an evaluation: report.json (everything), report.md (for people), TREC run and
-qrels files (for other tools: trec_eval, ir_measures, ranx) and metrics.png."""
+"""The report of an evaluation as data (report.json, everything), and writing it with report.md
+for people (markdown.py), TREC run and qrels files for other tools (trec.py) and metrics.png
+(chart.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import json
 from pathlib import Path
 
 from kb.evaluate import metrics as m
-from kb.evaluate.runner import Ranked, Results
-
-CHART_FILE = "metrics.png"
-QRELS_FILE = "qrels.trec"
+from kb.evaluate.chart import CHART_FILE, write_chart
+from kb.evaluate.markdown import markdown
+from kb.evaluate.runner import Results
+from kb.evaluate.trec import QRELS_FILE, run_file_name, trec_qrels, trec_run
 
 
 def summarise(results: Results, metric_names: list[str], stat_test: str = "fisher") -> dict:
@@ -175,57 +176,5 @@ def write(report: dict, results: Results, out: Path) -> list[Path]:
     if any(v["metrics"] for v in report["runs"].values()):
         write_chart(report, chart)
         paths.append(chart)
-    from kb.evaluate.markdown import markdown
-
     paths[1].write_text(markdown(report, chart.exists()), encoding="utf-8")
     return paths
-
-
-def run_file_name(name: str) -> str:
-    return name.replace("/", "__")
-
-
-def trec_qrels(qrels: dict[str, dict[str, int]]) -> str:
-    """Qrels in TREC format: `query 0 unit grade`."""
-    return "".join(
-        f"{qid} 0 {unit} {grade}\n" for qid, units in qrels.items() for unit, grade in units.items()
-    )
-
-
-def trec_run(name: str, ranked: dict[str, Ranked]) -> str:
-    """A run in TREC format: `query Q0 unit rank score tag`, each unit once, score 1/rank."""
-    lines = []
-    for qid, x in ranked.items():
-        for rank, unit in enumerate(x.ranking(), start=1):
-            lines.append(f"{qid} Q0 {unit} {rank} {1.0 / rank:.8f} {run_file_name(name)}\n")
-    return "".join(lines)
-
-
-def write_chart(report: dict, path: Path) -> None:
-    """Grouped bars: one group per metric, one bar per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    runs = report["runs"]
-    names = list(runs)
-    metric_names = [x for x in report["configuration"]["metrics"]] + (
-        [m.CHECKS] if any(m.CHECKS in r["metrics"] for r in runs.values()) else []
-    )
-    width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(metric_names) * max(1, len(names)) / 2.5), 4.5))
-    for i, name in enumerate(names):
-        values = [runs[name]["metrics"].get(x, 0.0) for x in metric_names]
-        xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(metric_names))]
-        ax.bar(xs, values, width, label=name)
-    ax.set_xticks(range(len(metric_names)))
-    ax.set_xticklabels(metric_names, rotation=30, ha="right")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("mean over judged questions")
-    ax.set_title(f"{report['suite']['name']}: k = {report['configuration']['k']}")
-    ax.legend(fontsize="small", ncols=min(len(names), 4))
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -23,7 +23,8 @@ from kb import answer
 from kb.config import Settings
 from kb.evaluate.checks import CheckResult, run_check
 from kb.evaluate.corpus import Config, index_for
-from kb.evaluate.suite import Judged, Query, Suite, hit_unit, resolve
+from kb.evaluate.suite import hit_unit, resolve
+from kb.evaluate.types import Judged, Query, Suite
 from kb.retrieve import search
 from kb.store import Index
 from kb.types import Hit

@@ -1,0 +1,135 @@
+"""No import circles in kb/, ingest/ and app.py: every import counts, also one inside a function
+(a circle hidden by a late import is still a circle). The graph is read from the source with
+`ast`, so nothing is imported."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def local_modules() -> dict[str, Path]:
+    """Every module of kb/, ingest/ and app.py by dotted name (a package by its own name)."""
+    paths = [*ROOT.glob("kb/**/*.py"), *ROOT.glob("ingest/**/*.py"), ROOT / "app.py"]
+    modules = {}
+    for path in paths:
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> dict[str, int]:
+    """The local modules a module imports (each with the line of its first import), wherever the
+    import statement stands. `from package import name` counts as importing the submodule `name`
+    when there is one, else the package."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: dict[str, int] = {}
+
+    def add(target: str, line: int) -> None:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found.setdefault(target, line)
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                origin = ".".join([*base, node.module] if node.module else base)
+            else:
+                origin = node.module or ""
+            for alias in node.names:
+                submodule = f"{origin}.{alias.name}"
+                add(submodule if submodule in modules else origin, node.lineno)
+    return found
+
+
+def import_graph() -> dict[str, dict[str, int]]:
+    """Module → the local modules it imports → the line of the import."""
+    modules = local_modules()
+    return {name: imports_of(name, path, modules) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """One circle through each group of modules that import each other (Tarjan's strongly
+    connected components, then a shortest way round inside each), as [a, b, ..., a]."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.add(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return [_shortest_round(min(group), group, graph) for group in groups]
+
+
+def _shortest_round(start: str, group: set[str], graph: dict[str, dict[str, int]]) -> list[str]:
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        following = []
+        for v in frontier:
+            for w in sorted(graph[v]):
+                if w == start:
+                    return [*paths[v], start]
+                if w in group and w not in paths:
+                    paths[w] = [*paths[v], w]
+                    following.append(w)
+        frontier = following
+    raise AssertionError(f"no way round in {sorted(group)}")
+
+
+def _described(cycle: list[str], graph: dict[str, dict[str, int]]) -> str:
+    return " -> ".join(f"{a} (line {graph[a][b]})" for a, b in zip(cycle, cycle[1:])) + f" -> {cycle[-1]}"
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    found = [_described(c, graph) for c in cycles(graph)]
+    assert not found, "import cycles:\n  " + "\n  ".join(found)
+
+
+def test_the_checker_sees_late_and_relative_imports(tmp_path):
+    # The checker itself, on a made-up package: a circle closed by an import inside a function.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("from pkg import b\n")
+    (tmp_path / "pkg" / "b.py").write_text("def f():\n    from .a import x\n    return x\n")
+    (tmp_path / "pkg" / "c.py").write_text("import pkg.b\n")
+    modules = {f"pkg.{n}": tmp_path / "pkg" / f"{n}.py" for n in "abc"} | {
+        "pkg": tmp_path / "pkg" / "__init__.py"
+    }
+    graph = {name: imports_of(name, path, modules) for name, path in modules.items()}
+    assert (
+        graph["pkg.a"] == {"pkg.b": 1} and graph["pkg.b"] == {"pkg.a": 2} and graph["pkg.c"] == {"pkg.b": 1}
+    )
+    assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.a"]]
+    assert _described(cycles(graph)[0], graph) == "pkg.a (line 1) -> pkg.b (line 2) -> pkg.a"
