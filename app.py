@@ -4,9 +4,12 @@ Started by `kb serve` (and `make run`, which ingests first); `python app.py` doe
 The UI shows what the API returns: `kb.api.Library` calls the kb library and returns plain
 dicts, kb/render.py turns them into HTML (escaping all document text), and the same methods
 are the named API endpoints `ask`, `documents`, `document` and `export_briefing`.
+
+Each tab is built by its own module in kb/app/ (ask_tab, documents_tab, briefing_tab,
+commitments_tab); this module puts them on one page, wires what crosses tabs ("Show in
+document", the briefing's count, the data read at page load), and serves the app.
 """
 
-import logging
 import secrets
 import sys
 from html import escape
@@ -19,71 +22,20 @@ import gradio as gr
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from kb import feedback, render
+from kb import render
 from kb.api import Library
+from kb.app.ask_tab import ask_tab
+from kb.app.assets import CSS
+from kb.app.briefing_tab import briefing_tab
+from kb.app.commitments_tab import commitments_tab
+from kb.app.documents_tab import TABLE_HEADERS, documents_tab
+from kb.app.messages import readable
 from kb.config import Settings
 from kb.errors import KBError, UsageError
-from kb.store import cite
 
-log = logging.getLogger("kb.app")
-
-EXAMPLES = [
-    "Which commitments cover online platforms?",
-    "What did the G7 agree on returns?",
-    "What does the 2026 declaration say about sanctions?",
-]
-MODE_CHOICES = [
-    ("Hybrid: meaning and exact words (recommended)", "hybrid"),
-    ("Meaning only (dense vectors)", "dense"),
-    ("Exact words only (BM25)", "bm25"),
-]
 # System fonts: the app works offline, so nothing is fetched from a font service.
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "Consolas", "monospace"]
-TABLE_HEADERS = ["Title", "Issuer", "Country", "Language", "Date", "Type", "Passages", "Ingested at", "Id"]
-
-
-# One-click download: before a briefing file is written, note the link already shown (if any); after,
-# wait for the new file's link (gr.File renders one) and click it, so that the browser saves the file.
-NOTE_FILE = """(...inputs) => {
-  window.kbOldFile = document.querySelector('#kb-briefing-file a[href]')?.href || '';
-  return inputs;
-}"""
-SAVE_FILE = """() => {
-  let tries = 0;
-  const look = () => {
-    const link = document.querySelector('#kb-briefing-file a[href]');
-    if (link && link.href !== window.kbOldFile) link.click();
-    else if (++tries < 50) setTimeout(look, 100);
-  };
-  look();
-}"""
-
-
-def readable(exc: Exception, library: Library) -> str:
-    """The message to show for an error: a KBError's own text, else one line (the traceback goes to the log)."""
-    if isinstance(exc, KBError):
-        return str(exc)
-    if library.settings.chroma_url and store_unreachable(exc):
-        log.warning("the Chroma server is not answering: %s: %s", type(exc).__name__, exc)
-        library.reset()
-        return (
-            f"The Chroma server at {library.settings.chroma_url} is not answering ({exc}): check that "
-            "it is running. Questions are answered again as soon as it is back."
-        )
-    log.exception("request failed")
-    library.reset()  # the index is reopened on the next request, in case its store went away
-    return (
-        f"Something went wrong ({type(exc).__name__}: {str(exc)[:200]}). If the index uses a Chroma server "
-        "(KB_CHROMA_URL), check that it is running. Details are in the terminal running `kb serve`."
-    )
-
-
-def store_unreachable(exc: Exception) -> bool:
-    """Whether an error is a connection to the Chroma server that failed or broke off."""
-    import httpx
-
-    return isinstance(exc, httpx.TransportError | ConnectionError)
 
 
 def api_endpoints(library: Library) -> None:
@@ -122,378 +74,6 @@ def api_endpoints(library: Library) -> None:
 
     for fn in (ask, documents, document, export_briefing):
         gr.api(fn, api_name=fn.__name__)
-
-
-def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
-    """Question, examples, filters, advanced options, the answer with its passage cards, and feedback."""
-    with gr.Row(equal_height=True):
-        question = gr.Textbox(
-            label="Your question",
-            placeholder="e.g. Which commitments cover online platforms?",
-            scale=6,
-            autofocus=True,
-            elem_id="kb-question",
-            max_lines=4,
-        )
-        ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-ask")
-    examples = gr.Examples(EXAMPLES, inputs=question, label="Example questions (click one)")
-    with gr.Accordion("Filter by document type, country, issuer, language or date", open=False):
-        with gr.Row():
-            types = gr.Dropdown(label="Document type", multiselect=True, choices=[])
-            countries = gr.Dropdown(label="Country (G7 for G7 texts)", multiselect=True, choices=[])
-            issuers = gr.Dropdown(label="Issuer", multiselect=True, choices=[])
-            languages = gr.Dropdown(label="Language (ISO 639-1)", multiselect=True, choices=[])
-        with gr.Row():
-            since = gr.Textbox(label="Dated from", placeholder="YYYY, YYYY-MM or YYYY-MM-DD")
-            until = gr.Textbox(label="Dated until", placeholder="YYYY, YYYY-MM or YYYY-MM-DD")
-    with gr.Accordion("Advanced", open=False), gr.Row():
-        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Retrieval mode")
-        k = gr.Slider(1, 20, value=library.settings.top_k, step=1, label="Passages to show")
-    result = gr.HTML(
-        render.message("Ask a question: the answer quotes the documents, and every sentence is cited."),
-        js_on_load=render.CARD_JS,
-        elem_id="kb-answer",
-    )
-    last = gr.State(None)
-    removed = gr.State([])  # keys of the constraints the user took off the question (chips' ×)
-    with gr.Column(visible=False, elem_id="kb-feedback") as feedback_box:
-        gr.Markdown("**Was this answer right?** Your report is saved on this computer for the evaluators.")
-        with gr.Row():
-            about = gr.Dropdown(label="Which passage? (optional)", choices=[], scale=2)
-            comment = gr.Textbox(label="Comment (optional)", scale=3)
-            verdicts = [
-                gr.Button(label, size="md", scale=1, min_width=120) for label in feedback.VERDICTS.values()
-            ]
-        thanks = gr.HTML()
-
-    def run(q, t, c, i, lang, s, u, m, n, items, gone=()):
-        try:
-            res = library.ask(
-                q,
-                m,
-                n,
-                {"types": t, "countries": c, "issuers": i, "languages": lang, "since": s, "until": u},
-                removed=list(gone),
-            )
-        except Exception as exc:  # shown in the page, never as a traceback
-            return (
-                render.message(readable(exc, library), "error"),
-                None,
-                gr.Column(visible=False),
-                gr.Dropdown(),
-                "",
-                list(gone),
-            )
-        choices = [("None in particular", 0)] + [
-            (f"[{p['marker']}] {p['citation']}", p["marker"]) for p in res["passages"]
-        ]
-        html = render.answer(res, set(items or []))
-        return html, res, gr.Column(visible=True), gr.Dropdown(choices=choices, value=0), "", list(gone)
-
-    inputs = [question, types, countries, issuers, languages, since, until, mode, k, basket]
-    outputs = [result, last, feedback_box, about, thanks, removed]
-    for event in (ask_button.click, question.submit, examples.load_input_event.then):
-        event(run, inputs, outputs, api_visibility="private")  # a new question: nothing removed
-
-    def widen(q, t, c, i, lang, s, u, m, n, items, gone, evt: gr.EventData):
-        return run(q, t, c, i, lang, s, u, m, n, items, [*gone, evt.key])
-
-    result.widen(widen, [*inputs, removed], outputs, api_visibility="private")
-
-    def send(res, marker, text, verdict):
-        if res is None:
-            return render.message("Ask a question first.", "notice"), text
-        feedback.record(
-            feedback.feedback_path(library.settings), feedback.from_answer(res, verdict, text, marker)
-        )
-        return render.message(f"Thank you: your report ({feedback.VERDICTS[verdict]}) was saved."), ""
-
-    for button, verdict in zip(verdicts, feedback.VERDICTS):
-        button.click(
-            lambda r, m, t, v=verdict: send(r, m, t, v),
-            [last, about, comment],
-            [thanks, comment],
-            api_visibility="private",
-        )
-
-    def add(items, evt: gr.EventData):
-        items = list(items or [])
-        items += [pid for pid in dict.fromkeys(evt.pids) if pid not in items]
-        gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).", duration=3)
-        return items
-
-    # A click while an earlier add is on its way is sent when it is done, with every passage added since.
-    result.add_passage(add, basket, basket, api_visibility="private", trigger_mode="always_last")
-    return {"result": result, "filters": [types, countries, issuers, languages]}
-
-
-def documents_tab(library: Library) -> dict:
-    """The table of indexed documents and a reader that shows one paragraph by paragraph."""
-    table = gr.Dataframe(
-        headers=TABLE_HEADERS,
-        interactive=False,
-        wrap=True,
-        elem_id="kb-documents",
-        column_widths=["25%", "12%", "7%", "8%", "8%", "10%", "9%", "10%", "11%"],
-        label="Indexed documents (click a row to read the document)",
-    )
-    choice = gr.Dropdown(label="Read a document", choices=[], elem_id="kb-doc-choice")
-    reader = gr.HTML(
-        render.message("Choose a document to read it here."),
-        js_on_load=render.READER_JS,
-        elem_id="kb-reader",
-        max_height=720,
-    )
-
-    def open_doc(doc_id, passage_id=""):
-        try:
-            return render.reader(library.document(doc_id), passage_id)
-        except Exception as exc:
-            return render.message(readable(exc, library), "error")
-
-    def open_row(evt: gr.SelectData):
-        doc_id = evt.row_value[-1]
-        return gr.Dropdown(value=doc_id), open_doc(doc_id)
-
-    choice.input(open_doc, choice, reader, api_visibility="private")
-    table.select(open_row, None, [choice, reader], api_visibility="private")
-    return {"table": table, "choice": choice, "reader": reader, "open": open_doc}
-
-
-def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserState, demo: gr.Blocks) -> None:
-    """The basket of collected passages (order, notes, remove) and its export as Word or Markdown.
-
-    The basket (passage ids, in order) and the notes (by passage id) are kept apart so that typing
-    a note does not redraw the list.
-    """
-    gr.Markdown(
-        "Passages you add with **Add to briefing** on the Ask tab collect here, in this browser. "
-        "Put them in order, add notes, then download the briefing with its reference list."
-    )
-
-    @gr.render(inputs=[basket, notes], triggers=[demo.load, basket.change])
-    def items(ids, written):
-        ids, boxes = list(ids or []), []
-
-        def downloads():
-            # The buttons read the note boxes themselves, so a note typed just before the click is included.
-            for button, fmt in ((word, "docx"), (markdown, "md")):
-                button.click(
-                    lambda b, t, *texts, fmt=fmt: download(b, dict(zip(ids, texts)), t, fmt),
-                    [basket, title, *boxes],
-                    [file, status],
-                    js=NOTE_FILE,
-                    api_visibility="private",
-                ).then(None, js=SAVE_FILE)  # one click: the browser saves the file as soon as it is written
-
-        if not ids:
-            gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
-            return downloads()
-        try:
-            found = library.index().get(ids)
-        except Exception as exc:
-            gr.HTML(render.message(readable(exc, library), "error"))
-            return downloads()
-        for i, pid in enumerate(ids):
-            passage, document = found.get(pid, (None, None))
-            shown = (
-                {"citation": cite(passage, document), "text": passage.text}
-                if passage
-                else {"citation": pid, "text": "This passage is no longer in the index; remove it."}
-            )
-            with gr.Group(elem_classes="kb-basket-row"):
-                gr.HTML(render.basket_item(shown))
-                with gr.Row(equal_height=True):
-                    note = gr.Textbox(
-                        (written or {}).get(pid, ""), label="Your note (optional)", scale=4, key=f"note-{pid}"
-                    )
-                    up = gr.Button("↑ Move up", interactive=i > 0, key=f"up-{pid}", min_width=100)
-                    down = gr.Button(
-                        "↓ Move down", interactive=i < len(ids) - 1, key=f"down-{pid}", min_width=100
-                    )
-                    remove = gr.Button("Remove", variant="stop", key=f"remove-{pid}", min_width=100)
-            boxes.append(note)
-            note.change(lambda n, text, pid=pid: {**(n or {}), pid: text}, [notes, note], notes)
-            up.click(lambda b, i=i: moved(b, i, i - 1), basket, basket)
-            down.click(lambda b, i=i: moved(b, i, i + 1), basket, basket)
-            remove.click(lambda b, i=i: b[:i] + b[i + 1 :], basket, basket)
-        downloads()
-
-    title = gr.Textbox("Briefing", label="Briefing title", interactive=True)
-    with gr.Row():
-        word = gr.Button("Download as Word (.docx)", variant="primary")
-        markdown = gr.Button("Download as Markdown (.md)")
-        clear = gr.Button("Empty the briefing", variant="stop")
-    file = gr.File(label="Your briefing file", interactive=False, visible=False, elem_id="kb-briefing-file")
-    status = gr.HTML()
-
-    def download(ids, written, heading, fmt):
-        try:
-            ids = list(ids or [])
-            path = library.export(ids, written, fmt, heading)
-            done = (
-                f"Saved as {path.name} ({len(ids)} passage{'s' * (len(ids) != 1)}), in your browser's "
-                "downloads. If it did not appear, click the file name below."
-            )
-            return gr.File(str(path), visible=True), render.message(done)
-        except Exception as exc:
-            return gr.File(None, visible=False), render.message(readable(exc, library), "error")
-
-    # Emptying asks first (the browser's own confirmation); cancelling leaves the briefing as it is.
-    confirmed = gr.Checkbox(False, visible="hidden")
-    clear.click(
-        lambda ok: ([], {}) if ok else (gr.skip(), gr.skip()),
-        confirmed,
-        [basket, notes],
-        js="(ok) => [confirm('Empty the briefing? Its passages and notes will be removed.')]",
-        api_visibility="private",
-    )
-
-
-def moved(entries: list, i: int, j: int) -> list:
-    """The list with item i moved to position j."""
-    entries = list(entries)
-    entries.insert(j, entries.pop(i))
-    return entries
-
-
-def _row_id(row: list) -> str:
-    """A table row as one string: what finds its commitment's key when the row is clicked."""
-    return "\x1f".join(str(cell) for cell in row)
-
-
-def commitments_tab(library: Library) -> None:
-    """The Commitments tab: every G7 commitment as a row, filtered by topic with one click; a row opens
-    its words, lineage and evidence by country with compliance scores (an analyst confirms one here);
-    the compliance matrix as a heatmap and a CSV. Data: kb/commitments (store.tracker), HTML: its view.py.
-    """
-    from kb.commitments import compliance, matrix, store, view
-    from kb.commitments import rules as rules_mod
-    from kb.commitments import topics as topics_mod
-
-    taxonomy = topics_mod.load()
-    strengths = [("All strengths", view.ALL)] + [(s.label, s.key) for s in rules_mod.load().strengths]
-
-    def current():
-        index = library.index()
-        titles = {d: r.document.cite_title for d, r in index.records().items()}
-        return store.tracker(index), titles
-
-    def table(topic, strength, acknowledgements):
-        try:
-            tracker, titles = current()
-            shown = view.rows(tracker, taxonomy, titles, topic, strength, acknowledgements)
-        except Exception as exc:
-            return gr.Dataframe(value=[]), render.message(readable(exc, library), "error"), {}
-        label = taxonomy.label(topic) if topic not in ("", view.ALL, None) else "all topics"
-        count = f"{len(shown)} commitment{'s' * (len(shown) != 1)} · {label}"
-        return (
-            gr.Dataframe(value=list(shown.values()) or [[""] * len(view.TABLE_HEADERS)]),
-            f"<div class='kb-meta'>{escape(count)}</div>",
-            {_row_id(row): key for key, row in shown.items()},
-        )
-
-    def opened(key):
-        tracker, titles = current()
-        found = tracker.get(key)
-        if found is None:
-            return (
-                render.message("This commitment is no longer in the index.", "notice"),
-                gr.Row(visible=False),
-                gr.Dropdown(),
-            )
-        m = matrix.build(tracker, compliance.load(library.settings.sources_dir), rules_mod.load())
-        html = view.detail(tracker, found, taxonomy, titles, m)
-        return html, gr.Row(visible=found.is_commitment), gr.Dropdown(choices=m.countries, value=None)
-
-    def select(keys, evt: gr.SelectData):
-        key = keys.get(_row_id(evt.row_value or []), "")
-        try:
-            return (key, *opened(key))
-        except Exception as exc:
-            return key, render.message(readable(exc, library), "error"), gr.Row(visible=False), gr.Dropdown()
-
-    def confirm(key, country, score, note):
-        try:
-            tracker, _ = current()
-            found = tracker.get(key)
-            if found is None or not country or score is None:
-                raise UsageError("Choose a commitment in the table, a country and a score first.")
-            compliance.confirm(library.settings.sources_dir, found, country, score, note or "")
-            html, row, _ = opened(key)
-            return html, row, ""
-        except Exception as exc:
-            return render.message(readable(exc, library), "error"), gr.Row(), note
-
-    def draw():
-        try:
-            tracker, titles = current()
-            m = matrix.build(tracker, compliance.load(library.settings.sources_dir), rules_mod.load())
-            name = f"commitment-matrix-{secrets.token_hex(4)}"  # one file per request: users do not share
-            png = matrix.heatmap(m, library.exports / f"{name}.png", titles)
-            csv_path = library.exports / f"{name}.csv"
-            csv_path.write_text(matrix.to_csv(m, titles), encoding="utf-8")
-            return str(png), gr.File(str(csv_path), visible=True), ""
-        except Exception as exc:
-            return None, gr.File(visible=False), render.message(readable(exc, library), "error")
-
-    with gr.Tab("Commitments", id="commitments") as tab:
-        gr.Markdown(
-            "Every commitment of the G7 documents, with its exact words. Click a topic to filter the table; "
-            "click a row for its lineage, the national evidence of its implementation and compliance scores."
-        )
-        topic = gr.Radio(
-            view.topic_choices(taxonomy), value=view.ALL, label="Topic", elem_id="kb-commitment-topic"
-        )
-        with gr.Row():
-            strength = gr.Dropdown(strengths, value=view.ALL, label="Strength", scale=2)
-            acknowledgements = gr.Checkbox(False, label="Show acknowledgements too (not counted)", scale=2)
-        count = gr.HTML(elem_id="kb-commitment-count")
-        grid = gr.Dataframe(
-            headers=view.TABLE_HEADERS,
-            interactive=False,
-            wrap=True,
-            elem_id="kb-commitments",
-            column_widths=["6%", "16%", "5%", "8%", "13%", "9%", "8%", "35%"],
-            label="Commitments (click a row for its detail)",
-            max_height=900,
-        )
-        selected = gr.State("")
-        keys = gr.State({})  # the table's rows → their commitment keys
-        detail = gr.HTML(
-            render.message("Click a commitment in the table to see its detail."),
-            elem_id="kb-commitment-detail",
-        )
-        with gr.Row(visible=False, equal_height=True) as confirm_row:
-            country = gr.Dropdown(label="Country", choices=[], scale=1)
-            score = gr.Radio(
-                [
-                    ("+1 full compliance", 1),
-                    ("0 work in progress", 0),
-                    ("−1 no evidence of implementation", -1),
-                ],
-                label="Confirmed compliance score",
-                scale=3,
-            )
-            note = gr.Textbox(label="Note (reasons and sources)", scale=3)
-            confirm_button = gr.Button("Confirm score", variant="primary", scale=1)
-        with gr.Accordion("Compliance matrix: heatmap and CSV", open=False):
-            gr.Markdown(matrix.LEGEND, elem_id="kb-matrix-legend")
-            draw_button = gr.Button("Draw the commitment × country matrix")
-            heatmap = gr.Image(
-                type="filepath", label="Compliance by commitment and country", interactive=False
-            )
-            csv_file = gr.File(label="The matrix as CSV", interactive=False, visible=False)
-            problem = gr.HTML()
-
-    filters = [topic, strength, acknowledgements]
-    for event in (tab.select, topic.change, strength.change, acknowledgements.change):
-        event(table, filters, [grid, count, keys], api_visibility="private")
-    grid.select(select, keys, [selected, detail, confirm_row, country], api_visibility="private")
-    confirm_button.click(
-        confirm, [selected, country, score, note], [detail, confirm_row, note], api_visibility="private"
-    )
-    draw_button.click(draw, None, [heatmap, csv_file, problem], api_visibility="private")
 
 
 def build_app(settings: Settings | None = None, library: Library | None = None) -> gr.Blocks:
@@ -633,7 +213,7 @@ def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[
             theme=gr.themes.Default(
                 primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS
             ),
-            css=render.CSS,
+            css=CSS,
         )
     except OSError as exc:
         raise KBError(

@@ -2,7 +2,8 @@
 
 Document text is data, never markup: a source containing `<script>` or a Markdown link shows
 as those characters. Nothing here parses Markdown, and the only URLs turned into links are
-http(s) URLs from the manifest and the app's own routes.
+http(s) URLs from the manifest and the app's own routes. The CSS that styles this HTML and the
+JavaScript that handles clicks on its buttons are in kb/app/assets.py.
 """
 
 from __future__ import annotations
@@ -13,147 +14,6 @@ from urllib.parse import quote, urlparse
 
 from kb import language
 from kb.llm import translation_label
-
-# Passage cards and the answer: clicks on buttons are handled by CARD_JS (clipboard in the
-# browser, "add" and "show" sent to the server); everything else is static HTML.
-CARD_JS = r"""
-const esc = (s) => s.replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
-async function copy(html, text) {
-  try {
-    if (navigator.clipboard && window.ClipboardItem) {
-      await navigator.clipboard.write([new ClipboardItem({
-        'text/html': new Blob([html], {type: 'text/html'}),
-        'text/plain': new Blob([text], {type: 'text/plain'}),
-      })]);
-      return true;
-    }
-  } catch (e) { /* some browsers refuse rich text: fall back to plain text */ }
-  try { await navigator.clipboard.writeText(text); return true; } catch (e) { return false; }
-}
-function flash(btn, label) {
-  const old = btn.dataset.label || btn.textContent;
-  btn.dataset.label = old;
-  btn.textContent = label;
-  setTimeout(() => { btn.textContent = old; }, 1800);
-}
-// Passages added while an earlier "add" is still on its way: each add sends them all, since
-// Gradio keeps only the last of the events sent meanwhile (trigger_mode always_last).
-const added = new Set();
-watch('value', () => added.clear());
-element.addEventListener('click', async (ev) => {
-  const marker = ev.target.closest('a.kb-marker');
-  if (marker) {
-    ev.preventDefault();
-    const card = element.querySelector('.kb-card[data-marker="' + marker.dataset.marker + '"]');
-    if (card) {
-      card.scrollIntoView({behavior: 'smooth', block: 'center'});
-      card.classList.add('kb-flash');
-      setTimeout(() => card.classList.remove('kb-flash'), 1600);
-    }
-    return;
-  }
-  const widen = ev.target.closest('button[data-widen]');
-  if (widen) {
-    widen.disabled = true;
-    trigger('widen', {key: widen.dataset.widen});
-    return;
-  }
-  const btn = ev.target.closest('button[data-action]');
-  if (!btn) return;
-  const card = btn.closest('.kb-card');
-  const citation = card.querySelector('.kb-citation').textContent;
-  const text = card.querySelector('.kb-text').textContent;
-  const action = btn.dataset.action;
-  if (action === 'copy-citation') {
-    flash(btn, (await copy('<span>' + esc(citation) + '</span>', citation)) ? 'Copied ✓' : 'Copy failed');
-  } else if (action === 'copy-passage') {
-    const html = '<blockquote><p>“' + esc(text) + '”</p></blockquote><p><i>' + esc(citation) + '</i></p>';
-    flash(btn, (await copy(html, '“' + text + '”\n' + citation)) ? 'Copied ✓' : 'Copy failed');
-  } else if (action === 'add') {
-    btn.textContent = 'In briefing ✓';
-    added.add(card.dataset.pid);
-    trigger('add_passage', {pids: [...added]});
-  } else if (action === 'show') {
-    trigger('show_passage', {pid: card.dataset.pid});
-  }
-});
-"""
-
-# The document reader: bring the selected paragraph into view whenever the reader changes.
-READER_JS = r"""
-const reveal = () => {
-  const el = element.querySelector('.kb-selected');
-  if (el) setTimeout(() => el.scrollIntoView({block: 'center'}), 80);
-};
-watch('value', reveal);
-reveal();
-"""
-
-CSS = """
-/* Boxes have their own light background and dark text, so they read the same in Gradio's dark mode;
-   text outside boxes takes the theme's colours. */
-.kb-answer, .kb-reader, .kb-msg, .kb-basket-item { font-size: 15px; line-height: 1.55; }
-.kb-card, .kb-answer-text, .kb-abstain, .kb-msg, .kb-reader, .kb-basket-item {
-  color: #1b1f24; --body-text-color: #1b1f24; --body-text-color-subdued: #57606a; }
-.kb-answer > h3 { margin: 14px 0 6px; font-size: 17px; color: var(--body-text-color); }
-.kb-reader h3 { margin: 10px 0 4px; font-size: 18px; color: #1b1f24; }
-.kb-meta { color: #57606a; font-size: 13px; margin-bottom: 6px; }
-.kb-searched { font-size: 15px; margin: 4px 0 8px; }
-footer .divider { display: none !important; }
-.kb-understood { margin: 4px 0 8px; font-size: 14px; }
-.kb-understood > .kb-meta { display: inline; }
-.kb-chip { display: inline-flex; align-items: center; gap: 4px; border: 1px solid #8c959f; border-radius: 12px;
-  padding: 1px 4px 1px 10px; margin: 0 4px 2px 0; background: #f6f8fa; color: #1b1f24; }
-.kb-chip button { border: 0; background: transparent; font-size: 15px; line-height: 1; cursor: pointer;
-  color: #57606a; padding: 0 4px; }
-.kb-chip button:hover, .kb-chip button:focus { color: #cf222e; }
-.kb-chip-off { border-style: dashed; padding-right: 10px; color: #57606a; }  /* Gradio's "·" left after "Use via API" alone */
-/* The Commitments table: one line per row, cut with "…", so that ten rows fit on a screen (a click shows all). */
-#kb-commitments .body-cell .cell-wrap, #kb-commitments .body-cell .cell-wrap * { display: block !important;
-  white-space: nowrap !important; overflow: hidden !important; text-overflow: ellipsis !important; }
-#kb-commitments .body-cell, #kb-commitments th { font-size: 13px !important; }
-.table-wrap .body-cell { font-family: var(--font) !important; }  /* tables in the page's font, not monospace */
-.kb-searched .kb-meta { display: inline; }
-.kb-head h1 { margin: 0; font-size: 24px; }
-.kb-head p { margin: 2px 0 0; color: #57606a; }
-.dark .kb-head p, .dark .kb-answer > .kb-meta, .dark #kb-status .kb-meta { color: #c9d1d9; }
-.kb-answer-text { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; }
-.kb-answer-text p { margin: 4px 0; }
-.kb-answer-text .kb-doc { font-weight: 600; margin-top: 8px; }
-a.kb-marker { color: #0550ae; font-weight: 600; text-decoration: none; padding: 0 2px; }
-a.kb-marker:hover, a.kb-marker:focus { text-decoration: underline; }
-.kb-abstain { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 8px; padding: 10px 14px; }
-.kb-abstain strong { font-size: 16px; }
-.kb-card { background: #ffffff; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 10px 0;
-  transition: box-shadow 0.3s; }
-.kb-card.kb-flash { box-shadow: 0 0 0 3px #0969da; }
-.kb-card header { display: flex; gap: 8px; align-items: baseline; }
-.kb-num { color: #0550ae; font-weight: 700; }
-.kb-title { font-weight: 600; }
-.kb-docmeta { color: #57606a; font-size: 13px; }
-.kb-text { margin: 8px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
-mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom: 2px solid #d4a72c; }
-.kb-citation { font-style: italic; color: #24292f; font-size: 14px; }
-.kb-actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; align-items: center; }
-.kb-actions button { border: 1px solid #8c959f; background: #f6f8fa; color: #1b1f24; border-radius: 6px;
-  padding: 3px 10px; font-size: 13px; cursor: pointer; margin: 0; }
-.kb-actions button:hover, .kb-actions button:focus { background: #eaeef2; border-color: #0969da; }
-.kb-msg { border-radius: 8px; padding: 10px 14px; border: 1px solid #d0d7de; background: #f6f8fa; }
-.kb-msg.kb-error { border-color: #cf222e; background: #ffebe9; }
-.kb-msg.kb-notice { border-color: #d4a72c; background: #fff8c5; }
-.kb-translation { margin: -0.3em 0 0.6em 1.5em; color: #57606a; font-style: italic; }
-.kb-reader { background: #ffffff; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 16px; }
-.kb-reader h4 { margin: 14px 0 4px; font-size: 15px; color: #1b1f24; }
-.kb-para { display: flex; gap: 12px; padding: 4px 6px; border-radius: 6px; scroll-margin: 80px; }
-.kb-para .kb-label { min-width: 64px; color: #57606a; font-size: 13px; padding-top: 2px; }
-.kb-para .kb-ptext { white-space: pre-wrap; overflow-wrap: anywhere; }
-.kb-para.kb-selected { background: #fff1a8; outline: 2px solid #d4a72c; }
-.kb-reader a, .kb-card a.kb-pdf { color: #0550ae; }
-.kb-basket-item { background: #ffffff; padding: 8px 12px; }
-.kb-basket-item .kb-text { margin: 4px 0; }
-#kb-documents table { font-family: inherit; font-size: 14px; }
-#kb-feedback { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; }
-"""
 
 
 def message(text: str, kind: str = "info") -> str:

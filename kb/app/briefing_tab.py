@@ -1,0 +1,121 @@
+"""The Briefing tab: the collected passages (order, notes, remove) and their export as Word or Markdown."""
+
+import gradio as gr
+
+from kb import render
+from kb.api import Library
+from kb.app.messages import readable
+from kb.store import cite
+
+# One-click download: before a briefing file is written, note the link already shown (if any); after,
+# wait for the new file's link (gr.File renders one) and click it, so that the browser saves the file.
+NOTE_FILE = """(...inputs) => {
+  window.kbOldFile = document.querySelector('#kb-briefing-file a[href]')?.href || '';
+  return inputs;
+}"""
+SAVE_FILE = """() => {
+  let tries = 0;
+  const look = () => {
+    const link = document.querySelector('#kb-briefing-file a[href]');
+    if (link && link.href !== window.kbOldFile) link.click();
+    else if (++tries < 50) setTimeout(look, 100);
+  };
+  look();
+}"""
+
+
+def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserState, demo: gr.Blocks) -> None:
+    """The basket of collected passages (order, notes, remove) and its export as Word or Markdown.
+
+    The basket (passage ids, in order) and the notes (by passage id) are kept apart so that typing
+    a note does not redraw the list.
+    """
+    gr.Markdown(
+        "Passages you add with **Add to briefing** on the Ask tab collect here, in this browser. "
+        "Put them in order, add notes, then download the briefing with its reference list."
+    )
+
+    @gr.render(inputs=[basket, notes], triggers=[demo.load, basket.change])
+    def items(ids, written):
+        ids, boxes = list(ids or []), []
+
+        def downloads():
+            # The buttons read the note boxes themselves, so a note typed just before the click is included.
+            for button, fmt in ((word, "docx"), (markdown, "md")):
+                button.click(
+                    lambda b, t, *texts, fmt=fmt: download(b, dict(zip(ids, texts)), t, fmt),
+                    [basket, title, *boxes],
+                    [file, status],
+                    js=NOTE_FILE,
+                    api_visibility="private",
+                ).then(None, js=SAVE_FILE)  # one click: the browser saves the file as soon as it is written
+
+        if not ids:
+            gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
+            return downloads()
+        try:
+            found = library.index().get(ids)
+        except Exception as exc:
+            gr.HTML(render.message(readable(exc, library), "error"))
+            return downloads()
+        for i, pid in enumerate(ids):
+            passage, document = found.get(pid, (None, None))
+            shown = (
+                {"citation": cite(passage, document), "text": passage.text}
+                if passage
+                else {"citation": pid, "text": "This passage is no longer in the index; remove it."}
+            )
+            with gr.Group(elem_classes="kb-basket-row"):
+                gr.HTML(render.basket_item(shown))
+                with gr.Row(equal_height=True):
+                    note = gr.Textbox(
+                        (written or {}).get(pid, ""), label="Your note (optional)", scale=4, key=f"note-{pid}"
+                    )
+                    up = gr.Button("↑ Move up", interactive=i > 0, key=f"up-{pid}", min_width=100)
+                    down = gr.Button(
+                        "↓ Move down", interactive=i < len(ids) - 1, key=f"down-{pid}", min_width=100
+                    )
+                    remove = gr.Button("Remove", variant="stop", key=f"remove-{pid}", min_width=100)
+            boxes.append(note)
+            note.change(lambda n, text, pid=pid: {**(n or {}), pid: text}, [notes, note], notes)
+            up.click(lambda b, i=i: moved(b, i, i - 1), basket, basket)
+            down.click(lambda b, i=i: moved(b, i, i + 1), basket, basket)
+            remove.click(lambda b, i=i: b[:i] + b[i + 1 :], basket, basket)
+        downloads()
+
+    title = gr.Textbox("Briefing", label="Briefing title", interactive=True)
+    with gr.Row():
+        word = gr.Button("Download as Word (.docx)", variant="primary")
+        markdown = gr.Button("Download as Markdown (.md)")
+        clear = gr.Button("Empty the briefing", variant="stop")
+    file = gr.File(label="Your briefing file", interactive=False, visible=False, elem_id="kb-briefing-file")
+    status = gr.HTML()
+
+    def download(ids, written, heading, fmt):
+        try:
+            ids = list(ids or [])
+            path = library.export(ids, written, fmt, heading)
+            done = (
+                f"Saved as {path.name} ({len(ids)} passage{'s' * (len(ids) != 1)}), in your browser's "
+                "downloads. If it did not appear, click the file name below."
+            )
+            return gr.File(str(path), visible=True), render.message(done)
+        except Exception as exc:
+            return gr.File(None, visible=False), render.message(readable(exc, library), "error")
+
+    # Emptying asks first (the browser's own confirmation); cancelling leaves the briefing as it is.
+    confirmed = gr.Checkbox(False, visible="hidden")
+    clear.click(
+        lambda ok: ([], {}) if ok else (gr.skip(), gr.skip()),
+        confirmed,
+        [basket, notes],
+        js="(ok) => [confirm('Empty the briefing? Its passages and notes will be removed.')]",
+        api_visibility="private",
+    )
+
+
+def moved(entries: list, i: int, j: int) -> list:
+    """The list with item i moved to position j."""
+    entries = list(entries)
+    entries.insert(j, entries.pop(i))
+    return entries
