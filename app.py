@@ -10,6 +10,7 @@ commitments_tab); this module puts them on one page, wires what crosses tabs ("S
 document", the briefing's count, the data read at page load), and serves the app.
 """
 
+import os
 import secrets
 import sys
 from html import escape
@@ -242,7 +243,6 @@ def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[
     return demo, url
 
 
+# `python app.py` is `kb serve`, run as its own program (kb.cli imports this module).
 if __name__ == "__main__":
-    from kb.cli import main
-
-    sys.exit(main(["serve", *sys.argv[1:]]))
+    os.execv(sys.executable, [sys.executable, "-m", "kb.cli", "serve", *sys.argv[1:]])

@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 import kb  # noqa: F401  (sets the offline environment before any library is imported)
-from kb.config import Settings
 from kb.errors import KBError
-
-# Modules that define `register(subparsers)`; each adds its commands.
-COMMAND_MODULES = [
-    "kb.cli.index",
-    "kb.cli.sources",
-    "kb.cli.query",
-    "kb.cli.serve",
-    "kb.cli.eval",
-    "kb.cli.commitments",
-    "kb.cli.feedback",
-    "kb.cli.bench",
-]
 
 EPILOG = """\
 Typical use:
@@ -42,27 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kb {kb.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    # Each command module defines `register(subparsers)`, which adds its commands.
+    from kb.cli import bench, commitments, eval, feedback, index, query, serve, sources
+
+    for module in (index, sources, query, serve, eval, commitments, feedback, bench):
+        module.register(sub)
     return parser
-
-
-def add_index_options(parser: argparse.ArgumentParser, sources: bool = False) -> None:
-    """--index (and --sources) for commands that use the index."""
-    parser.add_argument("--index", metavar="DIR", help="index directory (default .kb, or KB_INDEX_DIR)")
-    if sources:
-        parser.add_argument(
-            "--sources", metavar="DIR", help="sources directory (default sources, or KB_SOURCES_DIR)"
-        )
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by --index / --sources / --embed-model."""
-    return Settings.from_env(
-        index_dir=getattr(args, "index", None),
-        sources_dir=getattr(args, "sources", None),
-        embed_model=getattr(args, "embed_model", None),
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

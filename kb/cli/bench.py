@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kb.cli import settings_from
+from kb.cli.options import settings_from
 from kb.errors import UsageError
 
 

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from kb.cli import commitments_output as output
-from kb.cli import settings_from
+from kb.cli.options import settings_from
 
 DESCRIPTION = """\
 List the commitments extracted from the G7 documents of the index (declarations, statements,

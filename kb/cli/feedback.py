@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kb.cli import add_index_options, settings_from
+from kb.cli.options import add_index_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:

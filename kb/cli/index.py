@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from kb.cli import add_index_options, settings_from
+from kb.cli.options import add_index_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ import shutil
 import sys
 import textwrap
 
-from kb.cli import add_index_options, settings_from
+from kb.cli.options import add_index_options, settings_from
 from kb.query import Filters
 from kb.render import SPELLING_HINT
 from kb.retrieve import MODES

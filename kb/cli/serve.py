@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kb.cli import add_index_options, settings_from
+from kb.cli.options import add_index_options, settings_from
 from kb.config import Settings
 
 RUN_HINT = (

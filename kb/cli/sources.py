@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from kb.cli import add_index_options, settings_from
+from kb.cli.options import add_index_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,25 @@
+"""Options and settings that the `kb` commands share: the index and sources directories."""
+
+from __future__ import annotations
+
+import argparse
+
+from kb.config import Settings
+
+
+def add_index_options(parser: argparse.ArgumentParser, sources: bool = False) -> None:
+    """--index (and --sources) for commands that use the index."""
+    parser.add_argument("--index", metavar="DIR", help="index directory (default .kb, or KB_INDEX_DIR)")
+    if sources:
+        parser.add_argument(
+            "--sources", metavar="DIR", help="sources directory (default sources, or KB_SOURCES_DIR)"
+        )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by --index / --sources / --embed-model."""
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None),
+        sources_dir=getattr(args, "sources", None),
+        embed_model=getattr(args, "embed_model", None),
+    )
