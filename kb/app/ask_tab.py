@@ -117,6 +117,10 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
         gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).", duration=3)
         return items
 
-    # A click while an earlier add is on its way is sent when it is done, with every passage added since.
-    result.add_passage(add, basket, basket, api_visibility="private", trigger_mode="always_last")
+    # Every click is sent (Gradio's default drops one sent while the previous add runs), and the adds
+    # run one after the other; each carries every passage added from this answer, so the last one to
+    # run holds them all even though the basket it was sent with may not have the others yet.
+    result.add_passage(
+        add, basket, basket, api_visibility="private", trigger_mode="multiple", concurrency_limit=1
+    )
     return {"result": result, "filters": [types, countries, issuers, languages]}

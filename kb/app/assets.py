@@ -26,10 +26,9 @@ function flash(btn, label) {
   btn.textContent = label;
   setTimeout(() => { btn.textContent = old; }, 1800);
 }
-// Passages added while an earlier "add" is still on its way: each add sends them all, since
-// Gradio keeps only the last of the events sent meanwhile (trigger_mode always_last).
-const added = new Set();
-watch('value', () => added.clear());
+// The passages added from this answer: each add sends them all, so that an add sent while an
+// earlier one is on its way (with the basket as it was) still leaves every one of them in.
+const added = new Set();  // forgets the passages of earlier answers (no longer on the page)
 element.addEventListener('click', async (ev) => {
   const marker = ev.target.closest('a.kb-marker');
   if (marker) {
@@ -61,6 +60,8 @@ element.addEventListener('click', async (ev) => {
     flash(btn, (await copy(html, '“' + text + '”\n' + citation)) ? 'Copied ✓' : 'Copy failed');
   } else if (action === 'add') {
     btn.textContent = 'In briefing ✓';
+    const shown = new Set([...element.querySelectorAll('.kb-card')].map((c) => c.dataset.pid));
+    [...added].filter((pid) => !shown.has(pid)).forEach((pid) => added.delete(pid));
     added.add(card.dataset.pid);
     trigger('add_passage', {pids: [...added]});
   } else if (action === 'show') {
