@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
 from kb.query import Filters, catalog, named_documents
-from kb.retrieve import Retrieval, retrieve
+from kb.retrieve import CANDIDATES, Retrieval, retrieve
 from kb.store import Index
 from kb.support import Support
 from kb.types import Document
@@ -36,6 +36,11 @@ _KIND_WORDS = (
     (r"national\s+(?:action\s+)?plans|national\s+strategies", "national-plan", "national plans"),
     (r"(?:national\s+|progress\s+|implementation\s+)?reports", "national-report", "national reports"),
 )
+# "G7" written in the question, in any language ("G7首脳宣言", "la dichiarazione del G7"): the G7's
+# own texts are searched first, as for a country. (A same-language national report otherwise
+# outranked the English declaration for questions asked in Italian or Japanese.)
+_G7 = re.compile(r"(?<![A-Za-z0-9])G-?7(?![0-9])")
+G7_FIRST = True
 _YEAR = re.compile(r"\b(?:(since|after|from|before|until|till|up\s+to|by)\s+)?((?:19|20)\d\d)\b", re.I)
 
 
@@ -118,7 +123,9 @@ def understand(question: str, documents: list[Document], removed: Iterable[str] 
 
     seen: set[str] = set()
     countries = {d.country for d in documents}
-    for code, name, span in country_names(question):
+    named = [(m.start(), "G7", "G7 texts", m.span()) for m in _G7.finditer(question) if G7_FIRST]
+    named += [(span[0], code, name, span) for code, name, span in country_names(question)]
+    for _, code, name, span in sorted(named):
         if code not in seen and free(span):
             seen.add(code)
             found.append(Constraint("country", code, name, question[span[0] : span[1]], code in countries))
@@ -181,7 +188,11 @@ def narrowed_first(
     narrowed = understood.narrowed(filters) if NARROW_FIRST else None
     if narrowed is None:
         return everything, ""
-    first = retrieve(index, question, filters=narrowed, **options)
+    # Every candidate of the narrowed search is rated, whatever k: the top passages then do not
+    # depend on how many were asked for.
+    first = retrieve(
+        index, question, filters=narrowed, **{**options, "k": max(options.get("k", 5), CANDIDATES)}
+    )
     rater = Support(first.terms, index.settings)
     own = [h for h in first.hits if rater(h) >= threshold]
     if not own:  # said only when other documents do answer: else the abstention says it all
