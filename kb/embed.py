@@ -115,6 +115,26 @@ def encode(
     the other models ignore it)."""
     if not texts:
         return np.zeros((0, dimension(settings)), dtype=np.float32)
+    if query and len(texts) == 1:  # one question is embedded by several steps of one answer
+        key = (settings.model_id, texts[0])
+        with _lock:
+            found = _questions.get(key)
+        if found is None:
+            found = _encode(settings, texts, batch_size, query)
+            with _lock:
+                if len(_questions) >= 256:
+                    _questions.clear()
+                _questions[key] = found
+        return found.copy()
+    return _encode(settings, texts, batch_size, query)
+
+
+# Recent questions' embeddings, by model: ask() searches a stated country or the G7 first and then
+# everything, and picks the quoted sentences, each of which embeds the question.
+_questions: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _encode(settings: Settings, texts: list[str], batch_size: int | None, query: bool) -> np.ndarray:
     fast = encoder(settings)
     if e5.wanted(settings.embed_model):
         return fast.encode(texts, query=query)

@@ -15,7 +15,7 @@ from kb import lexical
 from kb.errors import UsageError
 from kb.types import Document, date_to_int
 
-_PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
+PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def parse_query(question: str, filters: Filters, documents: list[Document]) -> Q
     matched against passages ("the 2026 declaration" would otherwise favour any passage that
     says "declaration").
     """
-    phrases = tuple(p for m in _PHRASE.finditer(question) for p in m.groups() if p and p.strip())
+    phrases = tuple(p for m in PHRASE.finditer(question) for p in m.groups() if p and p.strip())
     scoped, spans = named_documents(question, documents)
     text = question
     if scoped and not filters.doc_ids:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from kb import analyzer, lexical
+from kb.places import country_terms
 
 CORRECT_SPELLING = True  # off: questions are searched as typed (the misspelling suite's "before")
 MIN_LETTERS = 4  # shorter words have too many neighbours to guess from
@@ -47,10 +48,11 @@ def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
     language = analyzer.analyzer_language(analyzer.question_language(question))
     candidates = None  # built on the first unknown word only
     quoted = [m.span() for m in _QUOTED.finditer(question)]
+    countries = set(country_terms(question))
     out, changes, last = [], [], 0
     for m in analyzer.WORD.finditer(question):
         word = m.group()
-        if _as_typed(word, question, language, snapshot) or any(a <= m.start() < b for a, b in quoted):
+        if _as_typed(word, countries, language, snapshot) or any(a <= m.start() < b for a, b in quoted):
             continue
         candidates = candidates or _candidates(snapshot, language)
         found = _closest(word.lower(), candidates)
@@ -65,9 +67,8 @@ def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
     return Spelling("".join(out) + question[last:], tuple(changes))
 
 
-def _as_typed(word: str, question: str, language: str, snapshot: lexical.Snapshot) -> bool:
-    from kb.places import country_terms
-
+def _as_typed(word: str, countries: set[str], language: str, snapshot: lexical.Snapshot) -> bool:
+    """Whether a word stays as typed; `countries`: the question's country words (kb.places)."""
     lower = word.lower()
     return (
         len(word) < MIN_LETTERS
@@ -76,7 +77,7 @@ def _as_typed(word: str, question: str, language: str, snapshot: lexical.Snapsho
         or lower in _word_list(language)
         or _unaccented(lower) in _word_list(language)  # "communiqués": the list has "communiques"
         or any(lower in words for words in snapshot.words.values())
-        or lower in country_terms(question)
+        or lower in countries
     )
 
 

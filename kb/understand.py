@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
-from kb.query import Filters, catalog, named_documents
+from kb.query import PHRASE, Filters, catalog, named_documents
 from kb.retrieve import CANDIDATES, Retrieval, retrieve
 from kb.store import Index
 from kb.support import Support
@@ -107,7 +107,8 @@ def understand(question: str, documents: list[Document], removed: Iterable[str] 
 
     cat = catalog(documents)
     found: list[Constraint] = []
-    for m in re.finditer(r'"([^"]+)"|“([^”]+)”', question):
+    quoted = list(PHRASE.finditer(question))
+    for m in quoted:
         phrase = (m.group(1) or m.group(2)).strip()
         if phrase:
             found.append(Constraint("phrase", phrase, f"“{phrase}”", m.group()))
@@ -117,8 +118,9 @@ def understand(question: str, documents: list[Document], removed: Iterable[str] 
         words = " / ".join(question[a:b].strip() for a, b in spans)
         found.append(Constraint("document", doc_id, titles.get(doc_id, doc_id), words))
 
+    taken = spans + [m.span() for m in quoted]
+
     def free(span: tuple[int, int]) -> bool:  # not inside the name of a document or a quoted phrase
-        taken = spans + [m.span() for m in re.finditer(r'"[^"]*"|“[^”]*”', question)]
         return not any(a <= span[0] < b for a, b in taken)
 
     seen: set[str] = set()
