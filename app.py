@@ -31,6 +31,7 @@ from kb.app.briefing_tab import briefing_tab
 from kb.app.commitments_tab import commitments_tab
 from kb.app.documents_tab import TABLE_HEADERS, documents_tab
 from kb.app.messages import readable
+from kb.compat import gradio_signed_in
 from kb.config import Settings
 from kb.errors import KBError, UsageError
 
@@ -224,11 +225,7 @@ def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[
 
     def signed_in(request: Request) -> None:
         """The check Gradio applies to its own routes: no login configured, or a session cookie it issued."""
-        cookies = request.cookies
-        token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(
-            f"access-token-unsecure-{app.cookie_id}"
-        )
-        if app.auth is not None and app.tokens.get(token) is None:
+        if not gradio_signed_in(app, request.cookies):
             raise HTTPException(401, "Not authenticated")
 
     def pdf(doc_id: str) -> FileResponse:

@@ -2,10 +2,10 @@
 changed, with the significance of the difference (Fisher's randomization test, as `kb eval`).
 
     python -m evals.ablate evals/suites/multilingual.yaml kb.retrieve.CROSS_LANGUAGE_FAIR=False
-    python -m evals.ablate evals/suites/g7-smuggling.yaml kb.retrieve.COVERAGE_WEIGHT=0 --mode hybrid
+    python -m evals.ablate evals/suites/g7-smuggling.yaml kb.retrieve.YEAR_BONUS=0 --mode hybrid
 
 Each NAME=VALUE is a module constant (VALUE a Python literal), ablated alone against the code as it
-stands; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown table:
+stands; several joined by commas (`kb.retrieve.PLACE_BONUS=0,kb.retrieve.YEAR_BONUS=0`) are changed together; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown table:
 Recall@5, nDCG@10 and MRR@10, the p-values against the unchanged run, and both abstention rates.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -52,22 +53,29 @@ def _run(suite: suite_mod.Suite, mode: str, cache: Path, name: str) -> tuple[Run
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.ablate", description=__doc__.split("\n\n")[0])
     parser.add_argument("suite", type=Path, help="a suite YAML file")
-    parser.add_argument("changes", nargs="+", metavar="MODULE.CONSTANT=VALUE", help="each ablated alone")
+    parser.add_argument(
+        "changes",
+        nargs="+",
+        metavar="MODULE.CONSTANT=VALUE",
+        help="each ablated alone; comma-joined ones together",
+    )
     parser.add_argument("--mode", default="hybrid", choices=("dense", "bm25", "hybrid"))
     parser.add_argument("--cache", type=Path, default=corpus.DEFAULT_CACHE, help="the kb eval cache")
     args = parser.parse_args(argv)
-    changes = [(text, *_change(text)) for text in args.changes]
+    changes = [(text, [_change(part) for part in re.split(r",(?=[\w.]+=)", text)]) for text in args.changes]
     suite = suite_mod.load(args.suite)
 
     baseline, results = _run(suite, args.mode, args.cache, BASELINE)
     runs = [baseline]
-    for text, module, constant, value in changes:
-        before = getattr(module, constant)
-        setattr(module, constant, value)
+    for text, parts in changes:
+        before = [(module, constant, getattr(module, constant)) for module, constant, _ in parts]
+        for module, constant, value in parts:
+            setattr(module, constant, value)
         try:
             runs.append(_run(suite, args.mode, args.cache, text)[0])
         finally:
-            setattr(module, constant, before)
+            for module, constant, value in before:
+                setattr(module, constant, value)
     results.runs = runs
     data = report.summarise(results, METRICS)
 

@@ -20,8 +20,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from ingest.readers import exit_with_parent, kill
+from ingest.readers import exit_with_parent
 from kb import e5, embed, onnx
+from kb.compat import kill_pool
 from kb.config import Settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class Embedder:
     def _fall_back(self) -> None:
         if isinstance(self._pool, ProcessPoolExecutor):
             log.warning("the embedding process stopped; embedding in the ingest process from here on")
-            kill(self._pool)
+            kill_pool(self._pool)
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="kb-embed")
 
     def close(self, now: bool = False) -> None:
@@ -90,7 +91,7 @@ class Embedder:
         if self._pool is None:
             return
         if now and isinstance(self._pool, ProcessPoolExecutor):
-            kill(self._pool)
+            kill_pool(self._pool)
         else:
             self._pool.shutdown(wait=True, cancel_futures=True)
 

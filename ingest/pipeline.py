@@ -38,7 +38,7 @@ from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import UsageError
-from kb.store import Index, passage_metadata
+from kb.store import Index
 from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
@@ -99,6 +99,7 @@ def _update(
     # is anything to read): they start in the second its imports take.
     index = Index(settings, create=True, collection=collection, connect=False)
     try:
+        index.adopt_passages()  # an index built before SQLite held the passages: copied over once
         summary = _sync(index, sources, settings, progress)
         commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
     finally:
@@ -270,7 +271,7 @@ def _ingest_jobs(
 def rebuild_lexical(
     index: Index, generation: int, progress: bool = False, written: list[dict] | None = None
 ) -> str:
-    """Rebuild the BM25 snapshot from the passages stored in Chroma (streamed, page by page), or
+    """Rebuild the BM25 snapshot from the passages stored in SQLite (streamed), or
     from `written`, the rows of every passage this run wrote, when the index holds those alone."""
     total = index.count()
     if written is not None and len(written) == total:
@@ -293,7 +294,6 @@ def lexical_row(p: Passage, d: Document) -> dict:
         "language": d.language,
         "date_int": d.date_int,
         "seq": p.seq,
-        "meta": passage_metadata(p, d),
     }
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from ingest.parse import Parsed, parse
+from kb.compat import kill_pool
 from kb.config import Settings
 
 
@@ -134,7 +135,7 @@ class Reading(Generic[J]):
             self._bars.pop(path).close()
 
     def _restart(self, rest: list[J]) -> None:
-        kill(self._pool)
+        kill_pool(self._pool)
         for job in rest:
             job.future = None
         self._pages = (
@@ -146,7 +147,7 @@ class Reading(Generic[J]):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        kill(self._pool)
+        kill_pool(self._pool)
         for path in list(self._bars):
             self._bars.pop(path).close()
 
@@ -185,10 +186,3 @@ def exit_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
-
-
-def kill(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool's processes now, whatever they are doing."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)

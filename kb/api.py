@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from dataclasses import fields
 from pathlib import Path
 
 from kb import export
@@ -67,7 +66,7 @@ class Library:
         if not (isinstance(k, int | float) and 1 <= k <= 50):
             raise UsageError(f"k (the number of passages) must be between 1 and 50, not {k!r}")
         index = self.index()
-        parsed = filters_from(filters)
+        parsed = Filters.read(filters)
         check_filters(parsed, index.documents())
         if not isinstance(removed, list | tuple | type(None)) or not all(
             isinstance(x, str) for x in removed or ()
@@ -144,19 +143,3 @@ class Library:
         ):
             return None
         return path
-
-
-def filters_from(data: dict | None) -> Filters:
-    """Filters from a JSON object with the fields of kb.query.Filters (lists may be given as one string)."""
-    data = data or {}
-    names = {f.name for f in fields(Filters)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise UsageError(f"unknown filter {', '.join(unknown)}; use {', '.join(sorted(names))}")
-    values = {}
-    for name, value in data.items():
-        if name in ("since", "until"):
-            values[name] = (value or "").strip()
-        else:
-            values[name] = tuple(v for v in ([value] if isinstance(value, str) else value or []) if v)
-    return Filters(**values)

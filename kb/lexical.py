@@ -1,11 +1,11 @@
-"""The BM25 side of the index: a bm25s snapshot of every stored passage, with the metadata
-needed to filter it. Rebuilt from Chroma in one pass after each ingest that changed something
-(a first ingest gives it the rows it wrote instead), written beside the old snapshot and switched to atomically."""
+"""The BM25 side of the index: a bm25s snapshot of every stored passage's term statistics, with
+the ids and document keys needed to filter it (the passages' text is in the index's SQLite database,
+kb/registry.py). Rebuilt from SQLite in one pass after each ingest that changed something (a first
+ingest gives it the rows it wrote instead), written beside the old snapshot and switched to atomically."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -20,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import analyzer
+from kb import analyzer, files
 from kb.analyzer import (  # other_language: re-exported for kb/answer.py and kb/retrieve.py
     analyze,
     analyzer_language,
     question_language,
     written_words,
 )
+from kb.compat import bm25_postings
 from kb.places import country_terms
 
-ANALYZER = "6"  # 6: per-language analysis (5: rows carry their passage metadata)
+ANALYZER = "7"  # 7: no passage text (SQLite holds it); 6: per-language analysis
 BM25_K1 = (
     1.2  # lower b than Lucene's 0.75: short salutation-like paragraphs were over-rewarded (evals/README.md)
 )
@@ -51,8 +52,6 @@ class Snapshot:
     issuer: np.ndarray
     language: np.ndarray  # each passage's document language (ISO 639-1; "" in snapshots made before it)
     date_int: np.ndarray
-    texts: list[str]
-    metas: list[str]  # each passage's own metadata as JSON (kb.store.passage_metadata), "" if unknown
     position: dict[str, int] = field(default_factory=dict)  # passage id → row
     acronyms: dict[str, str] = field(default_factory=dict)  # acronyms the documents define → expansion
     doc_freq: dict[str, int] = field(default_factory=dict)  # stemmed term → passages containing it
@@ -119,21 +118,11 @@ def lexical_text(text: str, heading: str) -> str:
     return f"{text}\n{heading}" if heading else text
 
 
-COLUMNS = (
-    "id",
-    "text",
-    "heading",
-    "doc_id",
-    "type",
-    "country",
-    "issuer",
-    "language",
-    "date_int",
-    "seq",
-    "meta",
-)
+# What a snapshot stores per passage (rows given to `build` also have "text" and "heading", which
+# are analysed, not stored).
+COLUMNS = ("id", "doc_id", "type", "country", "issuer", "language", "date_int", "seq")
 # Few distinct values: stored once each.
-_SHARED = ("heading", "doc_id", "type", "country", "issuer", "language")
+_SHARED = ("doc_id", "type", "country", "issuer", "language")
 
 
 def build(
@@ -163,6 +152,7 @@ def build(
     words: dict[str, Counter] = {}
     columns: dict[str, list] = {c: [] for c in COLUMNS}
     tokens: list[array] = []
+    texts: list[str] = []  # for the acronyms the documents define
     bar = tqdm(total=total or None, unit="passage", desc="BM25 index", disable=not show_progress)
     for chunk in _chunks(rows, 5000):
         for r in chunk:
@@ -172,6 +162,7 @@ def build(
             terms_ = analyze(text, language) or [""]  # as bm25s: never empty
             tokens.append(array("i", (vocab.setdefault(t, len(vocab)) for t in terms_)))
             words.setdefault(language, Counter()).update(written_words(text))
+            texts.append(r["text"])
         for r in chunk:
             for c in COLUMNS:
                 columns[c].append(sys.intern(r[c]) if c in _SHARED else r[c])
@@ -180,12 +171,14 @@ def build(
     order = sorted(range(len(tokens)), key=lambda i: (columns["doc_id"][i], columns["seq"][i]))
     tokens = [tokens[i] for i in order]
     columns = {c: [values[i] for i in order] for c, values in columns.items()}
+    texts = [texts[i] for i in order]
     retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     if tokens:
         retriever.index((tokens, vocab), show_progress=False)
         retriever.save(str(tmp), show_progress=False)
     del tokens
-    acronyms = definitions(columns["text"])
+    acronyms = definitions(texts)
+    del texts
     with open(tmp / "passages.json", "w", encoding="utf-8") as f:
         json.dump(
             {
@@ -199,7 +192,7 @@ def build(
             ensure_ascii=False,
         )
     tmp.rename(root / name)
-    _atomic_write(root / _CURRENT, name)
+    files.write_text(root / _CURRENT, name)
     for old in root.iterdir():  # older snapshots: a running app has them in memory already
         if old.is_dir() and old.name != name and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
@@ -253,16 +246,17 @@ def _read(path: Path, name: str) -> Snapshot:
     with open(path / "passages.json", encoding="utf-8") as f:
         data = json.load(f)
     if "rows" in data:  # snapshots written before analyzer 5 stored rows, not columns
-        columns = {c: [r.get(c, "") for r in data["rows"]] for c in COLUMNS}
+        columns = {c: [r.get(c, "") for r in data["rows"]] for c in (*COLUMNS, "text", "heading")}
     else:
         columns = data["columns"]
     ids = columns["id"]
-    bm25 = bm25s.BM25.load(str(path), show_progress=False) if ids else None
+    # Memory-mapped: a query reads the postings of its terms only, and processes share the pages.
+    bm25 = bm25s.BM25.load(str(path), mmap=True, show_progress=False) if ids else None
     doc_freq: dict[str, int] = {}
     if bm25 is not None:
-        indptr = np.asarray(bm25.scores["indptr"])
+        indptr, _, vocabulary = bm25_postings(bm25)
         counts = np.diff(indptr)
-        doc_freq = {term: int(counts[i]) for term, i in bm25.vocab_dict.items() if i < len(counts)}
+        doc_freq = {term: int(counts[i]) for term, i in vocabulary.items() if i < len(counts)}
     return Snapshot(
         name=name,
         generation=data["generation"],
@@ -274,8 +268,6 @@ def _read(path: Path, name: str) -> Snapshot:
         issuer=np.array(columns["issuer"], dtype=object),
         language=np.array(columns.get("language") or [""] * len(ids), dtype=object),
         date_int=np.array(columns["date_int"], dtype=np.int64),
-        texts=columns["text"],
-        metas=columns["meta"],
         position={pid: i for i, pid in enumerate(ids)},
         acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
@@ -346,25 +338,6 @@ class QuestionTerms:
         have |= {t for t in self.years if date.startswith(t)}
         return sum(w for t, w in self.weights.items() if t in have) / self.total
 
-    def coverage_of_rows(self, snapshot: Snapshot, rows: np.ndarray, countries, dates) -> np.ndarray:
-        """`coverage` for passages given by their snapshot rows (-1: not in the snapshot), read
-        from the BM25 index's term → passages lists instead of tokenizing each text again."""
-        out = np.zeros(len(rows), dtype=np.float32)
-        if not self.total or snapshot.bm25 is None:
-            return out
-        index = snapshot.bm25.scores
-        countries, dates = np.asarray(countries, dtype=object), np.asarray(dates, dtype=object)
-        for term, weight in self.weights.items():
-            present = np.zeros(len(rows), dtype=bool)
-            if (col := snapshot.bm25.vocab_dict.get(term)) is not None and col + 1 < len(index["indptr"]):
-                present |= np.isin(rows, index["indices"][index["indptr"][col] : index["indptr"][col + 1]])
-            if term in self.countries:
-                present |= countries == self.countries[term]
-            if term in self.years:
-                present |= np.array([d.startswith(term) for d in dates], dtype=bool)
-            out += weight * present
-        return out / self.total
-
 
 def top(snapshot: Snapshot, all_scores: np.ndarray, k: int) -> list[tuple[str, float]]:
     """The k best (id, score) pairs with a positive score, best first."""
@@ -376,21 +349,19 @@ def top(snapshot: Snapshot, all_scores: np.ndarray, k: int) -> list[tuple[str, f
     return [(snapshot.ids[i], float(all_scores[i])) for i in best if all_scores[i] > 0]
 
 
-def phrase_mask(snapshot: Snapshot, phrases: list[str]) -> np.ndarray:
-    """True for passages containing every phrase (case-insensitive, any run of white space)."""
-    patterns = [phrase_regex(p) for p in phrases]
-    return np.fromiter(
-        (all(p.search(t) for p in patterns) for t in snapshot.texts), dtype=bool, count=len(snapshot)
-    )
+def rows_of(snapshot: Snapshot, ids: set[str]) -> np.ndarray:
+    """True for the snapshot's rows whose passage id is in `ids`."""
+    mask = np.zeros(len(snapshot), dtype=bool)
+    mask[[row for pid in ids if (row := snapshot.position.get(pid)) is not None]] = True
+    return mask
 
 
 def phrase_regex(phrase: str) -> re.Pattern:
     """A case-insensitive pattern for a quoted phrase, tolerant of line breaks and spacing."""
-    words = [re.escape(w) for w in phrase.split()]
-    return re.compile(r"\s+".join(words), re.IGNORECASE)
+    return re.compile(phrase_pattern(phrase), re.IGNORECASE)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def phrase_pattern(phrase: str) -> str:
+    """The regular expression of a quoted phrase, its words separated by any run of white space
+    (one definition for BM25's mask and Chroma's `$regex`)."""
+    return r"\s+".join(re.escape(w) for w in phrase.split())

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb import files
+
 _lock = threading.Lock()
 # Changes whenever the export or the quantization would give other files: cached ones are redone.
 EXPORT_VERSION = 2
@@ -196,9 +198,7 @@ def build(st_model, model_path: str, int8: bool) -> OnnxEncoder:
         with _lock:
             with contextlib.suppress(OSError, ValueError):
                 info = json.loads(record.read_text(encoding="utf-8")) | info
-            tmp = record.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(info), encoding="utf-8")
-            os.replace(tmp, record)
+            files.write_text(record, json.dumps(info))
     return OnnxEncoder(
         _cache_dir() / info["int8" if int8 else "onnx"], model_path, info["max_length"], info["pooling"], int8
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -35,6 +36,25 @@ class Filters:
             value = getattr(self, name)
             if value and not date_to_int(value):
                 raise UsageError(f"--{name} {value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
+
+    @classmethod
+    def read(cls, data: Mapping | None, split: str = "") -> Filters:
+        """Filters from field names to values, the one reading for the API and the CLI: a list
+        field takes a list or one string, each also cut at `split` when given (the CLI's
+        `--country FRA,DEU`); empty values are dropped; an unknown name is an error."""
+        data = data or {}
+        names = [f.name for f in fields(cls)]
+        if unknown := sorted(set(data) - set(names)):
+            raise UsageError(f"unknown filter {', '.join(unknown)}; use {', '.join(sorted(names))}")
+        values = {}
+        for name, value in data.items():
+            if name in ("since", "until"):
+                values[name] = (value or "").strip()
+                continue
+            items = [value] if isinstance(value, str) else list(value or [])
+            parts = [p for item in items for p in (item.split(split) if split else [item])]
+            values[name] = tuple(p.strip() if split else p for p in parts if p.strip())
+        return cls(**values)
 
     def __bool__(self) -> bool:
         return any(

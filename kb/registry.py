@@ -1,12 +1,16 @@
-"""The registry of ingested documents (SQLite, one row per document): which version of each
-source file an index holds, the documents unfinished by an interrupted ingest, and a generation
-counter that every change increases. kb/store.py explains the order in which it is written."""
+"""The index's own database (SQLite, WAL): the registry of ingested documents (which version of
+each source file the index holds), every passage's text and provenance (the one copy of them: Chroma
+keeps ids, vectors and filter keys, the BM25 snapshot term statistics), the documents unfinished by
+an interrupted ingest, and a generation counter that every change increases. kb/store.py explains
+the order in which it is written."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,6 +50,11 @@ class Registry:
         )
         db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute("CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS passages (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL,"
+            " seq INTEGER NOT NULL, text TEXT NOT NULL, meta TEXT NOT NULL)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS passages_by_document ON passages (doc_id, seq)")
         db.commit()
         return db
 
@@ -87,11 +96,60 @@ class Registry:
             self._bump_generation()
 
     def remove(self, doc_id: str) -> None:
-        """Remove a document's row (after its passages are gone from Chroma)."""
+        """Remove a document's row and passages (after its vectors are gone from Chroma)."""
         with self.db:
             self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            self.db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             self.db.execute("DELETE FROM pending WHERE id = ?", (doc_id,))
             self._bump_generation()
+
+    def put_passages(self, doc_ids: list[str], rows: list[tuple[str, str, int, str, str]]) -> None:
+        """Store passages (id, doc_id, seq, text, meta JSON) in one transaction, and drop the other
+        passages of their documents (those a new version of the file no longer has)."""
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?, ?)", rows)
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (id TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM kept")
+            self.db.executemany("INSERT OR IGNORE INTO kept VALUES (?)", ((r[0],) for r in rows))
+            for doc_id in doc_ids:
+                self.db.execute(
+                    "DELETE FROM passages WHERE doc_id = ? AND id NOT IN (SELECT id FROM kept)", (doc_id,)
+                )
+
+    def passage_rows(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """(text, meta JSON) of the passages with these ids that are stored, by id."""
+        found: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(ids), 900):  # SQLite's limit on parameters, with room to spare
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            for pid, text, meta in self.db.execute(
+                f"SELECT id, text, meta FROM passages WHERE id IN ({marks})", chunk
+            ):
+                found[pid] = (text, meta)
+        return found
+
+    def passage_rows_of(self, doc_id: str | None = None) -> Iterator[tuple[str, str, str]]:
+        """(id, text, meta JSON) of a document's passages in reading order, or of every passage
+        (documents in id order)."""
+        if doc_id is None:
+            cursor = self.db.execute("SELECT id, text, meta FROM passages ORDER BY doc_id, seq")
+        else:
+            cursor = self.db.execute(
+                "SELECT id, text, meta FROM passages WHERE doc_id = ? ORDER BY seq", (doc_id,)
+            )
+        while rows := cursor.fetchmany(2000):
+            yield from rows
+
+    def passage_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def passages_containing(self, patterns: list[re.Pattern]) -> set[str]:
+        """Ids of the passages whose text matches every pattern (quoted phrases)."""
+        cursor = self.db.execute("SELECT id, text FROM passages")
+        found = set()
+        while rows := cursor.fetchmany(5000):
+            found.update(pid for pid, text in rows if all(p.search(text) for p in patterns))
+        return found
 
     def unfinished(self) -> list[str]:
         """Documents whose passages an interrupted ingest was changing: redo or remove them."""

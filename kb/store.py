@@ -1,13 +1,18 @@
-"""The index on disk: passages and vectors in Chroma, beside the registry of ingested documents
-(kb/registry.py).
+"""The index on disk: the index's SQLite database (kb/registry.py) holds every passage's text and
+provenance and the registry of ingested documents; Chroma holds each passage's vector under its id,
+with the filter keys that filtered nearest-neighbour search needs; the BM25 snapshot (kb/lexical.py)
+holds term statistics by passage, derived from SQLite after each ingest.
 
-Chroma holds the truth about passages (text, metadata, vectors). The registry (SQLite, one
-row per document) says which version of each source file the index holds; a document's row
-is written only after all its passages are in Chroma, so an interrupted ingest is redone on
-the next run. Before a document's passages change, it is marked unfinished in the registry
-(table `pending`) until its row is written or removed, so that a run killed in between is
-finished by the next one whatever the file holds by then. The BM25 snapshot (kb/lexical.py)
-is derived from Chroma after each ingest.
+A document's registry row says which version of its source file the index holds, and is written
+only after its vectors are in Chroma and its passages in SQLite, so an interrupted ingest is redone
+on the next run. Before a document's passages change, it is marked unfinished in the registry
+(table `pending`) until its row is written or removed, so that a run killed in between is finished
+by the next one whatever the file holds by then. A query uses a passage only when both Chroma and
+SQLite have it.
+
+Indexes built before passages moved to SQLite (their registry lacks the `passages` info mark) keep
+text and provenance in Chroma's metadata and are read from there until the next `kb ingest` copies
+them over (`Index.adopt_passages`).
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from kb.cite import citation
+from kb.compat import is_missing_id
 from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
 from kb.registry import Registry, registry_path
@@ -41,7 +47,7 @@ def chroma_client(settings: Settings):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         try:
@@ -78,6 +84,8 @@ class Index(Registry):
         super().__init__(self.dir)
         if create and collection:
             self.set_info("collection", collection)
+        if create and not self.info("passages") and not self.records():  # a new index
+            self.set_info("passages", PASSAGES_IN_SQLITE)
         self._create = create
         self._chroma: tuple[Any, Any] | None = None  # the client and the collection
         # The registry remembers the model too, so that an ingest refuses another one before it
@@ -150,7 +158,7 @@ class Index(Registry):
         try:
             return self.collection.query(**kwargs)
         except Exception as exc:  # chromadb.errors.InternalError
-            if "Error finding id" not in str(exc):
+            if not is_missing_id(exc):
                 raise
         return self.collection.query(**kwargs)
 
@@ -197,22 +205,38 @@ class Index(Registry):
 
     # --- passages ---------------------------------------------------------------------------
 
+    @property
+    def legacy(self) -> bool:
+        """Whether passages' text and provenance are still in Chroma (an index built before they
+        moved to SQLite, not yet ingested into since)."""
+        return self.info("passages") != PASSAGES_IN_SQLITE
+
+    def adopt_passages(self) -> None:
+        """Copy a legacy index's passages from Chroma into SQLite (`kb ingest` does it first)."""
+        if not self.legacy:
+            return
+        if self.records():
+            rows = [passage_row(passage, document) for passage, document in self._chroma_passages()]
+            self.put_passages([], rows)
+        self.set_info("passages", PASSAGES_IN_SQLITE)
+
     def forget(self, doc_id: str) -> None:
-        """Remove a document's passages, then its registry row."""
+        """Remove a document's vectors, then its passages and registry row."""
         self._mark_pending(doc_id)
         self.collection.delete(where={"doc_id": doc_id})
         self.remove(doc_id)
 
     def write(self, documents: Sequence[tuple[Document, list[Passage], np.ndarray]]) -> None:
-        """Store documents' passages with their vectors (upserts by stable id, in batches as large
-        as Chroma accepts), then drop their passages that no longer exist. Call `record` for each
-        document afterwards; until then a killed run leaves it `unfinished`."""
+        """Store documents' passages: their vectors in Chroma (upserts by stable id, in batches as
+        large as Chroma accepts), their text and provenance in SQLite; then drop their passages that
+        no longer exist. Call `record` for each document afterwards; until then a killed run leaves
+        it `unfinished`."""
         if not documents:
             return
         for document, _, _ in documents:
             self._mark_pending(document.id)
         rows = [(p, d) for d, passages, _ in documents for p in passages]
-        fields = {d.id: document_metadata(d) for d, _, _ in documents}  # once per document, not passage
+        keys = {d.id: filter_metadata(d) for d, _, _ in documents}  # once per document, not passage
         vectors = np.concatenate([v for _, _, v in documents])
         batch = self.client.get_max_batch_size()
         for i in range(0, len(rows), batch):
@@ -220,9 +244,9 @@ class Index(Registry):
             self.collection.upsert(
                 ids=[p.id for p, _ in chunk],
                 embeddings=vectors[i : i + batch],
-                documents=[p.text for p, _ in chunk],
-                metadatas=[to_metadata(p, d, fields[d.id]) for p, d in chunk],
+                metadatas=[keys[d.id] for _, d in chunk],
             )
+        self.put_passages([d.id for d, _, _ in documents], [passage_row(p, d) for p, d in rows])
         keep = {p.id for p, _ in rows}
         stored = self.collection.get(where={"doc_id": {"$in": [d.id for d, _, _ in documents]}}, include=[])
         if stale := [i for i in stored["ids"] if i not in keep]:
@@ -232,14 +256,55 @@ class Index(Registry):
         """Passages and their documents by id; ids not in the index are left out."""
         if not ids:
             return {}
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        return {
-            i: from_metadata(i, text, meta)
-            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
-        }
+        if self.legacy:
+            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+            return {
+                i: from_metadata(i, text, meta)
+                for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+            }
+        records = self.records()
+        found = {}
+        for pid, (text, meta) in self.passage_rows(ids).items():
+            passage = passage_from_metadata(pid, text, json.loads(meta))
+            if (record := records.get(passage.doc_id)) is not None:
+                found[pid] = (passage, record.document)
+        return found
 
-    def all_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
-        """Every stored passage with its document, in pages (order unspecified)."""
+    def all_passages(self) -> Iterator[tuple[Passage, Document]]:
+        """Every stored passage with its document (documents in id order, each in reading order)."""
+        if self.legacy:
+            yield from self._chroma_passages()
+            return
+        records = self.records()
+        for pid, text, meta in self.passage_rows_of():
+            passage = passage_from_metadata(pid, text, json.loads(meta))
+            if (record := records.get(passage.doc_id)) is not None:
+                yield passage, record.document
+
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        """A document's passages in reading order."""
+        if self.legacy:
+            got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+            items = [
+                from_metadata(i, t, m)[0] for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+            ]
+            return sorted(items, key=lambda p: p.seq)
+        return [
+            passage_from_metadata(pid, text, json.loads(meta))
+            for pid, text, meta in self.passage_rows_of(doc_id)
+        ]
+
+    def with_phrases(self, phrases: list[str]) -> set[str] | None:
+        """Ids of the passages containing every quoted phrase (None for a legacy index, whose text
+        only Chroma's `where_document` can search)."""
+        from kb.lexical import phrase_regex
+
+        if self.legacy:
+            return None
+        return self.passages_containing([phrase_regex(p) for p in phrases])
+
+    def _chroma_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
+        """A legacy index's passages, read from Chroma's metadata in pages."""
         offset = 0
         while True:
             got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
@@ -248,12 +313,6 @@ class Index(Registry):
             for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield from_metadata(i, text, meta)
             offset += len(got["ids"])
-
-    def document_passages(self, doc_id: str) -> list[Passage]:
-        """A document's passages in reading order."""
-        got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        items = [from_metadata(i, t, m)[0] for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
-        return sorted(items, key=lambda p: p.seq)
 
     def count(self) -> int:
         return self.collection.count()
@@ -266,20 +325,29 @@ class Index(Registry):
         self.db.close()
 
 
-def to_metadata(p: Passage, d: Document, document_fields: dict) -> dict:
-    """Chroma metadata for a passage: its provenance plus its document's fields (for filters),
-    `document_metadata(d)`, which the caller computes once per document."""
-    return _passage_fields(p, d) | document_fields
+PASSAGES_IN_SQLITE = "sqlite"  # the registry's `passages` info once SQLite holds every passage
 
 
-def document_metadata(d: Document) -> dict:
-    """The document's fields as every one of its passages carries them in Chroma."""
-    return {f"doc_{k}": v for k, v in asdict(d).items() if k not in ("id", "aliases")}
+def filter_metadata(d: Document) -> dict:
+    """What Chroma keeps beside each passage's vector: the keys that filters restrict by
+    (kb.query.Filters.where), the same for every passage of a document."""
+    return {
+        "doc_id": d.id,
+        "doc_type": d.type,
+        "doc_country": d.country,
+        "doc_issuer": d.issuer,
+        "doc_language": d.language,
+        "date_int": d.date_int,
+    }
+
+
+def passage_row(p: Passage, d: Document) -> tuple[str, str, int, str, str]:
+    """A passage as SQLite keeps it: id, document, reading order, exact text, provenance (JSON)."""
+    return (p.id, p.doc_id, p.seq, p.text, passage_metadata(p, d))
 
 
 def passage_metadata(p: Passage, d: Document) -> str:
-    """A passage's own metadata (provenance, without its document's fields) as JSON: the BM25
-    snapshot keeps it so that a query reads candidates from memory instead of Chroma's SQLite."""
+    """A passage's own metadata (provenance, without its document's fields) as JSON."""
     return json.dumps(_passage_fields(p, d))
 
 

@@ -325,6 +325,34 @@ def test_only_changed_documents_are_extracted_again(tmp_path):
     assert set(stored["documents"]) == {COMMUNIQUE}
 
 
+def test_reading_the_commitments_never_writes_only_ingest_does(tmp_path):
+    """Opening the Commitments tab or running `kb commitments` reads; when the stored results are stale
+    or gone (an index older than the tracker, rules edited since the ingest) it computes them in
+    memory and leaves the files to the next ingest, which holds the ingest lock."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    shutil.copy(SOURCES / f"{DECLARATION_ID}.md", sources)
+    shutil.copy(SOURCES / "sources.toml", sources)
+    settings = settings_for(sources, tmp_path / ".kb")
+    pipeline.run(settings, progress=False)
+    stored = {name: settings.index_dir / name for name in (store.COMMITMENTS_FILE, store.LINKS_FILE)}
+    expected = json.loads(stored[store.COMMITMENTS_FILE].read_text(encoding="utf-8"))
+    for path in stored.values():
+        path.unlink()
+    index = Index(settings)
+    tracker = store.tracker(index)
+    index.close()
+    assert not any(path.exists() for path in stored.values())
+    texts = [c["text"] for c in expected["documents"][DECLARATION_ID]["commitments"]]
+    assert [c.text for c in tracker.commitments] == texts
+    assert any("online platforms" in t for t in texts)
+    listed = kb("commitments", "--index", str(settings.index_dir), "--sources", str(sources))
+    assert listed.returncode == 0 and listed.stdout.startswith("9 commitments in 1 G7 document\n")
+    assert not any(path.exists() for path in stored.values())
+    pipeline.run(settings, progress=False)  # nothing changed in the sources: the ingest writes them again
+    assert all(path.exists() for path in stored.values())
+
+
 def test_a_tasking_list_makes_each_item_a_mandate():
     from kb.commitments import extract, rules, topics
     from kb.config import Settings

@@ -26,8 +26,7 @@ pytestmark = pytest.mark.slow
 def passage_texts(settings: Settings) -> dict[str, str]:
     index = open_index(settings)
     try:
-        got = index.collection.get(include=["documents"])
-        return dict(zip(got["ids"], got["documents"]))
+        return {p.id: p.text for p, _ in index.all_passages()}
     finally:
         index.close()
 

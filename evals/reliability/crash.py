@@ -310,8 +310,17 @@ def open_index(settings):
 
 
 def passages_of(index) -> dict[str, tuple[str, dict]]:
-    got = index.collection.get(include=["documents", "metadatas"])
-    return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+    """Every passage as SQLite (the one copy of the text) holds it: id → (text, provenance)."""
+    return {
+        pid: (text, json.loads(meta))
+        for pid, text, meta in index.db.execute("SELECT id, text, meta FROM passages")
+    }
+
+
+def vector_ids_of(index) -> dict[str, str]:
+    """Every passage id Chroma holds a vector for, with its document."""
+    got = index.collection.get(include=["metadatas"])
+    return {i: m["doc_id"] for i, m in zip(got["ids"], got["metadatas"])}
 
 
 def check_answers(settings, corpus: Corpus) -> list[str]:
@@ -333,17 +342,26 @@ def check_answers(settings, corpus: Corpus) -> list[str]:
                 if not corpus.holds(h.document.id, h.passage.text):
                     problems.append(f"{h.passage.id}: text in no version of {h.document.id}")
         stored = passages_of(index)
+        vectors = vector_ids_of(index)
         unfinished = set(index.unfinished())
         by_doc: dict[str, list[str]] = {}
         for text, meta in stored.values():
             by_doc.setdefault(meta["doc_id"], []).append(text)
+        finished = set(index.records()) - unfinished
+        in_sqlite = {pid for pid, (_, meta) in stored.items() if meta["doc_id"] in finished}
+        in_chroma = {pid for pid, doc_id in vectors.items() if doc_id in finished}
+        if in_sqlite != in_chroma:
+            problems.append(
+                f"finished documents' passages: {len(in_sqlite - in_chroma)} in SQLite without a vector, "
+                f"{len(in_chroma - in_sqlite)} vectors without a passage"
+            )
         for doc_id, record in index.records().items():
             if doc_id in unfinished:
                 continue
             texts = by_doc.get(doc_id, [])
             if len(texts) != record.passages:
                 problems.append(
-                    f"{doc_id}: registry says {record.passages} passages, Chroma has {len(texts)}"
+                    f"{doc_id}: registry says {record.passages} passages, SQLite has {len(texts)}"
                 )
             elif not corpus.version_holding(doc_id, texts):
                 problems.append(f"{doc_id}: its passages come from different versions of the file")
@@ -361,20 +379,23 @@ def index_contents(settings) -> dict:
 
     index = open_index(settings)
     try:
-        got = index.collection.get(include=["documents", "metadatas", "embeddings"])
+        got = index.collection.get(include=["metadatas", "embeddings"])
         order = np.argsort(got["ids"])
+        stored = passages_of(index)
         snapshot = lexical.load(index.dir)
         records = {
             k: (asdict(r.document), r.fingerprint, r.passages) for k, r in sorted(index.records().items())
         }
+        ids = sorted(stored)
         return {
-            "ids": [got["ids"][i] for i in order],
-            "texts": [got["documents"][i] for i in order],
-            "metadatas": [got["metadatas"][i] for i in order],
+            "ids": ids,
+            "vector_ids": [got["ids"][i] for i in order],
+            "texts": [stored[pid][0] for pid in ids],
+            "metadatas": [(got["metadatas"][i], stored.get(got["ids"][i], ("", {}))[1]) for i in order],
             "embeddings": np.asarray(got["embeddings"])[order],
             "records": records,
             "unfinished": index.unfinished(),
-            "bm25": sorted(zip(snapshot.ids, snapshot.texts)) if snapshot else None,
+            "bm25": sorted(snapshot.ids) if snapshot else None,
             "bm25_generation": snapshot.generation if snapshot else None,
             "generation": index.generation,
         }
@@ -401,8 +422,10 @@ def compare_with_clean(settings, clean_settings) -> list[str]:
         problems.append("registry rows differ")
     if got["unfinished"]:
         problems.append(f"documents still marked unfinished: {got['unfinished']}")
-    if got["bm25"] != sorted(zip(got["ids"], got["texts"])):
-        problems.append("the BM25 snapshot does not hold exactly the Chroma passages")
+    if got["vector_ids"] != got["ids"]:
+        problems.append("Chroma's vectors are not exactly those of the passages in SQLite")
+    if got["bm25"] != got["ids"]:
+        problems.append("the BM25 snapshot does not hold exactly the passages in SQLite")
     if got["bm25_generation"] != got["generation"]:
         problems.append(
             f"BM25 snapshot of generation {got['bm25_generation']}, registry at {got['generation']}"

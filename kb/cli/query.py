@@ -78,18 +78,10 @@ def add_query_options(p: argparse.ArgumentParser) -> None:
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
-    def split(values: list[str]) -> tuple[str, ...]:
-        return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
-
-    return Filters(
-        split(args.type),
-        split(args.country),
-        split(args.issuer),
-        split(args.doc),
-        args.since,
-        args.until,
-        languages=split(args.lang),
-    )
+    """The filter options, each repeatable and comma-separated."""
+    options = {"types": args.type, "countries": args.country, "issuers": args.issuer, "doc_ids": args.doc}
+    options |= {"languages": args.lang, "since": args.since, "until": args.until}
+    return Filters.read(options, split=",")
 
 
 def run_query(args: argparse.Namespace) -> int:

@@ -10,13 +10,12 @@ document, and is flagged `stale` if the words themselves changed.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
 
+from kb import files
 from kb.commitments.rules import ComplianceRules
 from kb.commitments.types import NO_DOCUMENTS, Commitment, Evidence, Score
 from kb.errors import UsageError
@@ -224,9 +223,4 @@ def _new_document() -> tomlkit.TOMLDocument:
     return doc
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+_write_atomically = files.write_text

@@ -7,17 +7,19 @@ extracted again. `<index>/commitments-links.json` holds lineage and evidence, co
 generation: they depend on every document (a new national report can be evidence for any commitment),
 so they are recomputed in full after an ingest that changed something, or on first use when stale.
 
-`refresh(index)` is what `kb ingest` calls; `tracker(index)` is what the CLI and the app call.
+`refresh(index)` is what `kb ingest` calls, under its lock, and the only writer; `tracker(index)` is
+what the CLI and the app call: it reads, and when the files are stale (rules edited since the last
+ingest, an index older than them) computes the result in memory, once per process and generation,
+without writing.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import files
 from kb.commitments import evidence as evidence_mod
 from kb.commitments import lineage as lineage_mod
 from kb.commitments import rules as rules_mod
@@ -51,12 +53,21 @@ def refresh(index: Index) -> Refresh:
     return Refresh(tuple(extracted), tuple(dropped), sum(c.is_commitment for c in commitments), recomputed)
 
 
+_computed: dict[tuple[str, str, str], tuple] = {}  # stale files' results, per index, generation and versions
+
+
 def tracker(index: Index) -> Tracker:
     """Commitments (in date and reading order), lineage, evidence and the matrix countries."""
     rules = rules_mod.load()
     taxonomy = topics_mod.load()
-    commitments, _, _ = _sync_commitments(index, rules, taxonomy)
-    lineage, evidence, _ = _links(index, commitments, rules, taxonomy)
+    key = (str(index.dir), index.info("generation", "0"), json.dumps(_versions(index, rules, taxonomy)))
+    if key not in _computed:
+        commitments, _, _ = _sync_commitments(index, rules, taxonomy, write=False)
+        lineage, evidence, _ = _links(index, commitments, rules, taxonomy, write=False)
+        if len(_computed) > 3:
+            _computed.clear()
+        _computed[key] = (commitments, lineage, evidence)
+    commitments, lineage, evidence = _computed[key]
     countries = list(rules.compliance.members)
     for items in evidence.values():
         countries += [e.country for e in items if e.country and e.country not in countries]
@@ -64,7 +75,9 @@ def tracker(index: Index) -> Tracker:
     return Tracker(commitments, lineage, evidence, countries, documented)
 
 
-def _sync_commitments(index: Index, rules, taxonomy) -> tuple[list[Commitment], list[str], list[str]]:
+def _sync_commitments(
+    index: Index, rules, taxonomy, write: bool = True
+) -> tuple[list[Commitment], list[str], list[str]]:
     path = index.dir / COMMITMENTS_FILE
     stored = _read(path)
     versions = _versions(index, rules, taxonomy)
@@ -85,7 +98,7 @@ def _sync_commitments(index: Index, rules, taxonomy) -> tuple[list[Commitment], 
         found = extract(index.settings, record.document, index.document_passages(doc_id), rules, taxonomy)
         documents[doc_id] = {"fingerprint": record.fingerprint, "commitments": [c.to_dict() for c in found]}
         extracted.append(doc_id)
-    if extracted or dropped or not path.exists():
+    if write and (extracted or dropped or not path.exists()):
         _write(path, {"format": FORMAT, "versions": versions, "documents": documents})
     commitments = [Commitment.from_dict(c) for entry in documents.values() for c in entry["commitments"]]
     order = {doc_id: i for i, doc_id in enumerate(records)}
@@ -95,7 +108,7 @@ def _sync_commitments(index: Index, rules, taxonomy) -> tuple[list[Commitment], 
 
 
 def _links(
-    index: Index, commitments: list[Commitment], rules, taxonomy
+    index: Index, commitments: list[Commitment], rules, taxonomy, write: bool = True
 ) -> tuple[dict[str, Lineage], dict[str, list[Evidence]], bool]:
     path = index.dir / LINKS_FILE
     stamp = {
@@ -108,6 +121,8 @@ def _links(
         return _lineage_from(stored["lineage"]), _evidence_from(stored["evidence"]), False
     lineage = lineage_mod.link(index.settings, commitments, rules)
     evidence = evidence_mod.find(index, commitments, rules.evidence, taxonomy)
+    if not write:
+        return lineage, evidence, True
     _write(
         path,
         {
@@ -151,7 +166,4 @@ def _read(path: Path) -> dict:
 
 def _write(path: Path, data: dict) -> None:
     """Write beside the old file, then rename over it, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False)
-    os.replace(tmp, path)
+    files.write_text(path, json.dumps(data, ensure_ascii=False))

@@ -1,0 +1,41 @@
+"""Every place where kb relies on a library's internals or wording rather than its documented
+API, each behind one function with a contract test (tests/test_compat.py) that fails loudly, with
+the library named, when an upgrade changes it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+
+def bm25_postings(bm25) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """bm25s' index as postings: (indptr, indices, vocabulary), where the passages (rows) holding
+    the term with column c are indices[indptr[c]:indptr[c + 1]]. bm25s keeps its scores as a
+    compressed sparse column matrix in `BM25.scores` and its vocabulary in `vocab_dict`."""
+    return np.asarray(bm25.scores["indptr"]), np.asarray(bm25.scores["indices"]), bm25.vocab_dict
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a process pool's workers now, whatever they are doing: the standard library can only
+    cancel work not yet started, so the workers are found in the pool's private `_processes`."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def is_missing_id(exc: BaseException) -> bool:
+    """Chroma's embedded store failing a query because another process deleted passages in the
+    middle of it (an InternalError whose only mark is its message)."""
+    return "Error finding id" in str(exc)
+
+
+def gradio_signed_in(app, cookies: dict[str, str]) -> bool:
+    """The check Gradio applies to its own routes, for a route of ours: no login configured, or a
+    session cookie Gradio issued (`access-token[-unsecure]-{cookie_id}`, looked up in `app.tokens`)."""
+    if app.auth is None:
+        return True
+    token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(
+        f"access-token-unsecure-{app.cookie_id}"
+    )
+    return token is not None and app.tokens.get(token) is not None
