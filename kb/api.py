@@ -1,22 +1,70 @@
-"""The operations the app offers, as plain JSON-friendly data: the web app's API, usable without it.
+"""The one service boundary: every surface (the CLI, each tab of the app, its API endpoints) asks
+`Library`, and nothing else opens the index or the commitment store.
 
 `Library` holds the open index; its methods are what the app's named endpoints (`ask`,
-`documents`, `document`, `export_briefing`) return, and what its pages render.
+`documents`, `document`, `export_briefing`) return, what its pages render and what the CLI prints.
+A question arrives as an `AskRequest`, validated in one place (`AskRequest.checked`).
 """
 
 from __future__ import annotations
 
 import tempfile
 import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import export
-from kb.answer import ask
+from kb.answer import Answer, ask
 from kb.config import Settings
 from kb.errors import UsageError
 from kb.query import Filters, check_filters
 from kb.retrieve import MODES
 from kb.store import Index, cite
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A question and how to answer it, as the CLI, the app and the API send it."""
+
+    question: str
+    mode: str = "hybrid"
+    k: int = 5
+    filters: Filters = field(default_factory=Filters)
+    removed: tuple[str, ...] = ()  # keys of constraints read from the question to ignore ("country:FRA")
+    answer: bool = True  # False: the passages alone (`kb search`)
+    per_doc: int | None = None
+    mmr: float | None = None
+    scope: bool = True  # False: a document named in the question does not restrict the search (BEIR)
+
+    def checked(self, max_chars: int) -> AskRequest:
+        """The request with its question stripped, or a UsageError saying what is wrong."""
+        question = (self.question or "").strip()
+        if not question:
+            raise UsageError("Type a question first.")
+        if len(question) > max_chars:
+            raise UsageError(
+                f"The question is {len(question)} characters long; the limit is {max_chars}. Shorten it and ask again."
+            )
+        if self.mode not in MODES:
+            raise UsageError(f"unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if not (isinstance(self.k, int | float) and self.k >= 1):
+            raise UsageError(f"k (the number of passages) must be at least 1, not {self.k!r}")
+        if not isinstance(self.removed, list | tuple) or not all(isinstance(x, str) for x in self.removed):
+            raise UsageError("removed must be a list of constraint keys such as 'country:FRA'")
+        if self.mmr is not None and not 0 <= self.mmr <= 1:
+            raise UsageError(f"--mmr must be between 0 and 1, not {self.mmr}")
+        return AskRequest(
+            question,
+            self.mode,
+            int(self.k),
+            self.filters,
+            tuple(self.removed),
+            self.answer,
+            self.per_doc,
+            self.mmr,
+            self.scope,
+        )
 
 
 class Library:
@@ -53,28 +101,107 @@ class Library:
     ) -> dict:
         """The answer dict for a question (see Answer.to_dict); refuses empty or over-long questions.
         `removed`: keys of constraints read from the question to ignore (`understood.constraints[].key`)."""
-        question = (question or "").strip()
-        if not question:
-            raise UsageError("Type a question first.")
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise UsageError(
-                f"The question is {len(question)} characters long; the limit is {limit}. Shorten it and ask again."
-            )
-        if mode not in MODES:
-            raise UsageError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not isinstance(removed, list | tuple | type(None)):
+            raise UsageError("removed must be a list of constraint keys such as 'country:FRA'")
         if not (isinstance(k, int | float) and 1 <= k <= 50):
             raise UsageError(f"k (the number of passages) must be between 1 and 50, not {k!r}")
+        request = AskRequest(question, mode, k, Filters.read(filters), tuple(removed or ()))
+        return self.answer(request).to_dict()
+
+    def answer(self, request: AskRequest) -> Answer:
+        """The answer (or, with request.answer False, the ranked passages) for a checked request."""
+        request = request.checked(self.settings.max_question_chars)
         index = self.index()
-        parsed = Filters.read(filters)
-        check_filters(parsed, index.documents())
-        if not isinstance(removed, list | tuple | type(None)) or not all(
-            isinstance(x, str) for x in removed or ()
-        ):
-            raise UsageError("removed must be a list of constraint keys such as 'country:FRA'")
+        check_filters(request.filters, index.documents())
         return ask(
-            index, question, mode=mode, k=int(k), filters=parsed, removed=tuple(removed or ())
-        ).to_dict()
+            index,
+            request.question,
+            mode=request.mode,
+            k=request.k,
+            filters=request.filters,
+            answer=request.answer,
+            max_per_doc=request.per_doc,
+            mmr=request.mmr,
+            removed=request.removed,
+        )
+
+    def search(self, request: AskRequest) -> list:
+        """The ranked passages (kb.types.Hit) for a checked request, without an answer."""
+        from kb.retrieve import search
+
+        request = request.checked(self.settings.max_question_chars)
+        index = self.index()
+        check_filters(request.filters, index.documents())
+        return search(
+            index,
+            request.question,
+            mode=request.mode,
+            k=request.k,
+            filters=request.filters,
+            max_per_doc=request.per_doc,
+            mmr=request.mmr,
+            scope=request.scope,
+        )
+
+    def all_passages(self):
+        """Every passage with its document (documents in id order, each in reading order)."""
+        return self.index().all_passages()
+
+    def count(self) -> int:
+        """The number of passages indexed."""
+        return self.index().count()
+
+    def warm(self) -> None:
+        """Load the model and the keyword index now, so that the first answer's latency is its own."""
+        from kb import embed, lexical
+
+        self.index()
+        embed.encode(self.settings, ["warm up"])
+        lexical.load(self.settings.index_dir)
+
+    def records(self) -> dict:
+        """The registry's records of the indexed documents, by id."""
+        return self.index().records()
+
+    def stats(self) -> dict:
+        """What `kb stats` shows: documents, passages, languages, model, size on disk."""
+        index = self.index()
+        records = index.records()
+        return {
+            "index": str(self.settings.index_dir),
+            "store": self.settings.chroma_url or "embedded Chroma",
+            "documents": len(records),
+            "passages": index.count(),
+            "model": self.settings.model_id,
+            "size_on_disk_bytes": index.size_on_disk(),
+            "languages": dict(Counter(r.document.language or "?" for r in records.values()).most_common()),
+        }
+
+    def cited(self, passage_ids: list[str]) -> dict[str, dict]:
+        """Passages by id as a briefing shows them: citation and text (ids no longer indexed are left out)."""
+        return {
+            pid: {"citation": cite(passage, document), "text": passage.text}
+            for pid, (passage, document) in self.index().get(list(passage_ids)).items()
+        }
+
+    def commitments(self):
+        """The commitment tracker (commitments, lineage, evidence) and each document's citation title.
+        Read-only: ingest computes and stores the commitments (kb.commitments.store)."""
+        from kb.commitments import store
+
+        index = self.index()
+        titles = {d: r.document.cite_title for d, r in index.records().items()}
+        return store.tracker(index), titles
+
+    def document_passages(self, doc_id: str) -> list:
+        """A document's passages (kb.types.Passage) in reading order; none for an id not indexed."""
+        return self.index().document_passages(doc_id)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+            self._index = None
 
     def documents(self) -> list[dict]:
         """Every indexed document: its manifest fields, passage count and ingest time."""

@@ -61,56 +61,55 @@ class Filters:
             (self.types, self.countries, self.issuers, self.doc_ids, self.since, self.until, self.languages)
         )
 
+    def _lists(self) -> list[tuple[tuple[str, ...], str, str]]:
+        """Each list restriction that is set: (values, Chroma metadata key, Document attribute,
+        which is also the BM25 snapshot's column). The one definition the three compilers below share."""
+        fields_ = (
+            (self.types, "doc_type", "type"),
+            (self.countries, "doc_country", "country"),
+            (self.issuers, "doc_issuer", "issuer"),
+            (self.doc_ids, "doc_id", "doc_id"),
+            (self.languages, "doc_language", "language"),
+        )
+        return [f for f in fields_ if f[0]]
+
+    def _dates(self) -> tuple[int | None, int | None]:
+        """(first, last) date as integers, None where open."""
+        return (date_to_int(self.since) if self.since else None, _end_of(self.until) if self.until else None)
+
     def where(self) -> dict | None:
-        """The same restriction as a Chroma `where` clause."""
-        clauses: list[dict] = []
-        for key, values in (
-            ("doc_type", self.types),
-            ("doc_country", self.countries),
-            ("doc_issuer", self.issuers),
-            ("doc_id", self.doc_ids),
-            ("doc_language", self.languages),
-        ):
-            if values:
-                clauses.append({key: {"$in": list(values)}})
-        if self.since:
-            clauses.append({"date_int": {"$gte": date_to_int(self.since)}})
-        if self.until:
-            clauses.append({"date_int": {"$lte": _end_of(self.until)}})
+        """The restriction as a Chroma `where` clause."""
+        clauses: list[dict] = [{key: {"$in": list(values)}} for values, key, _ in self._lists()]
+        first, last = self._dates()
+        if first is not None:
+            clauses.append({"date_int": {"$gte": first}})
+        if last is not None:
+            clauses.append({"date_int": {"$lte": last}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def mask(self, snap: lexical.Snapshot) -> np.ndarray | None:
-        """The same restriction as a boolean mask over a BM25 snapshot."""
+        """The restriction as a boolean mask over a BM25 snapshot's rows."""
         if not self:
             return None
         mask = np.ones(len(snap), dtype=bool)
-        for column, values in (
-            (snap.type, self.types),
-            (snap.country, self.countries),
-            (snap.issuer, self.issuers),
-            (snap.doc_id, self.doc_ids),
-            (snap.language, self.languages),
-        ):
-            if values:
-                mask &= np.isin(column, list(values))
-        if self.since:
-            mask &= snap.date_int >= date_to_int(self.since)
-        if self.until:
-            mask &= snap.date_int <= _end_of(self.until)
+        for values, _, column in self._lists():
+            mask &= np.isin(getattr(snap, column), list(values))
+        first, last = self._dates()
+        if first is not None:
+            mask &= snap.date_int >= first
+        if last is not None:
+            mask &= snap.date_int <= last
         return mask
 
     def admits(self, d: Document) -> bool:
-        """Whether a document passes the filters."""
+        """Whether a document passes the restriction."""
+        first, last = self._dates()
         return (
-            (not self.types or d.type in self.types)
-            and (not self.countries or d.country in self.countries)
-            and (not self.issuers or d.issuer in self.issuers)
-            and (not self.doc_ids or d.id in self.doc_ids)
-            and (not self.languages or d.language in self.languages)
-            and (not self.since or d.date_int >= date_to_int(self.since))
-            and (not self.until or d.date_int <= _end_of(self.until))
+            all(getattr(d, "id" if attr == "doc_id" else attr) in values for values, _, attr in self._lists())
+            and (first is None or d.date_int >= first)
+            and (last is None or d.date_int <= last)
         )
 
 

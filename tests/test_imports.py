@@ -133,3 +133,17 @@ def test_the_checker_sees_late_and_relative_imports(tmp_path):
     )
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.a"]]
     assert _described(cycles(graph)[0], graph) == "pkg.a (line 1) -> pkg.b (line 2) -> pkg.a"
+
+
+def test_every_surface_goes_through_the_service():
+    """The CLI, the app (app.py and each tab) and `kb eval` reach the index and the commitment store
+    only through kb.api.Library, the one service boundary."""
+    surfaces = ("app", "kb.app", "kb.cli", "kb.evaluate")
+    reaching = {
+        f"{name}:{line} imports {target}"
+        for name, targets in import_graph().items()
+        if any(name == s or name.startswith(s + ".") for s in surfaces)
+        for target, line in targets.items()
+        if target in ("kb.store", "kb.registry", "kb.commitments.store")
+    }
+    assert not reaching, sorted(reaching)

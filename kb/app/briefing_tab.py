@@ -5,7 +5,6 @@ import gradio as gr
 from kb import render
 from kb.api import Library
 from kb.app.messages import readable
-from kb.store import cite
 
 # One-click download: before a briefing file is written, note the link already shown (if any); after,
 # wait for the new file's link (gr.File renders one) and click it, so that the browser saves the file.
@@ -54,17 +53,15 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
             gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
             return downloads()
         try:
-            found = library.index().get(ids)
+            found = library.cited(ids)
         except Exception as exc:
             gr.HTML(render.message(readable(exc, library), "error"))
             return downloads()
         for i, pid in enumerate(ids):
-            passage, document = found.get(pid, (None, None))
-            shown = (
-                {"citation": cite(passage, document), "text": passage.text}
-                if passage
-                else {"citation": pid, "text": "This passage is no longer in the index; remove it."}
-            )
+            shown = found.get(pid) or {
+                "citation": pid,
+                "text": "This passage is no longer in the index; remove it.",
+            }
             with gr.Group(elem_classes="kb-basket-row"):
                 gr.HTML(render.basket_item(shown))
                 with gr.Row(equal_height=True):

@@ -21,7 +21,7 @@ def commitments_tab(library: Library) -> None:
     its words, lineage and evidence by country with compliance scores (an analyst confirms one here);
     the compliance matrix as a heatmap and a CSV. Data: kb/commitments (store.tracker), HTML: its view.py.
     """
-    from kb.commitments import compliance, matrix, store, view
+    from kb.commitments import compliance, matrix, view
     from kb.commitments import rules as rules_mod
     from kb.commitments import topics as topics_mod
 
@@ -29,9 +29,7 @@ def commitments_tab(library: Library) -> None:
     strengths = [("All strengths", view.ALL)] + [(s.label, s.key) for s in rules_mod.load().strengths]
 
     def current():
-        index = library.index()
-        titles = {d: r.document.cite_title for d, r in index.records().items()}
-        return store.tracker(index), titles
+        return library.commitments()
 
     def table(topic, strength, acknowledgements):
         try:

@@ -110,12 +110,12 @@ def _paths(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from kb.commitments import store
-    from kb.store import Index
+    """The settings, the library (kb.api, the one service) and its commitment tracker."""
+    from kb.api import Library
 
     settings = settings_from(args)
-    index = Index(settings)
-    return settings, index, store.tracker(index)
+    library = Library(settings)
+    return settings, library, library.commitments()[0]
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -125,9 +125,9 @@ def run_list(args: argparse.Namespace) -> int:
     from kb.commitments import topics as topics_mod
     from kb.errors import UsageError
 
-    settings, index, tracker = _open(args)
+    settings, library, tracker = _open(args)
     taxonomy, rules = topics_mod.load(), rules_mod.load()
-    docs = {d: r.document for d, r in index.records().items()}
+    docs = {d: r.document for d, r in library.records().items()}
     wanted_topics = _split(args.topic)
     wanted_strengths = _split(args.strength)
     wanted_docs = _split(args.doc)
@@ -163,10 +163,10 @@ def run_evidence(args: argparse.Namespace) -> int:
     from kb.commitments import rules as rules_mod
     from kb.commitments import topics as topics_mod
 
-    settings, index, tracker = _open(args)
+    settings, library, tracker = _open(args)
     c = _one(tracker, args.id)
     taxonomy, rules = topics_mod.load(), rules_mod.load()
-    docs = {d: r.document for d, r in index.records().items()}
+    docs = {d: r.document for d, r in library.records().items()}
     m = matrix.build(tracker, compliance.load(settings.sources_dir), rules) if c.is_commitment else None
     if getattr(args, "json", False):
         data = output.as_json(c, tracker, taxonomy, full=True)
@@ -232,9 +232,9 @@ def run_matrix(args: argparse.Namespace) -> int:
     from kb.commitments import compliance, matrix
     from kb.commitments import rules as rules_mod
 
-    settings, index, tracker = _open(args)
+    settings, library, tracker = _open(args)
     m = matrix.build(tracker, compliance.load(settings.sources_dir), rules_mod.load())
-    titles = {d: r.document.cite_title for d, r in index.records().items()}
+    titles = {d: r.document.cite_title for d, r in library.records().items()}
     if args.csv_file:
         Path(args.csv_file).write_text(matrix.to_csv(m, titles), encoding="utf-8")
         print(
@@ -272,7 +272,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         return 0
     if args.csv_file or args.png:
         return 0
-    docs = {d: r.document for d, r in index.records().items()}
+    docs = {d: r.document for d, r in library.records().items()}
     print(
         "Compliance: +1 full, 0 work in progress, -1 no evidence · ✓ confirmed, otherwise suggested · (n) "
         "evidence passages · 'no docs': no document of that country indexed\n"
@@ -299,7 +299,7 @@ def run_matrix(args: argparse.Namespace) -> int:
 def run_confirm(args: argparse.Namespace) -> int:
     from kb.commitments import compliance
 
-    settings, index, tracker = _open(args)
+    settings, library, tracker = _open(args)
     c = _one(tracker, args.id)
     conf = compliance.confirm(settings.sources_dir, c, args.country, args.score, args.note)
     print(
@@ -310,15 +310,12 @@ def run_confirm(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from kb.commitments import evaluate, store
+    from kb.commitments import evaluate
     from kb.commitments import topics as topics_mod
-    from kb.store import Index
 
-    settings = settings_from(args)
-    index = Index(settings)
-    tracker = store.tracker(index)
+    settings, library, tracker = _open(args)
     docs = {c.doc_id for c in tracker.commitments} | set(_gold_docs(args))
-    passages = {d: index.document_passages(d) for d in docs if d in index.records()}
+    passages = {d: library.document_passages(d) for d in docs if d in library.records()}
     report = evaluate.evaluate(
         settings, tracker.commitments, passages, topics_mod.load(), Path(args.gold) if args.gold else None
     )

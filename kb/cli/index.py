@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 from kb.cli.options import add_index_options, settings_from
@@ -75,20 +74,9 @@ def print_summary(summary, index_dir: Path) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from kb.store import Index
+    from kb.api import Library
 
-    settings = settings_from(args)
-    index = Index(settings)
-    records = index.records()
-    stats = {
-        "index": str(settings.index_dir),
-        "store": settings.chroma_url or "embedded Chroma",
-        "documents": len(records),
-        "passages": index.count(),
-        "model": settings.model_id,
-        "size_on_disk_bytes": index.size_on_disk(),
-        "languages": dict(Counter(r.document.language or "?" for r in records.values()).most_common()),
-    }
+    stats = Library(settings_from(args)).stats()
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0

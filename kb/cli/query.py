@@ -85,35 +85,22 @@ def filters_from(args: argparse.Namespace) -> Filters:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from kb import embed, lexical
-    from kb.answer import ask
-    from kb.errors import UsageError
-    from kb.query import check_filters
-    from kb.store import Index
+    from kb.api import AskRequest, Library
 
     settings = settings_from(args)
-    if not args.question.strip():
-        raise UsageError("the question is empty")
-    if len(args.question) > settings.max_question_chars:
-        raise UsageError(
-            f"the question is {len(args.question)} characters long; the limit is {settings.max_question_chars}"
-        )
-    index = Index(settings)
-    embed.encode(settings, ["warm up"])  # load the model and the BM25 index before timing the query
-    lexical.load(settings.index_dir)
-    filters = filters_from(args)
-    check_filters(filters, index.documents())
-    result = ask(
-        index,
+    library = Library(settings)
+    request = AskRequest(
         args.question,
         mode=args.mode,
         k=args.k or settings.top_k,
-        filters=filters,
-        answer=args.answer,
-        max_per_doc=args.per_doc,
-        mmr=args.mmr,
+        filters=filters_from(args),
         removed=tuple(args.without),
-    )
+        answer=args.answer,
+        per_doc=args.per_doc,
+        mmr=args.mmr,
+    ).checked(settings.max_question_chars)
+    library.warm()  # the model and the BM25 index loaded before the answer is timed
+    result = library.answer(request)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

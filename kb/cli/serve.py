@@ -30,17 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from kb import embed
+    from kb.api import Library
     from kb.errors import IndexMissingError
-    from kb.store import Index
 
     settings = settings_from(args)
     settings = settings.with_(**{k: v for k, v in (("host", args.host), ("port", args.port)) if v})
     if args.ingest:
         ingest(settings)
     try:
-        index = Index(settings)
-        documents = len(index.records())
-        index.close()
+        library = Library(settings)
+        documents = len(library.records())
+        library.close()
     except IndexMissingError:
         raise IndexMissingError(
             f"no index in {settings.index_dir}/ yet: " + RUN_HINT.format(sources=settings.sources_dir)

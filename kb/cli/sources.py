@@ -37,15 +37,14 @@ def _manifest(args, settings):
 
 def run_list(args: argparse.Namespace) -> int:
     from ingest import manifest as manifest_mod
+    from kb.api import Library
     from kb.errors import IndexMissingError
-    from kb.store import Index
 
     settings = settings_from(args)
     m = _manifest(args, settings)
     found = {s.document.id: s for s in manifest_mod.discover(m, settings.sources_dir)}
     try:
-        index = Index(settings)
-        records = index.records()
+        records = Library(settings).records()
     except IndexMissingError:
         records = {}
     rows = []

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb.answer import ask
+from kb.api import AskRequest, Library
 from kb.evaluate.suite import normalise
 from kb.evaluate.types import Check, Judged
 from kb.query import Filters, parse_query
-from kb.store import Index
 from kb.types import Hit
 
 
@@ -38,11 +37,11 @@ class CheckResult:
         }
 
 
-def run_check(index: Index, check: Check, judged: Judged, mode: str, k: int) -> CheckResult:
+def run_check(library: Library, check: Check, judged: Judged, mode: str, k: int) -> CheckResult:
     """Ask the check's question(s) in one mode and judge what came back."""
     k = check.k or k
     results = [
-        [c.hit for c in ask(index, q, mode=mode, k=k, filters=check.filters, answer=False).passages]
+        [c.hit for c in library.answer(AskRequest(q, mode, k, check.filters, answer=False)).passages]
         for q in check.questions
     ]
     returned = tuple(tuple(h.citation for h in hits) for hits in results)

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ingest import manifest as manifest_mod
 from ingest import pipeline
+from kb.api import Library
 from kb.config import Settings
 from kb.errors import UsageError
-from kb.store import Index
 
 DEFAULT_CACHE = Path(".kb-eval")
 # Settings fields a configuration may change; the others say where things live, which the harness decides.
@@ -150,7 +150,7 @@ def merged_manifest(paths: list[Path], files: set[str]) -> str:
 
 def index_for(
     corpus: Corpus, settings: Settings, cache: Path, progress: bool = False
-) -> tuple[Index, pipeline.Summary]:
+) -> tuple[Library, pipeline.Summary]:
     """The index of a corpus under one configuration, brought up to date (incrementally).
 
     Evaluation indexes always use the embedded Chroma store in their own directory, never a
@@ -165,7 +165,7 @@ def index_for(
     summary = pipeline.run(settings, manifest_path=manifest, progress=progress, wait=True)
     for o in summary.failed:
         print(f"  not indexed: {o.file or o.doc_id}: {o.reason}", file=sys.stderr)
-    return Index(settings), summary
+    return Library(settings), summary
 
 
 def _selected(corpus: Corpus, manifests: set[Path]) -> dict[str, Path]:

@@ -20,13 +20,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from kb import answer
+from kb.api import AskRequest, Library
 from kb.config import Settings
 from kb.evaluate.checks import CheckResult, run_check
 from kb.evaluate.corpus import Config, index_for
 from kb.evaluate.suite import hit_unit, resolve
 from kb.evaluate.types import Judged, Query, Suite
-from kb.retrieve import search
-from kb.store import Index
 from kb.types import Hit
 
 
@@ -108,19 +107,19 @@ def run_suite(
     """Index the suite's corpus under each configuration, then ask every question in every mode."""
     started = time.perf_counter()
     k = k or suite.k
-    prepared: list[tuple[Config, Index, Judged]] = []
+    prepared: list[tuple[Config, Library, Judged]] = []
     infos: list[ConfigInfo] = []
     for config in configs:
-        index, summary = index_for(suite.corpus, config.settings(base), cache, progress)
-        prepared.append((config, index, resolve(suite, index)))
+        library, summary = index_for(suite.corpus, config.settings(base), cache, progress)
+        prepared.append((config, library, resolve(suite, library)))
         infos.append(
             ConfigInfo(
                 config.name,
-                index.settings.model_id,
+                library.settings.model_id,
                 dict(config.changes),
-                str(index.dir),
-                len(index.records()),
-                index.count(),
+                str(library.settings.index_dir),
+                len(library.records()),
+                library.count(),
                 tuple(f"{o.file or o.doc_id}: {o.reason}" for o in summary.failed),
                 round(summary.seconds, 1),
             )
@@ -132,7 +131,7 @@ def run_suite(
             for unit, grade in units.items():
                 mine[unit] = max(mine.get(unit, 0), grade)
     runs = []
-    for config, index, judged in prepared:
+    for config, library, judged in prepared:
         for mode in modes:
             run = RunResult(run_name(config.name, mode), config.name, mode)
             total = len(suite.queries) + len(suite.checks)
@@ -140,14 +139,14 @@ def run_suite(
                 total=total, desc=run.name, unit="q", disable=not progress, file=sys.stderr, leave=False
             ) as bar:
                 for q in suite.queries:
-                    run.ranked[q.id] = ask_one(index, suite, judged, q, mode, k)
+                    run.ranked[q.id] = ask_one(library, suite, judged, q, mode, k)
                     bar.update(1)
                 for c in suite.checks:
-                    run.checks.append(run_check(index, c, judged, mode, k))
+                    run.checks.append(run_check(library, c, judged, mode, k))
                     bar.update(1)
             runs.append(run)
-    for _, index, _ in prepared:
-        index.close()
+    for _, library, _ in prepared:
+        library.close()
     return Results(
         suite,
         k,
@@ -162,14 +161,15 @@ def run_suite(
     )
 
 
-def ask_one(index: Index, suite: Suite, judged: Judged, q: Query, mode: str, k: int) -> Ranked:
+def ask_one(library: Library, suite: Suite, judged: Judged, q: Query, mode: str, k: int) -> Ranked:
     """Retrieve for one question and map each passage to the unit it counts as."""
     t0 = time.perf_counter()
     if suite.unit == "document":
-        hits = search(index, q.question, mode=mode, k=k, filters=q.filters, max_per_doc=1, scope=False)
+        request = AskRequest(q.question, mode, k, q.filters, answer=False, per_doc=1, scope=False)
+        hits = library.search(request)
         evidence, abstained = None, None  # BEIR measures retrieval only
     else:
-        result = answer.ask(index, q.question, mode=mode, k=k, filters=q.filters, answer=False)
+        result = library.answer(AskRequest(q.question, mode, k, q.filters, answer=False))
         hits, evidence, abstained = (
             [c.hit for c in result.passages],
             float(result.evidence),

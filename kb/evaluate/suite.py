@@ -20,11 +20,11 @@ from pathlib import Path
 
 import yaml
 
+from kb.api import Library
 from kb.errors import UsageError
 from kb.evaluate import validate
 from kb.evaluate.types import Judged, Judgment, Query, Suite  # noqa: F401  (Query: the suite's data, as suite.Query)
 from kb.query import Filters, check_filters
-from kb.store import Index
 from kb.types import Hit, Passage
 
 UNKNOWN_LANGUAGE = "?"  # a document whose manifest entry gives no language
@@ -66,7 +66,7 @@ def load(path: Path) -> Suite:
     return Suite(name, path, corpus, k, str(data.get("description") or "").strip(), queries, checks)
 
 
-def resolve(suite: Suite, index: Index) -> Judged:
+def resolve(suite: Suite, index: Library) -> Judged:
     """The suite's judgments as relevance judgments over this index's passages.
 
     Raises SuiteError, naming the query or check, for unknown documents, paragraphs that do not
@@ -108,7 +108,7 @@ def resolve(suite: Suite, index: Index) -> Judged:
             check_passages[c.id] = frozenset(p.id for p in found)
     if errors:
         raise SuiteError(
-            f"{suite.path}: does not match the index in {index.dir}/: " + validate.listing(errors)
+            f"{suite.path}: does not match the index in {index.settings.index_dir}/: " + validate.listing(errors)
         )
     return Judged(qrels, units, check_passages, languages)
 
