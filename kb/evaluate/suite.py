@@ -108,7 +108,8 @@ def resolve(suite: Suite, index: Library) -> Judged:
             check_passages[c.id] = frozenset(p.id for p in found)
     if errors:
         raise SuiteError(
-            f"{suite.path}: does not match the index in {index.settings.index_dir}/: " + validate.listing(errors)
+            f"{suite.path}: does not match the index in {index.settings.index_dir}/: "
+            + validate.listing(errors)
         )
     return Judged(qrels, units, check_passages, languages)
 
