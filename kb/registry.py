@@ -140,9 +140,6 @@ class Registry:
         while rows := cursor.fetchmany(2000):
             yield from rows
 
-    def passage_count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
-
     def passages_containing(self, patterns: list[re.Pattern]) -> set[str]:
         """Ids of the passages whose text matches every pattern (quoted phrases)."""
         cursor = self.db.execute("SELECT id, text FROM passages")

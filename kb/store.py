@@ -1,18 +1,12 @@
-"""The index on disk: the index's SQLite database (kb/registry.py) holds every passage's text and
-provenance and the registry of ingested documents; Chroma holds each passage's vector under its id,
-with the filter keys that filtered nearest-neighbour search needs; the BM25 snapshot (kb/lexical.py)
-holds term statistics by passage, derived from SQLite after each ingest.
+"""The index on disk: its SQLite database (kb/registry.py) holds every passage's text and provenance
+and the registry of ingested documents; Chroma each passage's vector under its id, with the filter
+keys that filtered search needs; the BM25 snapshot (kb/lexical.py) term statistics by passage.
 
-A document's registry row says which version of its source file the index holds, and is written
-only after its vectors are in Chroma and its passages in SQLite, so an interrupted ingest is redone
-on the next run. Before a document's passages change, it is marked unfinished in the registry
-(table `pending`) until its row is written or removed, so that a run killed in between is finished
-by the next one whatever the file holds by then. A query uses a passage only when both Chroma and
-SQLite have it.
-
-Indexes built before passages moved to SQLite (their registry lacks the `passages` info mark) keep
-text and provenance in Chroma's metadata and are read from there until the next `kb ingest` copies
-them over (`Index.adopt_passages`).
+A document's registry row is written only after its vectors and passages are stored, so an
+interrupted ingest is redone on the next run; before its passages change it is marked unfinished
+(table `pending`) until its row is written or removed. A query uses a passage only when Chroma and
+SQLite both have it. An index built before passages moved to SQLite (no `passages` info mark) keeps
+them in Chroma's metadata and is read from there until `kb ingest` adopts them (`adopt_passages`).
 """
 
 from __future__ import annotations
@@ -98,6 +92,7 @@ class Index(Registry):
             self.connect()
         self._seen_snapshot = self._snapshot_name()
         self._refreshing = threading.Lock()
+        self._phrased: dict[tuple, frozenset[str]] = {}  # quoted phrases → ids, per registry generation
 
     def connect(self) -> None:
         """Open the Chroma client and collection, if not done yet."""
@@ -301,7 +296,12 @@ class Index(Registry):
 
         if self.legacy:
             return None
-        return self.passages_containing([phrase_regex(p) for p in phrases])
+        key = (tuple(phrases), self.generation, self._snapshot_name())  # one scan per question
+        if key not in self._phrased:
+            if len(self._phrased) > 16:
+                self._phrased.clear()
+            self._phrased[key] = frozenset(self.passages_containing([phrase_regex(p) for p in phrases]))
+        return set(self._phrased[key])
 
     def _chroma_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
         """A legacy index's passages, read from Chroma's metadata in pages."""
