@@ -109,39 +109,24 @@ class Library:
         return self.answer(request).to_dict()
 
     def answer(self, request: AskRequest) -> Answer:
-        """The answer (or, with request.answer False, the ranked passages) for a checked request."""
-        request = request.checked(self.settings.max_question_chars)
-        index = self.index()
-        check_filters(request.filters, index.documents())
-        return ask(
-            index,
-            request.question,
-            mode=request.mode,
-            k=request.k,
-            filters=request.filters,
-            answer=request.answer,
-            max_per_doc=request.per_doc,
-            mmr=request.mmr,
-            removed=request.removed,
-        )
+        """The answer (or, with request.answer False, the ranked passages) for a request."""
+        request, index, options = self._prepared(request)
+        return ask(index, request.question, answer=request.answer, removed=request.removed, **options)
 
     def search(self, request: AskRequest) -> list:
-        """The ranked passages (kb.types.Hit) for a checked request, without an answer."""
+        """The ranked passages (kb.types.Hit) for a request, without an answer."""
         from kb.retrieve import search
 
+        request, index, options = self._prepared(request)
+        return search(index, request.question, scope=request.scope, **options)
+
+    def _prepared(self, request: AskRequest) -> tuple[AskRequest, Index, dict]:
+        """The checked request, the index (its filters checked against it) and the retrieval options."""
         request = request.checked(self.settings.max_question_chars)
         index = self.index()
         check_filters(request.filters, index.documents())
-        return search(
-            index,
-            request.question,
-            mode=request.mode,
-            k=request.k,
-            filters=request.filters,
-            max_per_doc=request.per_doc,
-            mmr=request.mmr,
-            scope=request.scope,
-        )
+        options = {"mode": request.mode, "k": request.k, "filters": request.filters}
+        return request, index, options | {"max_per_doc": request.per_doc, "mmr": request.mmr}
 
     def all_passages(self):
         """Every passage with its document (documents in id order, each in reading order)."""
