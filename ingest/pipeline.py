@@ -9,10 +9,10 @@ just written) and switched to atomically. A document whose registry row does not
 is simply redone; one still marked unfinished by a killed run is removed and redone, whatever its
 file holds by then.
 
-`--rebuild` builds a complete new index in a sibling directory (`<index>.rebuild`) while the
-old one keeps answering, then swaps the two directories in one atomic rename (ingest/swap.py); a
-rebuild that fails or is killed leaves the old index in service, and the next run deletes what it
-left.
+These writes go into a generation of the index that is not in service yet (a copy of the one in
+service, or for `--rebuild` an empty one), which one atomic switch of a pointer puts in service once
+it is complete (ingest/generation.py): readers never see a change half made, and a killed run is
+resumed by the next. A run with nothing to do copies nothing.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import Iterable
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ingest import generation, readers
 from ingest import manifest as manifest_mod
-from ingest import readers, swap
 from ingest.embedder import Embedder
 from ingest.lock import ingest_lock
 from ingest.paragraphs import Paragraph
@@ -37,7 +36,7 @@ from ingest.summary import Outcome, Summary
 from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
-from kb.errors import UsageError
+from kb.errors import IndexMissingError, UsageError
 from kb.store import Index
 from kb.types import Document, Passage
 
@@ -86,28 +85,72 @@ def run(
     sources = manifest_mod.discover(manifest, sources_dir)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with ingest_lock(settings.index_dir, wait):
-        swap.discard_rebuild_dir(settings)  # left by a rebuild that was killed or failed
-        summary = (_rebuild if rebuild else _update)(settings, sources, progress)
+        fingerprints: dict[str, str] = {}
+        summary = None if rebuild else _unchanged(settings, sources, fingerprints)
+        if summary is None:
+            work = generation.begin(settings, rebuild)
+            try:
+                summary = _update(settings, sources, progress, work, fingerprints)
+            except Exception:
+                generation.abandon(settings, work)  # a kill or Ctrl-C leaves it for the next run to resume
+                raise
+            generation.finish(settings, work)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+def _unchanged(
+    settings: Settings, sources: list[manifest_mod.Source], fingerprints: dict[str, str]
+) -> Summary | None:
+    """What a run with nothing to do reports, or None when the generation in service needs a
+    change (so that a run with nothing to do copies nothing). Fills `fingerprints`."""
+    try:
+        index = Index(settings, connect=False)
+    except IndexMissingError:
+        return None
+    try:
+        summary = _plan(index, sources, settings, fingerprints)[0]
+        if all(o.status in ("unchanged", "failed") for o in summary.outcomes) and not (
+            index.unfinished()
+            or set(index.records()) - {o.doc_id for o in summary.outcomes}
+            or index.legacy
+            or index.info("embed_model") != settings.model_id
+            or index.info(generation.COMPLETE) != "1"
+            or not (lexical.current_name(index.dir) or "").startswith(
+                lexical.snapshot_prefix(index.generation)
+            )
+            or not commitments.current(index)
+        ):
+            return summary
+        return None
+    finally:
+        index.close()
+
+
 def _update(
-    settings: Settings, sources: list[manifest_mod.Source], progress: bool, collection: str | None = None
+    settings: Settings,
+    sources: list[manifest_mod.Source],
+    progress: bool,
+    work: generation.Work,
+    fingerprints: dict[str, str],
 ) -> Summary:
     # Chroma opens on first use, after the reader and embedding processes have started (if there
     # is anything to read): they start in the second its imports take.
-    index = Index(settings, create=True, collection=collection, connect=False)
+    index = Index(settings, create=True, collection=work.collection, connect=False, generation=work.dir)
     try:
         index.adopt_passages()  # an index built before SQLite held the passages: copied over once
-        summary = _sync(index, sources, settings, progress)
+        summary = _sync(index, sources, settings, progress, fingerprints)
         commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
     finally:
         index.close()
     return summary
 
 
-def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, progress: bool) -> Summary:
+def _plan(
+    index: Index, sources: list[manifest_mod.Source], settings: Settings, fingerprints: dict[str, str]
+) -> tuple[Summary, list[_Job], list]:
+    """What a run must do: the outcomes known before any work (unchanged and unreadable documents),
+    the documents to read, and those that left the sources (with their records)."""
     summary = Summary()
     unfinished = index.unfinished()  # half-written by a killed run: removed, then started again from nothing
     records = {doc_id: r for doc_id, r in index.records().items() if doc_id not in unfinished}
@@ -120,13 +163,28 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
             kept = " (the previously indexed version is kept)" if doc.id in records else ""
             summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=source.problem + kept))
             continue
-        fp = fingerprint(source.path, doc, settings)
+        if doc.id not in fingerprints:
+            fingerprints[doc.id] = fingerprint(source.path, doc, settings)
+        fp = fingerprints[doc.id]
         old = records.get(doc.id)
         if old and old.fingerprint == fp:
             summary.outcomes.append(Outcome(doc.id, doc.file, "unchanged", old.passages))
         else:
             jobs.append(_Job(source, fp, "updated" if old else "added"))
     removed = [(doc_id, old) for doc_id, old in records.items() if doc_id not in present]
+    return summary, jobs, removed
+
+
+def _sync(
+    index: Index,
+    sources: list[manifest_mod.Source],
+    settings: Settings,
+    progress: bool,
+    fingerprints: dict[str, str],
+) -> Summary:
+    summary, jobs, removed = _plan(index, sources, settings, fingerprints)
+    unfinished = index.unfinished()
+    records = {doc_id: r for doc_id, r in index.records().items() if doc_id not in unfinished}
     with ExitStack() as workers:
         # Worker processes start first: they read and load the model while this one loads the
         # sentence splitter and opens Chroma (on first use: a second and a half of imports each).
@@ -145,10 +203,9 @@ def _sync(index: Index, sources: list[manifest_mod.Source], settings: Settings, 
             summary.outcomes.append(Outcome(doc_id, old.document.file, "removed", old.passages))
         if jobs:
             _ingest_jobs(index, reading, embedder, settings, summary, progress, written)
-    generation = index.generation
-    snapshot = lexical.current_name(settings.index_dir)
-    if summary.changed or snapshot is None or not snapshot.startswith(lexical.snapshot_prefix(generation)):
-        rebuild_lexical(index, generation, progress, written)
+    snapshot = lexical.current_name(index.dir)
+    if summary.changed or not (snapshot or "").startswith(lexical.snapshot_prefix(index.generation)):
+        rebuild_lexical(index, index.generation, progress, written)
     summary.outcomes.sort(key=lambda o: (o.status != "failed", o.doc_id))
     return summary
 
@@ -317,26 +374,3 @@ def fingerprint(path: Path, doc: Document, settings: Settings) -> str:
     h.update(json.dumps(asdict(doc), sort_keys=True).encode())
     h.update(f"{PIPELINE_VERSION}|{settings.model_id}|{settings.embed_context}".encode())
     return h.hexdigest()
-
-
-def _rebuild(settings: Settings, sources: list[manifest_mod.Source], progress: bool) -> Summary:
-    """`--rebuild`: every document read and embedded again into a new index beside the live one,
-    which keeps answering until the two directories are swapped in one atomic rename."""
-    live = settings.index_dir.resolve()  # a symlinked index dir: rebuild beside its target
-    new = swap.rebuild_dir(live)
-    new.mkdir()
-    swap.check_exchange(live, new)
-    collection = None
-    if settings.chroma_url:  # a new collection on the server; the registry says which one is live
-        collection = f"{settings.collection}-{uuid.uuid4().hex[:12]}"
-        swap.name_collection(live, settings.collection)
-    with ingest_lock(new):  # held until the old index is gone, for an ingest that waits on the new one
-        try:
-            summary = _update(settings.with_(index_dir=new), sources, progress, collection)
-        except BaseException:
-            swap.discard_rebuild_dir(settings)
-            raise
-        swap.carry_over(live, new, link=True)  # the app's secret and feedback, which are not rebuilt
-        swap.exchange(live, new)  # from here on `new` holds the old index
-        swap.discard_rebuild_dir(settings)
-    return summary

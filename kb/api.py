@@ -83,7 +83,7 @@ class Library:
             if self._index is None:
                 self._index = Index(self.settings)
             index = self._index
-        index.refresh()  # after `kb ingest --rebuild` the registry is another file: reopen it
+        index.refresh()  # the generation an ingest put in service since (kb/generations.py)
         return index
 
     def reset(self) -> None:
@@ -140,9 +140,9 @@ class Library:
         """Load the model and the keyword index now, so that the first answer's latency is its own."""
         from kb import embed, lexical
 
-        self.index()
+        index = self.index()
         embed.encode(self.settings, ["warm up"])
-        lexical.load(self.settings.index_dir)
+        lexical.load(index.dir)
 
     def records(self) -> dict:
         """The registry's records of the indexed documents, by id."""

@@ -1,7 +1,7 @@
 """The BM25 side of the index: a bm25s snapshot of every stored passage's term statistics, with
 the ids and document keys needed to filter it (the passages' text is in the index's SQLite database,
 kb/registry.py). Rebuilt from SQLite in one pass after each ingest that changed something (a first
-ingest gives it the rows it wrote instead), written beside the old snapshot and switched to atomically."""
+ingest gives it the rows it wrote instead) into the generation being written (kb/generations.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import analyzer, files
+from kb import analyzer
 from kb.analyzer import (  # other_language: re-exported for kb/answer.py and kb/retrieve.py
     analyze,
     analyzer_language,
@@ -35,7 +35,8 @@ BM25_K1 = (
     1.2  # lower b than Lucene's 0.75: short salutation-like paragraphs were over-rewarded (evals/README.md)
 )
 BM25_B = 0.5
-_CURRENT = "CURRENT"
+_STAMP = "name"  # in the snapshot directory: its name
+_CURRENT = "CURRENT"  # the pointer of indexes built before generations
 
 
 @dataclass
@@ -140,12 +141,10 @@ def build(
 
     from kb.acronyms import definitions
 
-    root = index_dir / "bm25"
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".*.tmp"):  # a build killed before its rename (builds run under the ingest lock)
-        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    for stale in index_dir.glob(".bm25-*.tmp"):  # a build killed before its rename (under the ingest lock)
+        shutil.rmtree(stale)
     name = f"{snapshot_prefix(generation)}{uuid.uuid4().hex[:8]}"
-    tmp = root / f".{name}.tmp"
+    tmp = index_dir / f".bm25-{name}.tmp"
     tmp.mkdir()
     vocab: dict[str, int] = {}
     languages: dict[str, None] = {}
@@ -191,11 +190,11 @@ def build(
             f,
             ensure_ascii=False,
         )
-    tmp.rename(root / name)
-    files.write_text(root / _CURRENT, name)
-    for old in root.iterdir():  # older snapshots: a running app has them in memory already
-        if old.is_dir() and old.name != name and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+    (tmp / _STAMP).write_text(name, encoding="utf-8")
+    # A generation is written before it is in service (kb/generations.py), but for the first build
+    # of an index, which is in service from its start: it has no snapshot yet.
+    shutil.rmtree(index_dir / "bm25", ignore_errors=True)
+    tmp.rename(index_dir / "bm25")
     return name
 
 
@@ -216,11 +215,21 @@ def snapshot_prefix(generation: int) -> str:
 
 
 def current_name(index_dir: Path) -> str | None:
-    """The name of the current snapshot, or None before the first build."""
-    try:
-        return (index_dir / "bm25" / _CURRENT).read_text().strip() or None
-    except FileNotFoundError:
-        return None
+    """The name of the generation's snapshot, or None before it is built."""
+    return _located(index_dir)[1]
+
+
+def _located(index_dir: Path) -> tuple[Path, str | None]:
+    """Where the snapshot is, and its name. An index built before generations switched between
+    snapshots in `bm25/` with a pointer file of its own."""
+    root = index_dir / "bm25"
+    for pointer, path in ((root / _STAMP, root), (root / _CURRENT, None)):
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            continue
+        return (path or root / name), name or None
+    return root, None
 
 
 _loaded: dict[str, Snapshot] = {}
@@ -229,14 +238,14 @@ _lock = threading.Lock()
 
 def load(index_dir: Path) -> Snapshot | None:
     """The current snapshot, loaded once per process and reloaded when an ingest replaced it."""
-    name = current_name(index_dir)
+    path, name = _located(index_dir)
     if name is None:
         return None
     key = f"{index_dir.resolve()}::{name}"
     with _lock:
         if key not in _loaded:
             _loaded.clear()
-            _loaded[key] = _read(index_dir / "bm25" / name, name)
+            _loaded[key] = _read(path, name)
         return _loaded[key]
 
 

@@ -63,7 +63,7 @@ class Filters:
 
     def _lists(self) -> list[tuple[tuple[str, ...], str, str]]:
         """Each list restriction that is set: (values, Chroma metadata key, Document attribute,
-        which is also the BM25 snapshot's column). The one definition the three compilers below share."""
+        which is also the BM25 snapshot's column). The one definition the four compilers below share."""
         fields_ = (
             (self.types, "doc_type", "type"),
             (self.countries, "doc_country", "country"),
@@ -88,6 +88,19 @@ class Filters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def sql(self) -> tuple[str, list]:
+        """The restriction as an SQL condition on the registry's `documents` table, with its parameters."""
+        clauses, params = [], []
+        for values, _, attr in self._lists():
+            column = "id" if attr == "doc_id" else f"json_extract(meta, '$.{attr}')"
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += values
+        for bound, op in zip(self._dates(), (">=", "<="), strict=True):
+            if bound is not None:
+                clauses.append(f"date_int(json_extract(meta, '$.date')) {op} ?")
+                params.append(bound)
+        return " AND ".join(clauses) or "1", params
 
     def mask(self, snap: lexical.Snapshot) -> np.ndarray | None:
         """The restriction as a boolean mask over a BM25 snapshot's rows."""

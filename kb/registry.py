@@ -11,10 +11,16 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kb.types import Document
+from kb.types import Document, Passage, date_to_int
+
+if TYPE_CHECKING:
+    from kb.query import Filters
+
+_DOC_FIELDS = [f.name for f in fields(Document)]
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class Registry:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(registry_path(self.dir), timeout=30, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
+        db.create_function("date_int", 1, lambda date: date_to_int(date or ""), deterministic=True)
         db.execute(
             "CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, meta TEXT NOT NULL,"
             " fingerprint TEXT NOT NULL, passages INTEGER NOT NULL, ingested_at TEXT NOT NULL)"
@@ -58,10 +65,12 @@ class Registry:
         db.commit()
         return db
 
-    def reopen(self) -> None:
-        """Open the registry file again (`kb ingest --rebuild` swapped in a new index directory)."""
+    def reopen(self, index_dir: Path) -> None:
+        """Open the registry of another generation of the index (kb/generations.py)."""
+        self.dir = index_dir
         self.db = self._open()  # the old connection closes once no thread uses it any more
         self._records = None
+        self._documents = None
 
     def records(self) -> dict[str, DocRecord]:
         """Every document in the index, by id (read again only after an ingest changed it)."""
@@ -140,9 +149,13 @@ class Registry:
         while rows := cursor.fetchmany(2000):
             yield from rows
 
-    def passages_containing(self, patterns: list[re.Pattern]) -> set[str]:
-        """Ids of the passages whose text matches every pattern (quoted phrases)."""
-        cursor = self.db.execute("SELECT id, text FROM passages")
+    def passages_containing(self, patterns: list[re.Pattern], filters: Filters | None = None) -> set[str]:
+        """Ids of the passages whose text matches every pattern (quoted phrases), in the documents
+        the filters admit."""
+        where, params = filters.sql() if filters else ("1", [])
+        cursor = self.db.execute(
+            f"SELECT id, text FROM passages WHERE doc_id IN (SELECT id FROM documents WHERE {where})", params
+        )
         found = set()
         while rows := cursor.fetchmany(5000):
             found.update(pid for pid, text in rows if all(p.search(text) for p in patterns))
@@ -178,3 +191,70 @@ class Registry:
 
 def _document(data: dict) -> Document:
     return Document(**{**data, "aliases": tuple(data.get("aliases", ()))})
+
+
+def filter_metadata(d: Document) -> dict:
+    """What Chroma keeps beside each passage's vector: the keys that filters restrict by
+    (kb.query.Filters.where), the same for every passage of a document."""
+    return {
+        "doc_id": d.id,
+        "doc_type": d.type,
+        "doc_country": d.country,
+        "doc_issuer": d.issuer,
+        "doc_language": d.language,
+        "date_int": d.date_int,
+    }
+
+
+def passage_row(p: Passage, d: Document) -> tuple[str, str, int, str, str]:
+    """A passage as SQLite keeps it: id, document, reading order, exact text, provenance (JSON)."""
+    return (p.id, p.doc_id, p.seq, p.text, passage_metadata(p, d))
+
+
+def passage_metadata(p: Passage, d: Document) -> str:
+    """A passage's own metadata (provenance, without its document's fields) as JSON."""
+    return json.dumps(_passage_fields(p, d))
+
+
+def _passage_fields(p: Passage, d: Document) -> dict:
+    return {
+        "doc_id": p.doc_id,
+        "paragraph": p.paragraph,
+        "part": p.part,
+        "heading": p.heading,
+        "page": p.page or 0,
+        "page_end": p.page_end or 0,
+        "start": p.start,
+        "end": p.end,
+        "seq": p.seq,
+        "sentences": json.dumps(p.sentences),
+        "date_int": d.date_int,
+        "ocr": p.ocr,
+    }
+
+
+def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
+    """The inverse of to_metadata."""
+    doc = Document(
+        id=meta["doc_id"], **{k: meta[f"doc_{k}"] for k in _DOC_FIELDS if k != "id" and f"doc_{k}" in meta}
+    )
+    return passage_from_metadata(pid, text, meta), doc
+
+
+def passage_from_metadata(pid: str, text: str, meta: dict) -> Passage:
+    """The passage part of to_metadata's inverse (also reads passage_metadata's JSON, parsed)."""
+    return Passage(
+        id=pid,
+        doc_id=meta["doc_id"],
+        text=text,
+        paragraph=meta["paragraph"],
+        part=meta["part"],
+        heading=meta["heading"],
+        page=meta["page"] or None,
+        page_end=meta["page_end"] or None,
+        start=meta["start"],
+        end=meta["end"],
+        seq=meta["seq"],
+        sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
+        ocr=bool(meta.get("ocr", False)),  # absent in indexes built before OCR
+    )

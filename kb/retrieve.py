@@ -193,7 +193,7 @@ def rrf(
 def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: int) -> list[tuple[str, float]]:
     options: dict = {}
     if query.phrases:
-        matching = index.with_phrases(list(query.phrases))
+        matching = index.with_phrases(list(query.phrases), filters)
         if matching is None:  # a legacy index: its text is in Chroma
             regexes = [{"$regex": "(?i)" + lexical.phrase_pattern(p)} for p in query.phrases]
             options["where_document"] = regexes[0] if len(regexes) == 1 else {"$and": regexes}
@@ -210,7 +210,7 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
 def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarray:
     mask = query.filters.mask(snap)
     if query.phrases:
-        matching = index.with_phrases(list(query.phrases))
+        matching = index.with_phrases(list(query.phrases), query.filters)
         if matching is None:  # a legacy index
             matching = {pid for pid, (p, _) in index.get(snap.ids).items() if _has_phrases(p.text, query)}
         phrase = lexical.rows_of(snap, matching)

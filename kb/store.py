@@ -14,20 +14,30 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
 
+from kb import generations
 from kb.cite import citation
 from kb.compat import is_missing_id
 from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
-from kb.registry import Registry, registry_path
+from kb.registry import (  # filter_metadata: re-exported
+    Registry,
+    filter_metadata,
+    from_metadata,
+    passage_from_metadata,
+    passage_row,
+    registry_path,
+)
 from kb.types import Document, Passage
 
-_DOC_FIELDS = [f.name for f in fields(Document)]
+if TYPE_CHECKING:
+    from kb.query import Filters
+
 # Candidates HNSW examines per query. At Chroma's 100, a question over the 20,712 passages of the
 # UN evaluation index missed its best passage (cosine 0.66) even among 50 results after documents had
 # been re-embedded in place; at 200 it is first and recall@10 against exact search goes from 0.989
@@ -36,8 +46,9 @@ _DOC_FIELDS = [f.name for f in fields(Document)]
 EF_SEARCH = 200
 
 
-def chroma_client(settings: Settings):
-    """A Chroma client: a server when KB_CHROMA_URL is set, else the embedded store in the index dir."""
+def chroma_client(settings: Settings, generation: Path | None = None):
+    """A Chroma client: a server when KB_CHROMA_URL is set, else the embedded store of a generation
+    of the index (default: the one in service)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -55,24 +66,37 @@ def chroma_client(settings: Settings):
             raise StoreUnavailableError(
                 f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
             ) from None
-    return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+    path = generation or generations.current(settings.index_dir)
+    return chromadb.PersistentClient(path=str(path / "chroma"), settings=chroma_settings)
 
 
 class Index(Registry):
-    """An open index: the Chroma collection plus the document registry (whose methods it has)."""
+    """One generation of the index, open (kb/generations.py): its Chroma collection plus its
+    registry (whose methods it has)."""
 
     def __init__(
-        self, settings: Settings, *, create: bool = False, collection: str | None = None, connect: bool = True
+        self,
+        settings: Settings,
+        *,
+        create: bool = False,
+        collection: str | None = None,
+        connect: bool = True,
+        generation: Path | None = None,
     ):
-        """Open the index in settings.index_dir (create=True makes it if missing). `collection`
-        names a new Chroma collection for it (`kb ingest --rebuild` on a Chroma server); the
-        registry remembers it. connect=False opens the registry alone, and Chroma on first use
-        (a second of imports, which `kb ingest` spends while its worker processes start)."""
+        """Open the generation of the index in settings.index_dir that the pointer names (or
+        `generation`, which create=True makes if missing). `collection` names a new Chroma
+        collection for it (`kb ingest --rebuild` on a Chroma server); the registry remembers it.
+        connect=False opens the registry alone, and Chroma on first use (a second of imports,
+        which `kb ingest` spends while its worker processes start)."""
         self.settings = settings
-        self.dir = settings.index_dir
+        self.root = settings.index_dir
+        self._lock = generations.ReadLock(generation or generations.current(self.root))
+        self._previous: generations.ReadLock | None = None
+        self.dir = self._lock.generation
         if not create and not registry_path(self.dir).exists():
+            self._lock.release()
             raise IndexMissingError(
-                f"no index in {self.dir}/ yet: run `kb ingest` to build it from {settings.sources_dir}/"
+                f"no index in {self.root}/ yet: run `kb ingest` to build it from {settings.sources_dir}/"
             )
         self.dir.mkdir(parents=True, exist_ok=True)
         super().__init__(self.dir)
@@ -90,14 +114,14 @@ class Index(Registry):
             self._check_model(model)
         if connect:
             self.connect()
-        self._seen_snapshot = self._snapshot_name()
+        self._seen = self._state()
         self._refreshing = threading.Lock()
         self._phrased: dict[tuple, frozenset[str]] = {}  # quoted phrases → ids, per registry generation
 
     def connect(self) -> None:
         """Open the Chroma client and collection, if not done yet."""
         if self._chroma is None:
-            client = chroma_client(self.settings)
+            client = chroma_client(self.settings, self.dir)
             self._chroma = (client, self._collection(client, self._create))
             if self._create and self.info("embed_model") != self.settings.model_id:
                 self.set_info("embed_model", self.settings.model_id)
@@ -124,28 +148,38 @@ class Index(Registry):
 
         return lexical.current_name(self.dir)
 
-    def refresh(self) -> None:
-        """See the changes of an ingest run by another process since this index was opened.
+    def _state(self) -> tuple[Path, str | None]:
+        """The generation in service and its BM25 snapshot (which a first build in progress adds)."""
+        generation = generations.current(self.root) if not self._create else self.dir
+        return generation, self._snapshot_name() if generation == self.dir else None
 
-        An embedded Chroma client keeps its vector index in memory; after another process's
-        ingest completes (a new BM25 snapshot marks it) the client is reopened. After
-        `kb ingest --rebuild` swapped in a new index directory, the registry is reopened too
-        (and the collection, which on a Chroma server has a new name).
-        """
-        if self._snapshot_name() == self._seen_snapshot:
+    def refresh(self) -> None:
+        """Move to the generation in service, if an ingest in another process put a new one in
+        service since this one was opened (or finished the first build of this one). The
+        generation left is kept locked until the next call, for questions still being answered
+        from it in other threads."""
+        if self._previous is not None:
+            self._previous.release()
+            self._previous = None
+        if self._state() == self._seen:
             return
-        with self._refreshing:  # one thread reopens; the others then see the new snapshot
-            name = self._snapshot_name()
-            if name == self._seen_snapshot:
+        with self._refreshing:  # one thread reopens; the others then see the new generation
+            state = self._state()
+            if state == self._seen:
                 return
-            self.reopen()
+            generation = state[0]
+            if generation != self.dir:
+                self._previous, self._lock = self._lock, generations.ReadLock(generation)
+                self.dir = generation
+                self.reopen(generation)
             if self._chroma is not None:
                 client = self._chroma[0]
                 if not self.settings.chroma_url:
                     client.clear_system_cache()
-                    client = chroma_client(self.settings)
+                    client = chroma_client(self.settings, self.dir)
                 self._chroma = (client, self._collection(client, create=False))
-            self._seen_snapshot = name
+            self._seen = self._state()
+            self._phrased.clear()
 
     def query(self, **kwargs) -> dict:
         """`collection.query`, asked once more when an ingest in another process deleted passages
@@ -289,18 +323,19 @@ class Index(Registry):
             for pid, text, meta in self.passage_rows_of(doc_id)
         ]
 
-    def with_phrases(self, phrases: list[str]) -> set[str] | None:
-        """Ids of the passages containing every quoted phrase (None for a legacy index, whose text
-        only Chroma's `where_document` can search)."""
+    def with_phrases(self, phrases: list[str], filters: Filters | None = None) -> set[str] | None:
+        """Ids of the passages containing every quoted phrase, in the documents the filters admit
+        (None for a legacy index, whose text only Chroma's `where_document` can search)."""
         from kb.lexical import phrase_regex
 
         if self.legacy:
             return None
-        key = (tuple(phrases), self.generation, self._snapshot_name())  # one scan per question
+        key = (tuple(phrases), filters, self.dir, self.generation)  # one scan per question
         if key not in self._phrased:
             if len(self._phrased) > 16:
                 self._phrased.clear()
-            self._phrased[key] = frozenset(self.passages_containing([phrase_regex(p) for p in phrases]))
+            patterns = [phrase_regex(p) for p in phrases]
+            self._phrased[key] = frozenset(self.passages_containing(patterns, filters))
         return set(self._phrased[key])
 
     def _chroma_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
@@ -323,76 +358,12 @@ class Index(Registry):
 
     def close(self) -> None:
         self.db.close()
+        self._lock.release()
+        if self._previous is not None:
+            self._previous.release()
 
 
 PASSAGES_IN_SQLITE = "sqlite"  # the registry's `passages` info once SQLite holds every passage
-
-
-def filter_metadata(d: Document) -> dict:
-    """What Chroma keeps beside each passage's vector: the keys that filters restrict by
-    (kb.query.Filters.where), the same for every passage of a document."""
-    return {
-        "doc_id": d.id,
-        "doc_type": d.type,
-        "doc_country": d.country,
-        "doc_issuer": d.issuer,
-        "doc_language": d.language,
-        "date_int": d.date_int,
-    }
-
-
-def passage_row(p: Passage, d: Document) -> tuple[str, str, int, str, str]:
-    """A passage as SQLite keeps it: id, document, reading order, exact text, provenance (JSON)."""
-    return (p.id, p.doc_id, p.seq, p.text, passage_metadata(p, d))
-
-
-def passage_metadata(p: Passage, d: Document) -> str:
-    """A passage's own metadata (provenance, without its document's fields) as JSON."""
-    return json.dumps(_passage_fields(p, d))
-
-
-def _passage_fields(p: Passage, d: Document) -> dict:
-    return {
-        "doc_id": p.doc_id,
-        "paragraph": p.paragraph,
-        "part": p.part,
-        "heading": p.heading,
-        "page": p.page or 0,
-        "page_end": p.page_end or 0,
-        "start": p.start,
-        "end": p.end,
-        "seq": p.seq,
-        "sentences": json.dumps(p.sentences),
-        "date_int": d.date_int,
-        "ocr": p.ocr,
-    }
-
-
-def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
-    """The inverse of to_metadata."""
-    doc = Document(
-        id=meta["doc_id"], **{k: meta[f"doc_{k}"] for k in _DOC_FIELDS if k != "id" and f"doc_{k}" in meta}
-    )
-    return passage_from_metadata(pid, text, meta), doc
-
-
-def passage_from_metadata(pid: str, text: str, meta: dict) -> Passage:
-    """The passage part of to_metadata's inverse (also reads passage_metadata's JSON, parsed)."""
-    return Passage(
-        id=pid,
-        doc_id=meta["doc_id"],
-        text=text,
-        paragraph=meta["paragraph"],
-        part=meta["part"],
-        heading=meta["heading"],
-        page=meta["page"] or None,
-        page_end=meta["page_end"] or None,
-        start=meta["start"],
-        end=meta["end"],
-        seq=meta["seq"],
-        sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
-        ocr=bool(meta.get("ocr", False)),  # absent in indexes built before OCR
-    )
 
 
 def cite(passage: Passage, document: Document) -> str:

@@ -17,6 +17,7 @@ from test_browser import playwright_api
 
 import app
 from ingest import pipeline
+from kb import generations
 
 pytestmark = pytest.mark.browser
 expect = playwright_api.expect
@@ -189,7 +190,7 @@ def test_an_error_page_shows_a_message_without_internals(browser, site, tmp_path
     settings = site[1]
     damaged = tmp_path / ".kb"
     shutil.copytree(settings.index_dir, damaged)
-    for path in (damaged / "chroma").rglob("*"):
+    for path in (generations.current(damaged) / "chroma").rglob("*"):
         if path.is_file():
             path.write_bytes(b"Test fixture: not a database" * 100)
     demo, url = app.serve(

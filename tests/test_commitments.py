@@ -19,6 +19,7 @@ from conftest import DECLARATION_ID, SOURCES, settings_for
 from helpers import ROOT, free_port, kb
 
 from ingest import pipeline
+from kb import generations
 from kb.commitments import evaluate, rules, store
 from kb.store import Index
 from kb.types import date_to_int
@@ -291,8 +292,8 @@ def test_only_changed_documents_are_extracted_again(tmp_path):
     manifest = (SOURCES / "sources.toml").read_text(encoding="utf-8") + communique_entry
     (sources / "sources.toml").write_text(manifest, encoding="utf-8")
     settings = settings_for(sources, tmp_path / ".kb")
-    stored_path = settings.index_dir / store.COMMITMENTS_FILE
     pipeline.run(settings, progress=False)
+    stored_path = generations.current(settings.index_dir) / store.COMMITMENTS_FILE
     index = Index(settings)
     assert store.refresh(index).extracted == ()  # the ingest already extracted both
     index.close()
@@ -308,6 +309,7 @@ def test_only_changed_documents_are_extracted_again(tmp_path):
     text = (sources / f"{COMMUNIQUE}.md").read_text(encoding="utf-8")
     (sources / f"{COMMUNIQUE}.md").write_text(text + "\n15. We will meet again in 2027.\n", encoding="utf-8")
     pipeline.run(settings, progress=False)
+    stored_path = generations.current(settings.index_dir) / store.COMMITMENTS_FILE  # a new generation
     stored = json.loads(stored_path.read_text(encoding="utf-8"))
     assert stored["documents"][DECLARATION_ID]["commitments"][0]["actor"] == "kept from the first ingest"
     last = stored["documents"][COMMUNIQUE]["commitments"][-1]
@@ -321,6 +323,7 @@ def test_only_changed_documents_are_extracted_again(tmp_path):
     (sources / "sources.toml").write_text(communique_entry, encoding="utf-8")
     summary = pipeline.run(settings, progress=False)
     assert [o.doc_id for o in summary.outcomes if o.status == "removed"] == [DECLARATION_ID]
+    stored_path = generations.current(settings.index_dir) / store.COMMITMENTS_FILE
     stored = json.loads(stored_path.read_text(encoding="utf-8"))
     assert set(stored["documents"]) == {COMMUNIQUE}
 
@@ -335,7 +338,8 @@ def test_reading_the_commitments_never_writes_only_ingest_does(tmp_path):
     shutil.copy(SOURCES / "sources.toml", sources)
     settings = settings_for(sources, tmp_path / ".kb")
     pipeline.run(settings, progress=False)
-    stored = {name: settings.index_dir / name for name in (store.COMMITMENTS_FILE, store.LINKS_FILE)}
+    live = generations.current(settings.index_dir)
+    stored = {name: live / name for name in (store.COMMITMENTS_FILE, store.LINKS_FILE)}
     expected = json.loads(stored[store.COMMITMENTS_FILE].read_text(encoding="utf-8"))
     for path in stored.values():
         path.unlink()
@@ -350,7 +354,8 @@ def test_reading_the_commitments_never_writes_only_ingest_does(tmp_path):
     assert listed.returncode == 0 and listed.stdout.startswith("9 commitments in 1 G7 document\n")
     assert not any(path.exists() for path in stored.values())
     pipeline.run(settings, progress=False)  # nothing changed in the sources: the ingest writes them again
-    assert all(path.exists() for path in stored.values())
+    live = generations.current(settings.index_dir)
+    assert all((live / name).exists() for name in stored)
 
 
 def test_a_tasking_list_makes_each_item_a_mandate():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.reliability import crash
 from evals.reliability.crash import BACKEND, QUESTIONS, Launcher, make_corpus, open_index
 from ingest import pipeline
 from kb.api import Library
@@ -130,8 +131,7 @@ def test_answers_during_an_ingest_cite_text_the_index_held_and_then_the_new_inde
         assert {p["id"]: p["text"] for p in paragraphs} == {
             k: v for k, v in after.items() if k.startswith(doc_id + ":")
         }
-    if rebuild:
-        assert not settings.index_dir.with_name(settings.index_dir.name + ".rebuild").exists()
+    assert not crash.unpublished(settings.index_dir)
 
 
 def test_a_second_ingest_is_refused_and_one_with_wait_runs_after_the_first(live, tmp_path):
@@ -153,4 +153,4 @@ def test_a_second_ingest_is_refused_and_one_with_wait_runs_after_the_first(live,
     assert run_to_end(waiting) == 0, (tmp_path / "waiting.log").read_text()
     # The waiting ingest ran on the rebuilt index after the swap, and found nothing left to do.
     assert "0 added, 0 updated" in (tmp_path / "waiting.log").read_text()
-    assert not settings.index_dir.with_name(settings.index_dir.name + ".rebuild").exists()
+    assert not crash.unpublished(settings.index_dir)

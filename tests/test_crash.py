@@ -13,6 +13,7 @@ import pytest
 
 from evals.reliability import crash
 from ingest import pipeline
+from kb import generations
 from kb.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -32,12 +33,12 @@ def test_a_killed_rebuild_leaves_the_old_index_in_service_and_the_next_run_clean
     assert pipeline.run(settings, progress=False).exit_code == 0
     before = crash.index_contents(settings)
     corpus.mutate()
-    beside = tmp_path / ".kb.rebuild"
+    beside = crash.written_generation(settings.index_dir, rebuild=True)
     launcher = crash.Launcher(fresh=False, log=tmp_path / "ingest.log")
     argv = ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
     run = launcher.start(argv + ["--rebuild"])
     killed, _ = crash.kill_at(run, ("write", 2), beside, 0, crash.random.Random(0))
-    assert killed and beside.is_dir()  # killed with three documents written beside the live index
+    assert killed and beside.is_dir()  # killed with three documents written into a new generation
     after = crash.index_contents(settings)
     assert (after["ids"], after["texts"], after["records"]) == (
         before["ids"],
@@ -50,7 +51,7 @@ def test_a_killed_rebuild_leaves_the_old_index_in_service_and_the_next_run_clean
     while rerun.poll() is None:
         time.sleep(0.05)
     assert rerun.poll() == 0
-    assert not beside.exists()
+    assert crash.unpublished(settings.index_dir) == []
     clean = settings.with_(index_dir=tmp_path / "clean" / ".kb")
     pipeline.run(clean, progress=False)
     assert crash.compare_with_clean(settings, clean) == []
@@ -83,7 +84,7 @@ def test_a_failing_rebuild_leaves_the_old_index_in_service(tmp_path):
     )
     assert failed.returncode == 1
     assert "cannot load the embedding model" in failed.stderr and "Traceback" not in failed.stderr
-    assert not (tmp_path / ".kb.rebuild").exists()
+    assert crash.unpublished(settings.index_dir) == []
     after = crash.index_contents(settings)
     assert (after["ids"], after["texts"], after["records"]) == (
         before["ids"],
@@ -93,16 +94,17 @@ def test_a_failing_rebuild_leaves_the_old_index_in_service(tmp_path):
     assert crash.check_answers(settings, corpus) == []
 
 
-def test_a_rebuild_swaps_in_a_new_directory_and_keeps_the_feedback(tmp_path):
+def test_a_rebuild_puts_a_new_generation_in_service_and_keeps_the_feedback(tmp_path):
     corpus = crash.make_corpus(tmp_path, documents=3, seed=6)
     settings = Settings(sources_dir=corpus.dir, index_dir=tmp_path / ".kb", embed_backend=crash.BACKEND)
     assert pipeline.run(settings, progress=False).exit_code == 0
     (settings.index_dir / "feedback.jsonl").write_text('{"verdict": "helpful"}\n')
-    inode = settings.index_dir.stat().st_ino
+    live = generations.current(settings.index_dir)
     corpus.mutate()
     summary = pipeline.run(settings, rebuild=True, progress=False)
     assert summary.exit_code == 0 and summary.count("added") == 3
-    assert settings.index_dir.stat().st_ino != inode  # a new directory took the old one's name
+    assert generations.current(settings.index_dir) != live  # a new generation, switched to
+    assert generations.all_of(settings.index_dir) == [generations.current(settings.index_dir)]
     assert (settings.index_dir / "feedback.jsonl").read_text() == '{"verdict": "helpful"}\n'
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kb.")] == []
     clean = settings.with_(index_dir=tmp_path / "clean" / ".kb")
@@ -160,7 +162,8 @@ def test_a_killed_rebuild_on_a_chroma_server_leaves_the_old_collection_and_the_n
         launcher = crash.Launcher(fresh=False, log=tmp_path / "ingest.log", env={"KB_CHROMA_URL": server.url})
         argv = ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
         run = launcher.start(argv + ["--rebuild"])
-        killed, _ = crash.kill_at(run, ("write", 2), tmp_path / ".kb.rebuild", 0, crash.random.Random(0))
+        beside = crash.written_generation(settings.index_dir, rebuild=True)
+        killed, _ = crash.kill_at(run, ("write", 2), beside, 0, crash.random.Random(0))
         assert killed
         client = crash.open_index(settings).client
         assert len(client.list_collections()) == 2  # the live one and the half-built one
@@ -173,7 +176,7 @@ def test_a_killed_rebuild_on_a_chroma_server_leaves_the_old_collection_and_the_n
             time.sleep(0.05)
         assert rerun.poll() == 0, (tmp_path / "ingest.log").read_text()
         assert [c.name for c in client.list_collections()] == ["passages"]
-        assert not (tmp_path / ".kb.rebuild").exists()
+        assert crash.unpublished(settings.index_dir) == []
         clean = settings.with_(index_dir=tmp_path / "clean" / ".kb", collection="clean")
         pipeline.run(clean, progress=False)
         assert crash.compare_with_clean(settings, clean) == []

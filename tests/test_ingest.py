@@ -22,7 +22,7 @@ from helpers import ROOT, free_port, generated_text_document, kb
 
 from ingest import pipeline
 from ingest.embedder import Embedder
-from kb import embed, lexical
+from kb import embed, generations
 from kb.answer import ask
 from kb.config import DEFAULT_MODEL_ID, MINILM, Settings
 from kb.errors import ModelMismatchError
@@ -121,8 +121,8 @@ def test_a_first_ingest_builds_the_bm25_snapshot_of_what_chroma_holds_and_a_late
         (sources / f"report-{seed}.txt").write_text(generated_text_document(seed, paragraphs=40))
 
     def snapshot() -> dict:
-        name = lexical.current_name(settings.index_dir)
-        return json.loads((settings.index_dir / "bm25" / name / "passages.json").read_text(encoding="utf-8"))
+        bm25 = generations.current(settings.index_dir) / "bm25"
+        return json.loads((bm25 / "passages.json").read_text(encoding="utf-8"))
 
     pipeline.run(settings, progress=False)  # built from the rows it wrote
     built = snapshot()
@@ -241,7 +241,7 @@ def test_kill_9_mid_ingest_then_rerun_completes_without_duplicates(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    registry = index_dir / "registry.sqlite"
+    registry = index_dir / "g-000001" / "registry.sqlite"  # a first build: in service from its start
     deadline = time.time() + 300
     done = 0
     while time.time() < deadline and proc.poll() is None:
@@ -360,7 +360,7 @@ def test_ingest_and_ask_through_a_chroma_server(workspace, tmp_path):
         env = {"KB_CHROMA_URL": f"http://127.0.0.1:{port}"}
         ingest = kb("ingest", "--sources", str(sources), "--index", str(settings.index_dir), env=env)
         assert ingest.returncode == 0, ingest.stderr
-        assert not (settings.index_dir / "chroma").exists()  # the vectors went to the server
+        assert not (generations.current(settings.index_dir) / "chroma").exists()  # vectors on the server
         result = kb(
             "ask",
             "What do the leaders say about sanctions?",

@@ -20,7 +20,7 @@ from conftest import settings_for
 from helpers import kb
 
 from ingest import manifest, pipeline
-from kb import language, lexical, render
+from kb import generations, language, lexical, render
 from kb.answer import ask
 from kb.api import Library
 from kb.errors import ManifestError
@@ -107,7 +107,7 @@ def test_detected_and_manifest_languages_are_stored_and_listed(indexed):
     # Every passage carries it, in Chroma and in the BM25 snapshot.
     for passage, document in index.all_passages():
         assert document.language == languages[passage.doc_id]
-    snapshot = lexical.load(index_dir)
+    snapshot = lexical.load(generations.current(index_dir))
     assert {d: set(snapshot.language[snapshot.doc_id == d]) for d in languages} == {
         d: {code} for d, code in languages.items()
     }
@@ -179,7 +179,7 @@ def test_a_changed_language_override_redoes_the_document(indexed, tmp_path):
     }
     records = Index(settings_for(copy / "sources", copy / ".kb")).records()
     assert records["ita-relazione"].document.language == "la"
-    assert set(lexical.load(copy / ".kb").language) == {"la", "de", "ca"}
+    assert set(lexical.load(generations.current(copy / ".kb")).language) == {"la", "de", "ca"}
 
 
 @pytest.mark.parametrize(
@@ -304,3 +304,39 @@ def test_the_llm_translates_quotes_under_the_original_never_in_place(indexed):
     requests = [p for p in asked_for_italian if p.startswith("Translate")]
     assert all("into Italian." in p for p in requests)
     assert not any(" ".join(t.split()) in p for t in own for p in requests)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {},
+        {"countries": ["ITA"]},
+        {"languages": ["de", "ca"]},
+        {"since": "2025-11"},
+        {"until": "2025-10-31", "types": ["national-report"]},
+        {"doc_ids": ["deu-bericht", "fixture-cat-informe"], "countries": ["ESP"]},
+    ],
+)
+def test_filters_compiled_to_sql_admit_the_documents_that_chroma_and_bm25_admit(indexed, given):
+    """A quoted phrase is matched in SQLite, inside the filters compiled to SQL: the same documents
+    as the filters' Chroma `where` and BM25 mask (one definition, kb/query.py)."""
+    from kb.query import Filters
+
+    sources, index_dir = indexed
+    index = Index(settings_for(sources, index_dir))
+    filters = Filters.read(given)
+    everywhere = index.with_phrases(["2025"])
+    assert {pid.split(":")[0] for pid in everywhere} == {
+        "ita-relazione",
+        "deu-bericht",
+        "fixture-cat-informe",
+    }
+    admitted = {d.id for d in index.documents() if filters.admits(d)}
+    assert index.with_phrases(["2025"], filters) == {
+        pid for pid in everywhere if pid.split(":")[0] in admitted
+    }
+    in_chroma = index.collection.get(where=filters.where(), include=["metadatas"])["metadatas"]
+    assert {m["doc_id"] for m in in_chroma} == admitted
+    snapshot = lexical.load(index.dir)
+    mask = filters.mask(snapshot)
+    assert set(snapshot.doc_id if mask is None else snapshot.doc_id[mask]) == admitted

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from conftest import DECLARATION_ID, copy_declaration
 
 from ingest import pipeline
-from kb import lexical
+from kb import generations, lexical
 from kb.answer import ask
 from kb.retrieve import search
 from kb.store import Index, filter_metadata
@@ -31,7 +32,7 @@ def agreement(index: Index) -> dict[str, str]:
     records = index.records()
     for pid, meta in zip(vectors["ids"], vectors["metadatas"]):
         assert meta == filter_metadata(records[meta["doc_id"]].document), pid  # filter keys only
-    on_disk = (index.dir / "bm25" / snapshot.name / "passages.json").read_text(encoding="utf-8")
+    on_disk = (index.dir / "bm25" / "passages.json").read_text(encoding="utf-8")
     for text in stored.values():
         assert len(text) < 30 or text not in on_disk  # a snapshot keeps no text
     assert not index.legacy
@@ -90,8 +91,10 @@ def test_an_index_from_before_sqlite_is_read_from_chroma_then_adopted_by_the_nex
     with index.db:
         index.db.execute("DELETE FROM passages")
         index.db.execute("DELETE FROM info WHERE key = 'passages'")
+    index.close()
+    flatten(settings.index_dir)
     legacy = Index(settings)
-    assert legacy.legacy
+    assert legacy.legacy and legacy.dir == settings.index_dir
     assert [(h.passage.id, h.citation) for h in search(legacy, "online platforms", k=3)] == [
         (h.passage.id, h.citation) for h in before
     ]
@@ -100,5 +103,29 @@ def test_an_index_from_before_sqlite_is_read_from_chroma_then_adopted_by_the_nex
     assert again.passages_embedded == 0
     adopted = Index(settings)
     assert not adopted.legacy and len(list(adopted.passage_rows_of())) == len(rows)
+    # ... and into a generation of its own: nothing of the index is left in the directory itself
+    assert adopted.dir == generations.current(settings.index_dir) != settings.index_dir
+    assert sorted(p.name for p in settings.index_dir.iterdir()) == [
+        "CURRENT",
+        adopted.dir.name,
+        "ingest.lock",
+    ]
     answer = ask(adopted, "online platforms", answer=False)
     assert answer.passages[0].hit.passage.id == before[0].passage.id
+
+
+def flatten(root: Path) -> None:
+    """Lay an index out as versions before generations did: its parts in the index directory
+    itself, and its BM25 snapshot in `bm25/<name>/` named by a `bm25/CURRENT` file."""
+    generation = generations.current(root)
+    for part in generation.iterdir():
+        part.rename(root / part.name)
+    (root / generations.READERS).unlink()
+    generation.rmdir()
+    (root / generations.POINTER).unlink()
+    bm25 = root / "bm25"
+    name = (bm25 / "name").read_text()
+    bm25.rename(root / "snapshot")
+    bm25.mkdir()
+    (root / "snapshot").rename(bm25 / name)
+    (bm25 / "CURRENT").write_text(name)

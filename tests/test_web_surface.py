@@ -28,6 +28,7 @@ from helpers import ROOT, free_port
 
 import app
 from ingest import pipeline
+from kb import generations
 from kb.config import Settings
 
 LOGIN = ("alice", "correct horse")
@@ -143,7 +144,7 @@ def test_gradio_file_routes_open_no_file_of_the_machine(open_app, index):
         "/etc/passwd",
         str(index.sources_dir / f"{PDF_ID}.pdf"),
         str(index.sources_dir.parent / "outside.pdf"),
-        str(index.index_dir / "registry.sqlite"),
+        str(generations.current(index.index_dir) / "registry.sqlite"),
         str(ROOT / "app.py"),
     ):
         for route in ("/gradio_api/file=", "/gradio_api/file/"):
@@ -386,7 +387,7 @@ def test_a_damaged_index_gets_a_message_without_internals(index, tmp_path):
     """The Chroma store replaced by garbage: the error reaches the client as one line, no traceback."""
     damaged = tmp_path / ".kb"
     shutil.copytree(index.index_dir, damaged)
-    for path in (damaged / "chroma").rglob("*"):
+    for path in (generations.current(damaged) / "chroma").rglob("*"):
         if path.is_file():
             path.write_bytes(b"Test fixture: not a database" * 100)
     demo, url = app.serve(index.with_(index_dir=damaged, port=free_port()), block=False, quiet=True)

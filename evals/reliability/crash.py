@@ -10,8 +10,9 @@ document marked unfinished, or the end of the document writes (BM25 snapshot and
 
 After each kill the index must answer queries with passages whose text is a paragraph of the
 document they cite, and every document the registry holds as finished must have exactly its
-passages in Chroma, all from one version of its file; a killed `--rebuild` must leave the live
-index exactly as it was. After a last uninterrupted run the index must equal a clean ingest of
+passages in Chroma, all from one version of its file; a killed run (`--rebuild` or not) must leave
+the generation in service exactly as it was, unless it was killed after putting its new one in
+service (kb/generations.py). After a last uninterrupted run the index must equal a clean ingest of
 the same sources: same passage ids, texts, metadata and vectors, same registry, a BM25 snapshot
 of exactly the Chroma passages, and nothing left beside it.
 
@@ -197,6 +198,30 @@ def kill(run) -> None:
     deadline = time.time() + 30
     while run.poll() is None and time.time() < deadline:
         time.sleep(0.01)
+
+
+def unpublished(root: Path) -> list[str]:
+    """Generations newer than the one in service (a run that did not finish), and what a killed
+    deletion of a generation left."""
+    from kb import generations
+
+    live = generations.current(root)
+    newer = [g for g in generations.all_of(root) if live == root or g.name > live.name]
+    return [p.name for p in newer + generations.leftovers(root)]
+
+
+def written_generation(root: Path, rebuild: bool) -> Path:
+    """The generation the next `kb ingest` of an index in service writes into: the one a killed run
+    left, copied from the generation in service (resumed), else a new one (ingest/generation.py)."""
+    from ingest.generation import BASE, _info
+    from kb import generations
+
+    live = generations.current(root)
+    newer = [g for g in generations.all_of(root) if g.name > live.name]
+    resumable = [g for g in newer if _info(g, BASE) == live.name]
+    if resumable and not rebuild:
+        return resumable[-1]
+    return root / f"g-{int(live.name[2:]) + 1:06d}"
 
 
 def registry_state(index_dir: Path) -> tuple[int, int]:
@@ -430,10 +455,13 @@ def compare_with_clean(settings, clean_settings) -> list[str]:
         problems.append(
             f"BM25 snapshot of generation {got['bm25_generation']}, registry at {got['generation']}"
         )
-    index_dir = settings.index_dir
-    leftovers = [p.name for p in index_dir.parent.iterdir() if p.name.startswith(index_dir.name + ".")] + [
-        p.name for p in (index_dir / "bm25").iterdir() if p.name.startswith(".")
+    from kb import generations
+
+    live = generations.current(settings.index_dir)
+    leftovers = [p.name for p in generations.all_of(settings.index_dir) if p != live] + [
+        p.name for p in live.iterdir() if p.name.startswith(".")
     ]
+    leftovers += [p.name for p in generations.leftovers(settings.index_dir)]
     if leftovers:
         problems.append(f"left beside the index: {leftovers}")
     return problems
@@ -479,7 +507,7 @@ def scenario(root: Path, runs: int, seed: int, fresh: bool = False, documents: i
     """Index a corpus, then `runs` times change it and kill `kb ingest` at a random point; check
     after each kill, then finish with one uninterrupted run and compare with a clean ingest."""
     from ingest import pipeline
-    from kb import lexical
+    from kb import generations, lexical
     from kb.config import Settings
 
     started = time.time()
@@ -494,16 +522,13 @@ def scenario(root: Path, runs: int, seed: int, fresh: bool = False, documents: i
     for n in range(1, runs + 1):
         changes = corpus.mutate()
         rebuild = n % 4 == 0
-        before = index_contents(settings) if rebuild else None
-        if rebuild:  # every document is written again into the index built beside
-            watched, g0, writes = (
-                settings.index_dir.with_name(settings.index_dir.name + ".rebuild"),
-                0,
-                len(corpus.versions),
-            )
+        before = index_contents(settings)
+        live = generations.current(settings.index_dir)
+        watched = written_generation(settings.index_dir, rebuild)
+        if rebuild:  # every document is written again into a new generation
+            g0, writes = 0, len(corpus.versions)
         else:  # each change and each document left unfinished by the last kill is one registry write
-            watched = settings.index_dir
-            g0, unfinished = registry_state(watched)
+            g0, unfinished = registry_state(watched if watched.exists() else live)
             writes = len(changes.split()) + unfinished
         snapshot_before = lexical.current_name(watched)
         # a run in a preloaded worker takes about 2 s: delays beyond it would kill nothing
@@ -518,14 +543,18 @@ def scenario(root: Path, runs: int, seed: int, fresh: bool = False, documents: i
             result.phase = phase_after(watched, g0, writes, snapshot_before)
         elif result.exit_code != 0:
             result.problems.append(f"the run failed on its own (exit {result.exit_code}); see {launcher.log}")
-        if rebuild and killed:
+        if killed:  # the generation in service is the one before the run, untouched, or the new one
             after = index_contents(settings)
-            if (after["ids"], after["texts"]) == (before["ids"], before["texts"]):
+            if generations.current(settings.index_dir) == watched:
+                result.phase = "after the new generation was put in service"
+            elif (after["ids"], after["texts"], after["records"]) != (
+                before["ids"],
+                before["texts"],
+                before["records"],
+            ):
+                result.problems.append("a killed run changed the generation in service")
+            if rebuild:
                 result.phase = "rebuild: " + result.phase
-            elif after["unfinished"] or after["bm25_generation"] != after["generation"]:
-                result.problems.append("a killed rebuild left the live index half-changed")
-            else:
-                result.phase = "rebuild: after the swap, before the old index was deleted"
         result.problems += check_answers(settings, corpus)
         results.append(result)
         log(

@@ -53,6 +53,22 @@ def refresh(index: Index) -> Refresh:
     return Refresh(tuple(extracted), tuple(dropped), sum(c.is_commitment for c in commitments), recomputed)
 
 
+def current(index: Index) -> bool:
+    """Whether the stored commitments, lineage and evidence are those of this index generation and
+    of today's rules (a refresh would change nothing)."""
+    versions = _versions(index, rules_mod.load(), topics_mod.load())
+    stored = _read(index.dir / COMMITMENTS_FILE)
+    documents = stored.get("documents", {})
+    g7 = {d: r.fingerprint for d, r in index.records().items() if is_g7_document(r.document)}
+    stamp = _read(index.dir / LINKS_FILE).get("stamp", {})
+    return (
+        stored.get("versions") == versions
+        and {d: e.get("fingerprint") for d, e in documents.items()} == g7
+        and stamp.get("generation") == index.info("generation", "0")
+        and stamp.get("versions") == versions
+    )
+
+
 _computed: dict[tuple[str, str, str], tuple] = {}  # stale files' results, per index, generation and versions
 
 
