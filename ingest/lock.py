@@ -29,7 +29,7 @@ def ingest_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
             ) from None
         if path.exists() and os.path.samestat(os.fstat(f.fileno()), os.stat(path)):
             break
-        f.close()  # a rebuild swapped the index directory while we waited: lock the new one
+        f.close()  # the lock file was deleted or replaced while we waited: lock the one there now
     with f:
         f.seek(0)
         f.truncate()

@@ -79,6 +79,7 @@ def test_smoke_run_measures_everything_at_one_size(smoke):
     assert size["encode"]["passages_per_s"] > 0 and size["ingest"]["seconds"] > 0
     assert size["reingest"]["passages_embedded"] == 0
     assert size["reingest"]["unchanged"] == size["reingest"]["documents"] > 0
+    assert size["copy"]["seconds"] > 0 and size["copy"]["mb"] > 0
     for mode in MODES:
         latency = size["queries"]["latency_ms"][mode]
         assert latency["n"] == 20 and 0 < latency["p50"] <= latency["p95"] <= latency["p99"]

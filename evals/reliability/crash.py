@@ -317,8 +317,8 @@ def phase_after(watched: Path, g0: int, writes: int, snapshot_before: str | None
         or snapshot is None
         or not snapshot.startswith(lexical.snapshot_prefix(generation))
     ):
-        return "documents written, BM25 snapshot not yet switched"
-    return "after the BM25 switch (commitments, exit)"
+        return "documents written, BM25 snapshot not yet built"
+    return "after the BM25 snapshot (commitments, the switch, exit)"
 
 
 # --- what must hold --------------------------------------------------------------------------------

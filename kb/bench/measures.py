@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -68,6 +69,20 @@ def reingest(paths: dict, manifest: Path) -> dict:
         "passages_embedded": summary["passages_embedded"],
         "peak_rss_mb": child.peak_rss_mb,
     }
+
+
+def generation_copy(paths: dict, scratch: Path) -> dict:
+    """What `kb ingest` spends before reading anything when a document changed: copying the
+    generation in service into a new one (kb/generations.py), here into a scratch directory."""
+    from kb import generations
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    started = time.perf_counter()
+    generations.copy(generations.current(Path(paths["index"])), scratch)
+    seconds = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in scratch.rglob("*") if p.is_file())
+    shutil.rmtree(scratch)
+    return {"seconds": seconds, "mb": size / 1e6}
 
 
 def cli_ask(paths: dict) -> dict:

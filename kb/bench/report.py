@@ -187,6 +187,8 @@ def markdown(results: dict) -> str:
         + [_pieces(s["encode"].get("word_pieces"), s["ingest"]["seconds"]) for s in sizes],
         ["Re-ingest of the unchanged corpus, s (`kb ingest` wall / pipeline)"]
         + [f"{s['reingest']['wall_s']:.1f} / {s['reingest']['seconds']:.1f}" for s in sizes],
+        ["A change first copies the index in service, s (MB)"]
+        + [f"{s['copy']['seconds']:.2f} ({s['copy']['mb']:.0f})" if s.get("copy") else "–" for s in sizes],
     ]
     for mode, label in (
         ("dense", "Dense"),

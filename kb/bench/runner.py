@@ -163,6 +163,8 @@ def measure_size(size: int, options: Options, settings: Settings) -> dict:
 
     _say("  re-ingest of the unchanged corpus (`kb ingest`)…")
     out["reingest"] = measures.reingest(paths, c.manifest)
+    _say("  copy of the generation in service, as a change begins…")
+    out["copy"] = measures.generation_copy(paths, options.cache / "copy-scratch")
 
     if options.profile == size:
         _say("  profiling one ingest (into a scratch index)…")
