@@ -103,12 +103,11 @@ def _discard(settings: Settings, doomed: list[Path], only_unused: bool = False) 
     for generation in doomed:
         if only_unused and not generations.unused(generation):
             continue
-        name = _info(generation, "collection")
+        gone.append(_info(generation, "collection") or settings.collection)
         generations.delete(generation)
-        gone.append(name)
     if settings.chroma_url:
         kept = {_info(g, "collection") or settings.collection for g in generations.all_of(settings.index_dir)}
-        for name in {n for n in gone if n} - kept:
+        for name in set(gone) - kept:
             _delete_collection(settings, name)
 
 

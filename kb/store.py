@@ -4,9 +4,9 @@ passage's vector under its id, with the filter keys that filtered search needs; 
 (kb/lexical.py) term statistics by passage.
 
 Within the generation an ingest writes, a document's registry row is written only after its vectors
-and passages are stored, so an interrupted ingest is resumed by the next run; before its passages change it is marked unfinished
-(table `pending`) until its row is written or removed. A query uses a passage only when Chroma and
-SQLite both have it. An index built before passages moved to SQLite (no `passages` info mark) keeps
+and passages are stored, so an interrupted ingest is resumed by the next run; before its passages
+change it is marked unfinished (table `pending`) until its row is written or removed. A query uses
+a passage only when Chroma and SQLite both have it. An index built before passages moved to SQLite (no `passages` info mark) keeps
 them in Chroma's metadata and is read from there until `kb ingest` adopts them (`adopt_passages`).
 """
 

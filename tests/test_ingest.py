@@ -372,6 +372,25 @@ def test_ingest_and_ask_through_a_chroma_server(workspace, tmp_path):
         assert result.returncode == 0, result.stderr
         top = json.loads(result.stdout)["passages"][0]
         assert top["citation"] == f"{DECLARATION_CITE}, para. 4"
+        # A change updates the server's collection; a rebuild writes a new one, and the old one
+        # goes with the generation that used it.
+        (sources / "note.txt").write_text(generated_text_document(5, paragraphs=3), encoding="utf-8")
+        paths = ("--sources", str(sources), "--index", str(settings.index_dir))
+        assert kb("ingest", *paths, env=env).returncode == 0
+        assert kb("ingest", "--rebuild", *paths, env=env).returncode == 0
+        import chromadb
+
+        names = [c.name for c in chromadb.HttpClient(host="127.0.0.1", port=port).list_collections()]
+        assert len(names) == 1 and names[0].startswith(f"{settings.collection}-"), names
+        again = kb(
+            "ask",
+            "What do the leaders say about sanctions?",
+            "--json",
+            "--index",
+            str(settings.index_dir),
+            env=env,
+        )
+        assert json.loads(again.stdout)["passages"][0]["citation"] == top["citation"]
     finally:
         server.terminate()
         server.wait(timeout=30)
