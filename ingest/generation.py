@@ -49,14 +49,14 @@ def begin(settings: Settings, rebuild: bool) -> Work:
         shutil.rmtree(left, ignore_errors=True)
     live = generations.current(root)
     built = registry_path(live).exists()
-    if not built or (_info(live, COMPLETE) != "1" and not generations.flat(root) and not rebuild):
+    if not built or (info(live, COMPLETE) != "1" and not generations.flat(root) and not rebuild):
         _discard(settings, [g for g in _unpublished(root, live) if g != live])
         if built:  # a first build, killed: carried on where it stopped
             return Work(live, in_service=True)
         first = generations.new(root)
         generations.publish(root, first)
         return Work(first, in_service=True)
-    resumable = [] if rebuild else [g for g in _unpublished(root, live) if _info(g, BASE) == live.name]
+    resumable = [] if rebuild else [g for g in _unpublished(root, live) if info(g, BASE) == live.name]
     _discard(settings, [g for g in _unpublished(root, live) if g not in resumable[-1:]])
     if rebuild:
         collection = f"{settings.collection}-{uuid.uuid4().hex[:12]}" if settings.chroma_url else None
@@ -103,10 +103,10 @@ def _discard(settings: Settings, doomed: list[Path], only_unused: bool = False) 
     for generation in doomed:
         if only_unused and not generations.unused(generation):
             continue
-        gone.append(_info(generation, "collection") or settings.collection)
+        gone.append(info(generation, "collection") or settings.collection)
         generations.delete(generation)
     if settings.chroma_url:
-        kept = {_info(g, "collection") or settings.collection for g in generations.all_of(settings.index_dir)}
+        kept = {info(g, "collection") or settings.collection for g in generations.all_of(settings.index_dir)}
         for name in set(gone) - kept:
             _delete_collection(settings, name)
 
@@ -121,7 +121,7 @@ def _delete_collection(settings: Settings, name: str) -> None:
             raise
 
 
-def _info(generation: Path, key: str) -> str:
+def info(generation: Path, key: str) -> str:
     """A value of a generation's registry info ('' when it has none, or no registry yet)."""
     path = registry_path(generation)
     if not path.exists():

@@ -213,12 +213,12 @@ def unpublished(root: Path) -> list[str]:
 def written_generation(root: Path, rebuild: bool) -> Path:
     """The generation the next `kb ingest` of an index in service writes into: the one a killed run
     left, copied from the generation in service (resumed), else a new one (ingest/generation.py)."""
-    from ingest.generation import BASE, _info
+    from ingest.generation import BASE, info
     from kb import generations
 
     live = generations.current(root)
     newer = [g for g in generations.all_of(root) if g.name > live.name]
-    resumable = [g for g in newer if _info(g, BASE) == live.name]
+    resumable = [g for g in newer if info(g, BASE) == live.name]
     if resumable and not rebuild:
         return resumable[-1]
     return root / f"g-{int(live.name[2:]) + 1:06d}"
