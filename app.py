@@ -13,6 +13,7 @@ document", the briefing's count, the data read at page load), and serves the app
 import os
 import secrets
 import sys
+import urllib.parse
 from html import escape
 from pathlib import Path
 
@@ -23,8 +24,8 @@ import gradio as gr
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from kb import render
-from kb.api import Library
+from kb import render, served
+from kb.api import AskRequest, Library
 from kb.app.ask_tab import ask_tab
 from kb.app.assets import CSS
 from kb.app.briefing_tab import briefing_tab
@@ -195,9 +196,16 @@ def auth_pairs(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[gr.Blocks, str]:
-    """Launch the app on settings.host:port (with a login when KB_AUTH is set); returns the app and its URL."""
-    library = Library(settings)
+def serve(
+    settings: Settings,
+    block: bool = True,
+    quiet: bool = False,
+    announce: bool = False,
+    library: Library | None = None,
+) -> tuple[gr.Blocks, str]:
+    """Launch the app on settings.host:port (with a login when KB_AUTH is set); returns the app and its URL.
+    announce: write the index's serve.json, so that `kb ask` in another terminal answers through this app."""
+    library = library or Library(settings)
     demo = build_app(settings, library)
     logins = auth_pairs(settings.auth)
     try:
@@ -235,9 +243,37 @@ def serve(settings: Settings, block: bool = True, quiet: bool = False) -> tuple[
         return FileResponse(path, media_type="application/pdf")
 
     app.add_api_route("/kb/pdf/{doc_id}", pdf, methods=["GET"], dependencies=[Depends(signed_in)])
+
+    token = served.token()
+
+    def cli_token(request: Request) -> None:
+        """The token `kb serve` wrote to the index's serve.json: the route is the CLI's, not a browser's."""
+        if not secrets.compare_digest(request.headers.get(served.TOKEN_HEADER, ""), token):
+            raise HTTPException(401, "Not authenticated")
+
+    def answer(payload: dict) -> dict:  # FastAPI reads a dict parameter from the JSON body
+        """What `kb ask` and `kb search` print (Answer.to_dict) for an AskRequest.to_dict."""
+        try:
+            return library.answer(AskRequest.read(payload)).to_dict()
+        except UsageError as exc:
+            raise HTTPException(400, str(exc)) from None
+        except Exception as exc:  # the CLI answers in its own process and shows the error there
+            raise HTTPException(503, readable(exc, library)) from None
+
+    app.add_api_route(served.ROUTE, answer, methods=["POST"], dependencies=[Depends(cli_token)])
+    if announce:
+        served.announce(settings, _loopback(url), token)
     if block:
         demo.block_thread()
     return demo, url
+
+
+def _loopback(url: str) -> str:
+    """The app's URL as a process on this machine reaches it (an app on 0.0.0.0 is on 127.0.0.1 too)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname in ("0.0.0.0", "::", ""):
+        return parts._replace(netloc=f"127.0.0.1:{parts.port}").geturl()
+    return url
 
 
 # `python app.py` is `kb serve`, run as its own program (kb.cli imports this module).

@@ -11,10 +11,9 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from kb import export
 from kb.answer import Answer, ask
 from kb.config import Settings
 from kb.errors import UsageError
@@ -65,6 +64,22 @@ class AskRequest:
             self.mmr,
             self.scope,
         )
+
+    def to_dict(self) -> dict:
+        """The request as JSON-friendly data (what `kb ask` sends to a running app, kb/served.py)."""
+        return {**asdict(self), "filters": asdict(self.filters)}
+
+    @classmethod
+    def read(cls, data: object) -> AskRequest:
+        """A request from `to_dict`'s form; an unknown or missing field is a UsageError."""
+        if not isinstance(data, dict):
+            raise UsageError("the request must be a JSON object")
+        names = {f.name for f in fields(cls)}
+        if unknown := sorted(set(data) - names):
+            raise UsageError(f"unknown request field {', '.join(unknown)}; use {', '.join(sorted(names))}")
+        if not isinstance(data.get("question"), str):
+            raise UsageError("the request needs a question")
+        return cls(**{**data, "filters": Filters.read(data.get("filters"))})
 
 
 class Library:
@@ -137,12 +152,9 @@ class Library:
         return self.index().count()
 
     def warm(self) -> None:
-        """Load the model and the keyword index now, so that the first answer's latency is its own."""
-        from kb import embed, lexical
-
-        index = self.index()
-        embed.encode(self.settings, ["warm up"])
-        lexical.load(index.dir)
+        """Answer one question now, so that what answering loads (the model's sessions, the keyword
+        index, Chroma's graph of the vectors) is loaded before the next answer, whose latency is its own."""
+        self.answer(AskRequest("warm up"))
 
     def records(self) -> dict:
         """The registry's records of the indexed documents, by id."""
@@ -240,6 +252,8 @@ class Library:
 
     def export(self, passage_ids: list[str], notes: dict | None, fmt: str, title: str = "Briefing") -> Path:
         """A briefing file (docx or md) of these passages, written into a temporary directory of this process."""
+        from kb import export  # python-docx: imported when a briefing is exported, not by every command
+
         return export.export(self.index(), list(passage_ids), fmt, self.exports, notes, title)
 
     def pdf(self, doc_id: str) -> Path | None:

@@ -27,6 +27,7 @@ ROWS = (
     "Index size on disk, MB",
     "App start-up to first answer",
     "`kb ask` in a new process, s",
+    "`kb ask` in a new process while `kb serve` runs, s",
     "Baseline: dense retrieval p50 / p95 / p99, ms",
     "## Scanned PDFs: ingest through OCR",
     "| OCR ingest (image-only PDF, 1 page): s per page / passages/s | ",
@@ -87,6 +88,9 @@ def test_smoke_run_measures_everything_at_one_size(smoke):
     assert size["ingest"]["processes_peak_rss_mb"] >= size["ingest"]["peak_rss_mb"]
     assert size["queries"]["index_bytes"] > 0
     assert size["app"]["answered"] and size["app"]["first_answer_s"] >= size["app"]["http_ready_s"] > 0
+    assert (
+        size["cli"]["wall_s"] > 0 and size["app"]["cli"]["wall_s"] > 0
+    )  # in its own process; through the app
     assert size["baseline"]["build"]["chunks"] > 0 and size["baseline"]["latency_ms"]["dense"]["n"] == 20
     # What the model read: each passage whole (with [CLS] and [SEP]); each baseline chunk cut at 256.
     assert size["encode"]["word_pieces"] > 10 * size["encode"]["passages"]

@@ -247,7 +247,8 @@ PUBLIC_ROUTES = {
     "/gradio_api/vibe-starter-queries": "Gradio's vibe editor: disabled, answers 403",
     "/gradio_api/vibe-starter-queries/": "Gradio's vibe editor: disabled, answers 403",
 }
-AUTH_CHECKS = {"login_check", "signed_in"}  # Gradio's dependency, and the PDF route's (app.py)
+# Gradio's dependency, the PDF route's, and the token of the CLI's answer route (app.py, kb/served.py)
+AUTH_CHECKS = {"login_check", "signed_in", "cli_token"}
 
 
 def routes(fastapi_app) -> list:
@@ -319,6 +320,7 @@ def test_with_a_login_signed_out_requests_are_refused(login_app, index):
                 {"json": {"data": None, "component_id": 1, "fn_name": "x", "session_hash": "abc"}},
             ),  # fmt: skip
             ("POST", "/gradio_api/process_recording", {"files": {"files": ("a.wav", b"RIFF")}}),
+            ("POST", "/kb/api/answer", {"json": {"question": "Which commitments cover online platforms?"}}),
         ]
         for method, path, kwargs in requests:
             response = http.request(method, path, **kwargs)

@@ -31,6 +31,7 @@ class Child:
     seconds: float
     peak_rss_mb: float
     stdout: str
+    stderr: str = ""
 
 
 def ocr_ingest(pages: int, cache: Path) -> dict:
@@ -85,16 +86,19 @@ def generation_copy(paths: dict, scratch: Path) -> dict:
     return {"seconds": seconds, "mb": size / 1e6}
 
 
-def cli_ask(paths: dict) -> dict:
+def cli_ask(paths: dict, through_app: bool = False) -> dict:
     """`kb ask` as a user types it in a terminal, each time in a new process: wall seconds (the
     median of CLI_RUNS runs: imports, opening the index and the model, the answer) and the
-    answer's own latency as the command reports it."""
+    answer's own latency as the command reports it. through_app: while `kb serve` runs on the
+    index, which answers (kb/served.py); otherwise `--here`, the command's own process."""
     runs = []
+    argv = [sys.executable, "-m", "kb.cli", "ask", APP_QUESTION, "--index", paths["index"], "--json"]
     for _ in range(CLI_RUNS):
-        child = _run(
-            [sys.executable, "-m", "kb.cli", "ask", APP_QUESTION, "--index", paths["index"], "--json"],
-            capture=True,
-        )
+        child = _run(argv + ([] if through_app else ["--here"]), capture=True)
+        if through_app != ("answered by the app at" in child.stderr):
+            raise KBError(
+                f"kb bench: `kb ask` {'did not answer' if through_app else 'answered'} through the app"
+            )
         runs.append((child.seconds, float(json.loads(child.stdout)["latency_ms"])))
     runs.sort()
     wall, latency = runs[len(runs) // 2]
@@ -142,6 +146,7 @@ def app_startup(paths: dict, cache: Path) -> dict:
             ready = time.perf_counter() - t0
             answer = Client(url, verbose=False).predict(APP_QUESTION, "hybrid", 5, {}, api_name="/ask")
             first = time.perf_counter() - t0
+            through_app = cli_ask(paths, through_app=True)
         finally:
             proc.terminate()
             try:
@@ -155,6 +160,7 @@ def app_startup(paths: dict, cache: Path) -> dict:
         "first_answer_s": first,
         "peak_rss_mb": rss,
         "answered": bool(answer.get("passages")),
+        "cli": through_app,
     }
 
 
@@ -174,16 +180,26 @@ def worker(task: str, args: dict) -> tuple[dict, Child]:
 def _run(argv: list[str], capture: bool = False) -> Child:
     """Run a command to its end; its peak RSS comes from wait4 (the process and its children)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE if capture else None, env=_env(), cwd=ROOT, text=True
-    )
-    stdout = proc.stdout.read() if capture else ""
-    _, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a full pipe would stall the child
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=errors if capture else None,
+            env=_env(),
+            cwd=ROOT,
+            text=True,
+        )
+        stdout = proc.stdout.read() if capture else ""
+        _, status, usage = os.wait4(proc.pid, 0)
+        errors.seek(0)
+        stderr = errors.read()
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     if capture and proc.returncode != 0:
-        raise KBError(f"kb bench: `{' '.join(argv[2:5])} …` failed (exit {proc.returncode})")
-    return Child(proc.returncode, seconds, usage.ru_maxrss / 1024, stdout)
+        raise KBError(
+            f"kb bench: `{' '.join(argv[2:5])} …` failed (exit {proc.returncode}): {stderr.strip()[-500:]}"
+        )
+    return Child(proc.returncode, seconds, usage.ru_maxrss / 1024, stdout, stderr)
 
 
 def _env() -> dict:

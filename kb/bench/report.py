@@ -218,6 +218,14 @@ def markdown(results: dict) -> str:
                 for s in sizes
             ]
         )
+    if any("cli" in s.get("app", {}) for s in sizes):
+        rows.append(
+            ["`kb ask` in a new process while `kb serve` runs, s (median of 3; the answer itself, ms)"]
+            + [
+                f"{a['wall_s']:.1f} ({a['answer_ms']:.0f} ms)" if (a := s.get("app", {}).get("cli")) else "–"
+                for s in sizes
+            ]
+        )
     if any("baseline" in s for s in sizes):
         b = [s.get("baseline") for s in sizes]
         rows += [

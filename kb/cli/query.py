@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             help="ignore a constraint read from the question, by the key `Read as:` shows (country:FRA, "
             "year:2015, type:statement, document:ID, phrase:TEXT); repeatable",
         )
+        p.add_argument(
+            "--here",
+            action="store_true",
+            help="answer in this process even when `kb serve` runs on this index (by default the running "
+            "app answers: it has the model and the index loaded already)",
+        )
         p.set_defaults(func=run_query, answer=answer)
 
 
@@ -85,10 +91,9 @@ def filters_from(args: argparse.Namespace) -> Filters:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from kb.api import AskRequest, Library
+    from kb.api import AskRequest
 
     settings = settings_from(args)
-    library = Library(settings)
     request = AskRequest(
         args.question,
         mode=args.mode,
@@ -99,61 +104,85 @@ def run_query(args: argparse.Namespace) -> int:
         per_doc=args.per_doc,
         mmr=args.mmr,
     ).checked(settings.max_question_chars)
-    library.warm()  # the model and the BM25 index loaded before the answer is timed
-    result = library.answer(request)
+    result = (None if args.here else served_answer(settings, request)) or answer_here(settings, request)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print_answer(result, show_answer=args.answer)
     return 0
 
 
-def print_answer(result, show_answer: bool = True, out=sys.stdout) -> None:
-    """The answer for a terminal: answer text, then each passage with its citation, wrapped."""
+def served_answer(settings, request) -> dict | None:
+    """The answer of the app `kb serve` runs on this index (kb/served.py), or None when none runs
+    with these settings or it does not answer."""
+    from kb import served
+
+    server = served.find(settings)
+    if server is None:
+        return None
+    try:
+        result = served.answer(server, request.to_dict())
+    except served.Unavailable:
+        return None
+    print(f"(answered by the app at {server.url}; --here to answer in this process)", file=sys.stderr)
+    return result
+
+
+def answer_here(settings, request) -> dict:
+    """The answer computed in this process: the index and the model opened, then the question."""
+    from kb.api import Library
+
+    library = Library(settings)
+    library.warm()  # what answering loads, loaded before the answer is timed
+    return library.answer(request).to_dict()
+
+
+def print_answer(result: dict, show_answer: bool = True, out=sys.stdout) -> None:
+    """The answer (Answer.to_dict, the JSON of --json) for a terminal: answer text, then each
+    passage with its citation, wrapped."""
     width = min(shutil.get_terminal_size((100, 20)).columns, 100)
     bold = (lambda s: f"\033[1m{s}\033[0m") if out.isatty() else (lambda s: s)
-    n = len(result.passages)
+    passages, understood = result["passages"], result["understood"]
+    n = len(passages)
     print(
-        f"{result.question}\n({result.mode}, {n} passage{'s' * (n != 1)}, {result.latency_ms:.0f} ms)\n",
+        f"{result['question']}\n({result['mode']}, {n} passage{'s' * (n != 1)}, {result['latency_ms']:.0f} ms)\n",
         file=out,
     )
-    shown = [c for c in result.understood.constraints if c.key not in result.understood.removed]
+    shown = [c for c in understood["constraints"] if c["key"] not in understood["removed"]]
     if shown:
-        keys = ", ".join(c.key for c in shown if c.indexed)
-        print(textwrap.fill(f"Read as: {result.understood.read_as}", width, subsequent_indent="  "), file=out)
+        keys = ", ".join(c["key"] for c in shown if c["indexed"])
+        print(textwrap.fill(f"Read as: {understood['read_as']}", width, subsequent_indent="  "), file=out)
         if keys:
             hint = f"(searched first; to ask again without one: --without KEY, with KEY among {keys})"
             print(textwrap.fill(hint, width, initial_indent="  ", subsequent_indent="   "), file=out)
         print(file=out)
-    if result.searched_for:
-        print(textwrap.fill(f"Searched for: {result.searched_for}", width, subsequent_indent="  "), file=out)
+    if result["searched_for"]:
+        print(
+            textwrap.fill(f"Searched for: {result['searched_for']}", width, subsequent_indent="  "), file=out
+        )
         print(
             textwrap.fill(f"({SPELLING_HINT})", width, initial_indent="  ", subsequent_indent="   "), file=out
         )
         print(file=out)
-    if result.notice:
-        print(f"Note: {result.notice}\n", file=out)
+    if result["notice"]:
+        print(f"Note: {result['notice']}\n", file=out)
     if show_answer:
+        generated_by = result["generated_by"]
         label = (
-            "Answer"
-            if result.generated_by == "extractive"
-            else f"Answer (generated by {result.generated_by[4:]}, checked)"
+            "Answer" if generated_by == "extractive" else f"Answer (generated by {generated_by[4:]}, checked)"
         )
         print(bold(label), file=out)
-        for para in result.text.split("\n"):
+        for para in result["answer"].split("\n"):
             print(textwrap.fill(para, width, initial_indent="  ", subsequent_indent="  "), file=out)
         print(file=out)
     heading = (
-        "Closest passages (the documents do not appear to answer this)" if result.abstained else "Passages"
+        "Closest passages (the documents do not appear to answer this)" if result["abstained"] else "Passages"
     )
     print(bold(heading), file=out)
-    for c in result.passages:
-        marker = f"[{c.marker}]"
-        language = c.hit.document.language
+    for p in passages:
+        marker = f"[{p['marker']}]"
+        language = p["document"]["language"]
         other = f" [{language}]" if language and language != "en" else ""  # flag the non-English ones
-        print(f"{marker:>5} {bold(c.hit.citation)}{other}", file=out)
-        print(
-            textwrap.fill(c.hit.passage.text, width, initial_indent=" " * 6, subsequent_indent=" " * 6),
-            file=out,
-        )
+        print(f"{marker:>5} {bold(p['citation'])}{other}", file=out)
+        print(textwrap.fill(p["text"], width, initial_indent=" " * 6, subsequent_indent=" " * 6), file=out)
         print(file=out)

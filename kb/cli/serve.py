@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from kb.cli.options import add_index_options, settings_from
@@ -29,9 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from kb import embed
     from kb.api import Library
-    from kb.errors import IndexMissingError
+    from kb.errors import IndexMissingError, KBError
 
     settings = settings_from(args)
     settings = settings.with_(**{k: v for k, v in (("host", args.host), ("port", args.port)) if v})
@@ -40,7 +40,6 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         library = Library(settings)
         documents = len(library.records())
-        library.close()
     except IndexMissingError:
         raise IndexMissingError(
             f"no index in {settings.index_dir}/ yet: " + RUN_HINT.format(sources=settings.sources_dir)
@@ -49,16 +48,23 @@ def run_serve(args: argparse.Namespace) -> int:
         raise IndexMissingError(
             f"the index in {settings.index_dir}/ is empty: " + RUN_HINT.format(sources=settings.sources_dir)
         )
-    print(f"Loading the embedding model ({settings.model_id})…", flush=True)
-    embed.load(settings)
+    print(f"Loading the embedding model ({settings.model_id}) and the index…", flush=True)
+    try:
+        library.warm()
+    except KBError as exc:  # e.g. a Chroma server down: the app starts, and each question says so
+        print(f"kb: warning: could not answer a first question ({exc}); starting all the same.", flush=True)
+        library.reset()
     import app
 
-    demo, _ = app.serve(settings, block=False, quiet=True)
+    demo, _ = app.serve(settings, block=False, quiet=True, announce=True, library=library)
     print(
         f"Starting the app on http://{settings.host}:{settings.port} ({documents} document{'s' * (documents != 1)}"
-        f"{', login required' if settings.auth else ''}). Stop it with Ctrl+C.",
+        f"{', login required' if settings.auth else ''}). Stop it with Ctrl+C.\n"
+        "While it runs, `kb ask` and `kb search` on this index answer through it, without loading the model again.",
         flush=True,
     )
+    # A `kill` stops the app as Ctrl+C does, so that it removes its serve.json (kb/served.py).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     demo.block_thread()
     return 0
 
