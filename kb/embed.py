@@ -28,12 +28,6 @@ def _load(model_path: str):
         ) from None
 
 
-def load(settings: Settings) -> None:
-    """Load the model these settings encode with, so that the first question does not wait for it."""
-    if encoder(settings) is None:
-        model(settings)
-
-
 def model(settings: Settings):
     """The SentenceTransformer for these settings (loaded on first use, then shared). Encoding
     with the ONNX backends does not need it once the model's export is cached."""
