@@ -11,9 +11,12 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
+from kb import embed
 from kb.answer import Answer, ask
 from kb.config import Settings
 from kb.errors import UsageError
@@ -87,17 +90,25 @@ class Library:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.exports = Path(tempfile.mkdtemp(prefix="kb-briefings-"))
         self._index: Index | None = None
         self._lock = threading.Lock()
 
-    def index(self) -> Index:
+    @cached_property
+    def exports(self) -> Path:
+        """The folder this process writes its exports in (briefings, commitment matrices), made
+        on first use."""
+        return Path(tempfile.mkdtemp(prefix="kb-briefings-"))
+
+    def index(self, connected: bool = True) -> Index:
         """The index, opened on first use (and again after a failure, e.g. once `kb ingest` has run),
-        showing what another process's ingest or rebuild changed since."""
+        showing what another process's ingest or rebuild changed since. connected=False: its
+        registry only, Chroma left to open later (see `warm`)."""
         with self._lock:
             if self._index is None:
-                self._index = Index(self.settings)
+                self._index = Index(self.settings, connect=False)
             index = self._index
+        if connected:
+            index.connect()
         index.refresh()  # the generation an ingest put in service since (kb/generations.py)
         return index
 
@@ -151,10 +162,27 @@ class Library:
         """The number of passages indexed."""
         return self.index().count()
 
-    def warm(self) -> None:
-        """Answer one question now, so that what answering loads (the model's sessions, the keyword
-        index, Chroma's graph of the vectors) is loaded before the next answer, whose latency is its own."""
-        self.answer(AskRequest("warm up"))
+    def warm(self, lasting: bool = True) -> None:
+        """Load what answering loads, so that the next answer's latency is its own; a `lasting`
+        process (`kb serve`, not `kb ask`) then answers one question, to load the rest too.
+
+        Chroma loads in a thread: its import (which holds the GIL) while this thread loads the
+        model's session (ONNX Runtime builds it without the GIL), then its graph of the vectors
+        (read without the GIL on the first query) while this thread runs the model once and loads
+        the keyword index. Done one after the other, the four take half as long again."""
+        index = self.index(connected=False)
+        with ThreadPoolExecutor(1, thread_name_prefix="kb-warm") as pool:
+            connected = pool.submit(index.connect)
+            embed.warm(self.settings, lasting)
+            connected.result()
+            vectors = pool.submit(index.warm_vectors)
+            try:
+                embed.encode(self.settings, ["warm up"], query=True)
+                index.warm_keywords()
+            finally:
+                vectors.result()
+        if lasting:
+            self.answer(AskRequest("warm up"))
 
     def records(self) -> dict:
         """The registry's records of the indexed documents, by id."""

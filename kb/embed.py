@@ -101,6 +101,17 @@ def encoder(settings: Settings):
         return _onnx(settings.model_path, settings.embed_backend == "onnx-int8")
 
 
+def warm(settings: Settings, lasting: bool = True) -> None:
+    """Load the model now: its ONNX sessions (or PyTorch model), and for a `lasting` process
+    (one that answers many questions) e5's whole tokenizer, which a process answering one question
+    does without (kb.e5_onnx.E5OnnxEncoder.tokenizer_for)."""
+    fast = encoder(settings)
+    if e5.wanted(settings.embed_model):
+        fast.warm(lasting)
+    elif fast is None:
+        model(settings)
+
+
 def encode(
     settings: Settings, texts: list[str], batch_size: int | None = None, query: bool = False
 ) -> np.ndarray:

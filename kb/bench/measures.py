@@ -20,7 +20,7 @@ from kb.errors import KBError
 
 APP_QUESTION = "What did the G7 agree on returns?"
 APP_TIMEOUT = 600.0
-CLI_RUNS = 3
+CLI_RUNS = 5  # this machine's noise: one run in five may take half as long again
 
 
 @dataclass(frozen=True)

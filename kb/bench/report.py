@@ -1,10 +1,12 @@
-"""The benchmark's results as JSON and as a Markdown table, with the targets of issue #7 judged
+"""The benchmark's results as JSON and as a Markdown table, with the targets of issues #7 and #21 judged
 pass/fail beside the measures, and the machine they were measured on (machine.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from kb.bench.measures import CLI_RUNS
 
 TARGET_SIZE = 100_000  # the size the latency and memory targets are stated for
 REINGEST_DOCUMENTS = 1_000
@@ -70,6 +72,14 @@ def targets(results: dict) -> list[dict]:
         (note + "; " if note else "")
         + "the larger of the ingest (with its worker processes) and the query process",
     )
+    if cli := s.get("cli"):
+        add(
+            "`kb ask` in a new process (its own) < 2 s at 100k passages",
+            _size(s),
+            f"{cli['wall_s']:.2f} s (runs {', '.join(f'{r:.2f}' for r in cli.get('runs_s', []))})",
+            cli["wall_s"] < 2.0 if at else None,
+            note,
+        )
     quality = results.get("quality", {}).get("systems", {})
     ours, base = quality.get("kb hybrid"), quality.get("llama-index baseline")
     for metric in ("recall@5", "ndcg@10"):
@@ -212,7 +222,7 @@ def markdown(results: dict) -> str:
         )
     if any("cli" in s for s in sizes):
         rows.append(
-            ["`kb ask` in a new process, s (median of 3; the answer itself, ms)"]
+            [f"`kb ask` in a new process, s (median of {CLI_RUNS}; the answer itself, ms)"]
             + [
                 f"{s['cli']['wall_s']:.1f} ({s['cli']['answer_ms']:.0f} ms)" if "cli" in s else "–"
                 for s in sizes
@@ -220,7 +230,9 @@ def markdown(results: dict) -> str:
         )
     if any("cli" in s.get("app", {}) for s in sizes):
         rows.append(
-            ["`kb ask` in a new process while `kb serve` runs, s (median of 3; the answer itself, ms)"]
+            [
+                f"`kb ask` in a new process while `kb serve` runs, s (median of {CLI_RUNS}; the answer itself, ms)"
+            ]
             + [
                 f"{a['wall_s']:.1f} ({a['answer_ms']:.0f} ms)" if (a := s.get("app", {}).get("cli")) else "–"
                 for s in sizes
@@ -310,7 +322,7 @@ def markdown(results: dict) -> str:
             f"every relevant paragraph inside the top 5 chunks. The baseline ignores the filters of "
             f"{q['questions_with_filters']} questions.",
         ]
-    lines += ["", "## Targets (issue #7)", ""]
+    lines += ["", "## Targets (issues #7 and #21)", ""]
     lines += _table(
         ["Target", "Where", "Measured", "Status"],
         [

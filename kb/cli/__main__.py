@@ -1,7 +1,5 @@
 """`python -m kb.cli` runs the `kb` command."""
 
-import sys
+from kb.cli import run
 
-from kb.cli import main
-
-sys.exit(main())
+run()

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             help="answer in this process even when `kb serve` runs on this index (by default the running "
             "app answers: it has the model and the index loaded already)",
         )
-        p.set_defaults(func=run_query, answer=answer)
+        p.set_defaults(func=run_query, answer=answer, exit_at_once=True)
 
 
 def add_query_options(p: argparse.ArgumentParser) -> None:
@@ -133,8 +133,11 @@ def answer_here(settings, request) -> dict:
     from kb.api import Library
 
     library = Library(settings)
-    library.warm()  # what answering loads, loaded before the answer is timed
-    return library.answer(request).to_dict()
+    try:
+        library.warm(lasting=False)  # what answering loads, loaded before the answer is timed
+        return library.answer(request).to_dict()
+    finally:
+        library.close()
 
 
 def print_answer(result: dict, show_answer: bool = True, out=sys.stdout) -> None:
