@@ -111,16 +111,27 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
             api_visibility="private",
         )
 
-    def add(items, evt: gr.EventData):
+    newest = gr.State(0)  # the number of the latest add applied in this browser tab
+
+    def add(items, applied, evt: gr.EventData):
+        if evt.seq <= applied:  # overtaken by a later add, which holds its passages too
+            return gr.skip(), applied
         items = list(items or [])
         items += [pid for pid in dict.fromkeys(evt.pids) if pid not in items]
         gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).", duration=3)
-        return items
+        return items, evt.seq
 
     # Every click is sent (Gradio's default drops one sent while the previous add runs), and the adds
-    # run one after the other; each carries every passage added from this answer, so the last one to
-    # run holds them all even though the basket it was sent with may not have the others yet.
+    # run one after the other; each carries every passage added from this answer, so the latest one
+    # holds them all even though the basket it was sent with may not have the others yet. Requests
+    # can overtake each other on a busy machine: an add that arrives after a later one is skipped,
+    # else it would put back the basket without the later passages.
     result.add_passage(
-        add, basket, basket, api_visibility="private", trigger_mode="multiple", concurrency_limit=1
+        add,
+        [basket, newest],
+        [basket, newest],
+        api_visibility="private",
+        trigger_mode="multiple",
+        concurrency_limit=1,
     )
     return {"result": result, "filters": [types, countries, issuers, languages]}

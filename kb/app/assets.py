@@ -29,6 +29,7 @@ function flash(btn, label) {
 // The passages added from this answer: each add sends them all, so that an add sent while an
 // earlier one is on its way (with the basket as it was) still leaves every one of them in.
 const added = new Set();  // forgets the passages of earlier answers (no longer on the page)
+let sent = 0;  // numbers the adds, so that the app can tell an add overtaken by a later one
 element.addEventListener('click', async (ev) => {
   const marker = ev.target.closest('a.kb-marker');
   if (marker) {
@@ -63,7 +64,7 @@ element.addEventListener('click', async (ev) => {
     const shown = new Set([...element.querySelectorAll('.kb-card')].map((c) => c.dataset.pid));
     [...added].filter((pid) => !shown.has(pid)).forEach((pid) => added.delete(pid));
     added.add(card.dataset.pid);
-    trigger('add_passage', {pids: [...added]});
+    trigger('add_passage', {pids: [...added], seq: ++sent});
   } else if (action === 'show') {
     trigger('show_passage', {pid: card.dataset.pid});
   }

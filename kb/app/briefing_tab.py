@@ -39,7 +39,8 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
         ids, boxes = list(ids or []), []
 
         def downloads():
-            # The buttons read the note boxes themselves, so a note typed just before the click is included.
+            # The buttons read the note boxes themselves, so a note typed just before the click is
+            # included; one click: the browser saves the file as soon as it is written.
             for button, fmt in ((word, "docx"), (markdown, "md")):
                 button.click(
                     lambda b, t, *texts, fmt=fmt: download(b, dict(zip(ids, texts)), t, fmt),
@@ -47,7 +48,8 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
                     [file, status],
                     js=NOTE_FILE,
                     api_visibility="private",
-                ).then(None, js=SAVE_FILE)  # one click: the browser saves the file as soon as it is written
+                    key=f"on-download-{fmt}",
+                ).then(None, js=SAVE_FILE, key=f"on-save-{fmt}")
 
         if not ids:
             gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
@@ -74,10 +76,17 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
                     )
                     remove = gr.Button("Remove", variant="stop", key=f"remove-{pid}", min_width=100)
             boxes.append(note)
-            note.change(lambda n, text, pid=pid: {**(n or {}), pid: text}, [notes, note], notes)
-            up.click(lambda b, i=i: moved(b, i, i - 1), basket, basket)
-            down.click(lambda b, i=i: moved(b, i, i + 1), basket, basket)
-            remove.click(lambda b, i=i: b[:i] + b[i + 1 :], basket, basket)
+            # Keyed, so that a passage's listeners keep their ids when the list is drawn again: a
+            # click sent while it is redrawn (after the previous click) still finds its listener.
+            # Each acts on the passage by id, in the basket as it is then.
+            note.change(
+                lambda n, text, pid=pid: {**(n or {}), pid: text}, [notes, note], notes, key=f"on-note-{pid}"
+            )
+            up.click(lambda b, pid=pid: moved(b, pid, -1), basket, basket, key=f"on-up-{pid}")
+            down.click(lambda b, pid=pid: moved(b, pid, 1), basket, basket, key=f"on-down-{pid}")
+            remove.click(
+                lambda b, pid=pid: [x for x in b or [] if x != pid], basket, basket, key=f"on-remove-{pid}"
+            )
         downloads()
 
     title = gr.Textbox("Briefing", label="Briefing title", interactive=True)
@@ -111,8 +120,11 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
     )
 
 
-def moved(entries: list, i: int, j: int) -> list:
-    """The list with item i moved to position j."""
-    entries = list(entries)
-    entries.insert(j, entries.pop(i))
+def moved(entries: list, pid: str, step: int) -> list:
+    """The list with `pid` moved `step` places (-1: up one), within its ends; unchanged when it is
+    no longer there."""
+    entries = list(entries or [])
+    if pid in entries:
+        i = entries.index(pid)
+        entries.insert(min(max(i + step, 0), len(entries) - 1), entries.pop(i))
     return entries
