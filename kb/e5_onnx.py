@@ -200,6 +200,7 @@ class E5OnnxEncoder(Splitting):
         self._source = model_path or model_file()
         self.threads = os.cpu_count() or 1
         self._single = None
+        self.brief = False  # this process answers one question and exits (`warm(lasting=False)`)
         self._session_lock = threading.Lock()
         self._small_builds = 0
 
@@ -228,7 +229,8 @@ class E5OnnxEncoder(Splitting):
     def warm(self, lasting: bool = True) -> None:
         """Load the model's session now. A `lasting` process (one answering many questions) loads
         the one-core session and the whole tokenizer (0.75 s) too; a process answering one
-        question does without either (see `encode`, `tokenizer_for`)."""
+        question does without either from now on (see `encode`, `tokenizer_for`)."""
+        self.brief = not lasting
         _ = (self.session, self.single, self.tokenizer) if lasting else self.session
 
     @cached_property
@@ -271,9 +273,9 @@ class E5OnnxEncoder(Splitting):
         batches = [order[i : i + size] for i in range(0, len(prefixed), size)]
         tokenizer = self.tokenizer_for(prefixed)
         # The one-core session gives the same vectors as the other (measured on 310 texts), so a
-        # process answering one question (`warm(lasting=False)`) runs its few texts on the other
-        # rather than spend a quarter of a second loading it.
-        if len(batches) > 1 and self.threads > 1 and (self._single is not None or not _small(prefixed)):
+        # process answering one question (`brief`) runs its few texts on the other rather than
+        # spend a quarter of a second loading it.
+        if len(batches) > 1 and self.threads > 1 and not (self.brief and _small(prefixed)):
             with ThreadPoolExecutor(self.threads, thread_name_prefix="kb-e5-encode") as pool:
                 chunks = list(pool.map(lambda b: self._run(self.single, *tokenizer, prefixed, b), batches))
         else:

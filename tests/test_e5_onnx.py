@@ -120,6 +120,7 @@ def test_answering_one_question_gives_the_vectors_of_a_running_app(splitting_tok
         texts = TEXTS + EDGES[1:]
         np.testing.assert_array_equal(once.encode(texts, query=query), lasting.encode(texts, query=query))
     assert once._single is None and "tokenizer" not in once.__dict__  # it did without both
+    assert lasting._single is not None
 
 
 def test_passages_are_cut_with_minilms_pieces(splitting_tokenizer):
