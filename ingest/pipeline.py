@@ -141,6 +141,7 @@ def _update(
         index.adopt_passages()  # an index built before SQLite held the passages: copied over once
         summary = _sync(index, sources, settings, progress, fingerprints)
         commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
+        index.persist_vectors()
     finally:
         index.close()
     return summary

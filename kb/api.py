@@ -167,17 +167,17 @@ class Library:
         process (`kb serve`, not `kb ask`) then answers one question, to load the rest too.
 
         Chroma loads in a thread: its import (which holds the GIL) while this thread loads the
-        model's session (ONNX Runtime builds it without the GIL), then its graph of the vectors
-        (read without the GIL on the first query) while this thread runs the model once and loads
-        the keyword index. Done one after the other, the four take half as long again."""
+        model's session (ONNX Runtime builds it without the GIL) and runs it once, then its graph of
+        the vectors (read without the GIL on the first query) while this thread loads the keyword
+        index. Done one after the other, the four take half as long again."""
         index = self.index(connected=False)
         with ThreadPoolExecutor(1, thread_name_prefix="kb-warm") as pool:
             connected = pool.submit(index.connect)
             embed.warm(self.settings, lasting)
+            embed.encode(self.settings, ["warm up"], query=True)
             connected.result()
             vectors = pool.submit(index.warm_vectors)
             try:
-                embed.encode(self.settings, ["warm up"], query=True)
                 index.warm_keywords()
             finally:
                 vectors.result()

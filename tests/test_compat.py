@@ -5,6 +5,7 @@ answer."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -70,6 +71,40 @@ def test_chroma_missing_id_error_is_recognised(tmp_path):
         collection.query(query_embeddings=[vectors[1]], ids=["b"], n_results=1)
     assert compat.is_missing_id(raised.value), f"chromadb: the missing-id error now reads {raised.value!r}"
     assert not compat.is_missing_id(ValueError("Collection passages does not exist"))
+
+
+def _written_up_to(path) -> dict[str, int]:
+    """The last change each of Chroma's segments has written to disk (its own bookkeeping)."""
+    with sqlite3.connect(path / "chroma.sqlite3") as db:
+        rows = db.execute("SELECT s.scope, m.seq_id FROM max_seq_id m JOIN segments s ON s.id = m.segment_id")
+        return dict(rows.fetchall())
+
+
+def test_chroma_writes_its_graph_of_the_vectors_when_asked(tmp_path):
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.PersistentClient(path=str(tmp_path), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection("passages", configuration={"hnsw": {"space": "cosine"}})
+    vectors = np.random.default_rng(0).standard_normal((1500, 8)).astype(np.float32)
+    for start in range(0, 1500, 500):
+        collection.add(
+            ids=[f"p{i}" for i in range(start, start + 500)], embeddings=vectors[start : start + 500]
+        )
+    before = _written_up_to(tmp_path)
+    assert before["VECTOR"] < before["METADATA"], (
+        f"chromadb: the graph of the vectors is no longer written every sync_threshold changes ({before})"
+    )
+    compat.persist_vectors(collection)
+    after = _written_up_to(tmp_path)
+    assert after["VECTOR"] == after["METADATA"] > before["METADATA"], (
+        f"chromadb: sync_threshold changes no longer write the graph ({after})"
+    )
+    assert collection.count() == 1500
+    client.clear_system_cache()  # a new process: reads the graph it wrote
+    reopened = chromadb.PersistentClient(path=str(tmp_path), settings=Settings(anonymized_telemetry=False))
+    found = reopened.get_collection("passages").query(query_embeddings=vectors[[7, 1234]], n_results=1)
+    assert found["ids"] == [["p7"], ["p1234"]]
 
 
 def test_gradio_session_cookie_is_recognised_for_our_own_routes():

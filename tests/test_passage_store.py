@@ -91,6 +91,7 @@ def test_an_index_from_before_sqlite_is_read_from_chroma_then_adopted_by_the_nex
     with index.db:
         index.db.execute("DELETE FROM passages")
         index.db.execute("DELETE FROM info WHERE key = 'passages'")
+    index.client.clear_system_cache()  # what another process would find: Chroma not open
     index.close()
     flatten(settings.index_dir)
     legacy = Index(settings)
