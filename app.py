@@ -93,13 +93,16 @@ def build_app(settings: Settings | None = None, library: Library | None = None) 
         secret = browser_secret(settings)
         basket = gr.BrowserState([], storage_key="kb-briefing", secret=secret)  # passage ids, in order
         notes = gr.BrowserState({}, storage_key="kb-briefing-notes", secret=secret)  # passage id -> note
+        # Passages taken out of the briefing in this page, so that adding another passage of the same
+        # answer (whose add carries every passage added from it) does not bring them back.
+        dropped = gr.State([])
         with gr.Tabs() as tabs:
             with gr.Tab("Ask", id="ask"):
-                asked = ask_tab(library, basket)
+                asked = ask_tab(library, basket, dropped)
             with gr.Tab("Documents", id="documents"):
                 docs = documents_tab(library)
             with gr.Tab("Briefing", id="briefing") as briefing:
-                briefing_tab(library, basket, notes, demo)
+                briefing_tab(library, basket, notes, dropped, demo)
             commitments_tab(library)
         api_endpoints(library)
 

@@ -263,6 +263,29 @@ def test_three_quick_adds_to_the_briefing_are_all_kept(page):
     expect(page.get_by_role("tab", name="Briefing (3)")).to_be_visible()
 
 
+def test_a_passage_removed_from_the_briefing_stays_out_when_another_is_added(page):
+    """Each add carries every passage added from the answer: one removed from the briefing since is
+    not put back by adding another, only by clicking its own card again."""
+    cards = ask(page, "Which commitments cover online platforms?")
+    cited = [cards.nth(i).locator(".kb-citation").text_content() for i in range(3)]
+    basket = page.locator(".kb-basket-item .kb-citation")
+
+    def add(i: int, count: int) -> None:
+        page.get_by_role("tab", name="Ask").click()
+        cards.nth(i).locator("button[data-action='add']").click()
+        page.get_by_role("tab", name=f"Briefing ({count})").click()
+
+    add(0, 1)
+    add(1, 2)
+    expect(basket).to_have_text(cited[:2])
+    page.get_by_role("button", name="Remove").first.click()
+    expect(basket).to_have_text(cited[1:2])
+    add(2, 2)
+    expect(basket).to_have_text(cited[1:])
+    add(0, 3)
+    expect(basket).to_have_text([*cited[1:], cited[0]])
+
+
 def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_path):
     cards = ask(page, "Which commitments cover online platforms?")
     other = cards.filter(has_not=page.locator(".kb-citation", has_text=PARA_4)).first

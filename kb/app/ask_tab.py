@@ -19,7 +19,7 @@ MODE_CHOICES = [
 ]
 
 
-def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
+def ask_tab(library: Library, basket: gr.BrowserState, dropped: gr.State) -> dict:
     """Question, examples, filters, advanced options, the answer with its passage cards, and feedback."""
     with gr.Row(equal_height=True):
         question = gr.Textbox(
@@ -113,23 +113,24 @@ def ask_tab(library: Library, basket: gr.BrowserState) -> dict:
 
     newest = gr.State(0)  # the number of the latest add applied in this browser tab
 
-    def add(items, applied, evt: gr.EventData):
+    def add(items, applied, out, evt: gr.EventData):
         if evt.seq <= applied:  # overtaken by a later add, which holds its passages too
-            return gr.skip(), applied
+            return gr.skip(), applied, gr.skip()
         items = list(items or [])
-        items += [pid for pid in dict.fromkeys(evt.pids) if pid not in items]
+        items += [p for p in dict.fromkeys(evt.pids) if p not in items and (p == evt.pid or p not in out)]
         gr.Info(f"Added to your briefing ({len(items)} passage{'s' * (len(items) != 1)}).", duration=3)
-        return items, evt.seq
+        return items, evt.seq, [p for p in out if p != evt.pid]
 
     # Every click is sent (Gradio's default drops one sent while the previous add runs), and the adds
     # run one after the other; each carries every passage added from this answer, so the latest one
-    # holds them all even though the basket it was sent with may not have the others yet. Requests
-    # can overtake each other on a busy machine: an add that arrives after a later one is skipped,
-    # else it would put back the basket without the later passages.
+    # holds them all even though the basket it was sent with may not have the others yet (except those
+    # taken out of the briefing since, unless it is the one clicked). Requests can overtake each other
+    # on a busy machine: an add that arrives after a later one is skipped, else it would put back the
+    # basket without the later passages.
     result.add_passage(
         add,
-        [basket, newest],
-        [basket, newest],
+        [basket, newest, dropped],
+        [basket, newest, dropped],
         api_visibility="private",
         trigger_mode="multiple",
         concurrency_limit=1,

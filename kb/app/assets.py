@@ -64,7 +64,7 @@ element.addEventListener('click', async (ev) => {
     const shown = new Set([...element.querySelectorAll('.kb-card')].map((c) => c.dataset.pid));
     [...added].filter((pid) => !shown.has(pid)).forEach((pid) => added.delete(pid));
     added.add(card.dataset.pid);
-    trigger('add_passage', {pids: [...added], seq: ++sent});
+    trigger('add_passage', {pids: [...added], pid: card.dataset.pid, seq: ++sent});
   } else if (action === 'show') {
     trigger('show_passage', {pid: card.dataset.pid});
   }

@@ -23,11 +23,13 @@ SAVE_FILE = """() => {
 }"""
 
 
-def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserState, demo: gr.Blocks) -> None:
+def briefing_tab(
+    library: Library, basket: gr.BrowserState, notes: gr.BrowserState, dropped: gr.State, demo: gr.Blocks
+) -> None:
     """The basket of collected passages (order, notes, remove) and its export as Word or Markdown.
 
     The basket (passage ids, in order) and the notes (by passage id) are kept apart so that typing
-    a note does not redraw the list.
+    a note does not redraw the list. Passages removed are noted in `dropped` (see ask_tab's add).
     """
     gr.Markdown(
         "Passages you add with **Add to briefing** on the Ask tab collect here, in this browser. "
@@ -85,7 +87,10 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
             up.click(lambda b, pid=pid: moved(b, pid, -1), basket, basket, key=f"on-up-{pid}")
             down.click(lambda b, pid=pid: moved(b, pid, 1), basket, basket, key=f"on-down-{pid}")
             remove.click(
-                lambda b, pid=pid: [x for x in b or [] if x != pid], basket, basket, key=f"on-remove-{pid}"
+                lambda b, d, pid=pid: ([x for x in b or [] if x != pid], [*d, pid]),
+                [basket, dropped],
+                [basket, dropped],
+                key=f"on-remove-{pid}",
             )
         downloads()
 
@@ -112,10 +117,10 @@ def briefing_tab(library: Library, basket: gr.BrowserState, notes: gr.BrowserSta
     # Emptying asks first (the browser's own confirmation); cancelling leaves the briefing as it is.
     confirmed = gr.Checkbox(False, visible="hidden")
     clear.click(
-        lambda ok: ([], {}) if ok else (gr.skip(), gr.skip()),
-        confirmed,
-        [basket, notes],
-        js="(ok) => [confirm('Empty the briefing? Its passages and notes will be removed.')]",
+        lambda ok, b, d: ([], {}, [*d, *(b or [])]) if ok else (gr.skip(), gr.skip(), gr.skip()),
+        [confirmed, basket, dropped],
+        [basket, notes, dropped],
+        js="(ok, b, d) => [confirm('Empty the briefing? Its passages and notes will be removed.'), b, d]",
         api_visibility="private",
     )
 
