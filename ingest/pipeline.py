@@ -37,7 +37,7 @@ from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexMissingError, UsageError
-from kb.store import Index
+from kb.store import VECTORS_PERSISTED, Index
 from kb.types import Document, Passage
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.
@@ -116,6 +116,7 @@ def _unchanged(
             or index.legacy
             or index.info("embed_model") != settings.model_id
             or index.info(generation.COMPLETE) != "1"
+            or index.info(VECTORS_PERSISTED) != "1"  # built before ingest had Chroma write its graph
             or not (lexical.current_name(index.dir) or "").startswith(
                 lexical.snapshot_prefix(index.generation)
             )

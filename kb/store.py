@@ -285,10 +285,12 @@ class Index(Registry):
             self.collection.delete(ids=stale)
 
     def persist_vectors(self) -> None:
-        """Have Chroma write its graph of the vectors to disk, if this ingest opened it (kb.compat):
-        a new process then reads the graph instead of replaying the last changes."""
-        if self._chroma is not None:
+        """Have Chroma write its graph of the vectors to disk, if this ingest opened it or no ingest
+        has had it written yet (kb.compat): a new process then reads the graph instead of replaying
+        the last changes."""
+        if self._chroma is not None or self.info(VECTORS_PERSISTED) != "1":
             persist_vectors(self.collection)
+            self.set_info(VECTORS_PERSISTED, "1")
 
     def get(self, ids: list[str]) -> dict[str, tuple[Passage, Document]]:
         """Passages and their documents by id; ids not in the index are left out."""
@@ -388,6 +390,7 @@ class Index(Registry):
             self._previous.release()
 
 
+VECTORS_PERSISTED = "vectors_persisted"  # info key: ingest has had Chroma write its graph (persist_vectors)
 PASSAGES_IN_SQLITE = "sqlite"  # the registry's `passages` info once SQLite holds every passage
 
 

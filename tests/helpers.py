@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,11 @@ def generated_text_document(seed: int, paragraphs: int = 30) -> str:
         ]
         lines += [f"{n}. " + " ".join(sentences), ""]
     return "\n".join(lines)
+
+
+def chroma_written_up_to(chroma_dir: Path) -> dict[str, int]:
+    """The last change each of Chroma's segments (METADATA, VECTOR) has written to disk, from its
+    own bookkeeping: a new process replays the changes after the VECTOR one from Chroma's log."""
+    with sqlite3.connect(chroma_dir / "chroma.sqlite3") as db:
+        rows = db.execute("SELECT s.scope, m.seq_id FROM max_seq_id m JOIN segments s ON s.id = m.segment_id")
+        return dict(rows.fetchall())

@@ -5,7 +5,6 @@ answer."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -13,6 +12,7 @@ import gradio as gr
 import httpx
 import numpy as np
 import pytest
+from helpers import chroma_written_up_to
 
 from kb import compat, files
 
@@ -73,13 +73,6 @@ def test_chroma_missing_id_error_is_recognised(tmp_path):
     assert not compat.is_missing_id(ValueError("Collection passages does not exist"))
 
 
-def _written_up_to(path) -> dict[str, int]:
-    """The last change each of Chroma's segments has written to disk (its own bookkeeping)."""
-    with sqlite3.connect(path / "chroma.sqlite3") as db:
-        rows = db.execute("SELECT s.scope, m.seq_id FROM max_seq_id m JOIN segments s ON s.id = m.segment_id")
-        return dict(rows.fetchall())
-
-
 def test_chroma_writes_its_graph_of_the_vectors_when_asked(tmp_path):
     import chromadb
     from chromadb.config import Settings
@@ -91,12 +84,12 @@ def test_chroma_writes_its_graph_of_the_vectors_when_asked(tmp_path):
         collection.add(
             ids=[f"p{i}" for i in range(start, start + 500)], embeddings=vectors[start : start + 500]
         )
-    before = _written_up_to(tmp_path)
+    before = chroma_written_up_to(tmp_path)
     assert before["VECTOR"] < before["METADATA"], (
         f"chromadb: the graph of the vectors is no longer written every sync_threshold changes ({before})"
     )
     compat.persist_vectors(collection)
-    after = _written_up_to(tmp_path)
+    after = chroma_written_up_to(tmp_path)
     assert after["VECTOR"] == after["METADATA"] > before["METADATA"], (
         f"chromadb: sync_threshold changes no longer write the graph ({after})"
     )

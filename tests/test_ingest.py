@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import DECLARATION_ID, SOURCES, copy_declaration, settings_for
-from helpers import ROOT, free_port, generated_text_document, kb
+from helpers import ROOT, chroma_written_up_to, free_port, generated_text_document, kb
 
 from ingest import pipeline
 from ingest.embedder import Embedder
@@ -26,7 +26,7 @@ from kb import embed, generations
 from kb.answer import ask
 from kb.config import DEFAULT_MODEL_ID, MINILM, Settings
 from kb.errors import ModelMismatchError
-from kb.store import EF_SEARCH, Index, cite
+from kb.store import EF_SEARCH, VECTORS_PERSISTED, Index, cite
 
 DECLARATION_CITE = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)"
 
@@ -152,6 +152,28 @@ def test_dense_search_examines_200_candidates_also_in_an_index_built_before(work
         before.db.execute("DELETE FROM info WHERE key = 'embed_model'")
     assert pipeline.run(settings, progress=False).passages_embedded == 0
     assert Index(settings).collection.configuration["hnsw"]["ef_search"] == 200
+
+
+def test_ingest_leaves_chroma_no_changes_to_replay_also_in_an_index_built_before(workspace):
+    """Chroma writes its graph of the vectors every 1,000 changes, and a new process replays the
+    changes since from its log before its first query (the declaration's few passages: all of them).
+    Ingest has it written at its end; the next ingest does it for an index built before."""
+    sources, settings = workspace
+    copy_declaration(sources)
+    pipeline.run(settings, progress=False)
+    index = Index(settings)
+    first = chroma_written_up_to(index.dir / "chroma")
+    assert first["VECTOR"] == first["METADATA"] > 0
+    with index.db:  # as versions before left it
+        index.db.execute("DELETE FROM info WHERE key = ?", (VECTORS_PERSISTED,))
+    index.close()
+    assert pipeline.run(settings, progress=False).passages_embedded == 0
+    again = Index(settings)
+    second = chroma_written_up_to(again.dir / "chroma")
+    assert second["VECTOR"] == second["METADATA"] > first["METADATA"]
+    assert again.count() == index.count()
+    assert pipeline.run(settings, progress=False).passages_embedded == 0
+    assert Index(settings).dir == again.dir  # nothing left to do: the generation in service is kept
 
 
 def make_bad_files(sources: Path) -> dict[str, str]:
