@@ -36,7 +36,7 @@ def persist_vectors(collection) -> None:
     process replays those changes from its log before its first query: 0.35 s for the last 787
     passages of a 100,000-passage ingest, and the whole log for an index of fewer than 1,000
     passages. Chroma has no call for it, so this makes that many changes that do nothing: deleting
-    ids that no passage has (theirs are hashes)."""
+    ids that no passage has (theirs are `document:paragraph:part`, with colons)."""
     threshold = ((collection.configuration or {}).get("hnsw") or {}).get("sync_threshold") or 1000
     collection.delete(ids=[f"kb-persist-now-{i}" for i in range(threshold)])
 
