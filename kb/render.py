@@ -259,9 +259,9 @@ def reader(doc: dict, selected: str = "") -> str:
     return "".join(out)
 
 
-def basket_item(entry: dict) -> str:
-    """A passage in the briefing basket: citation and text."""
+def basket_item(entry: dict, pid: str) -> str:
+    """A passage in the briefing basket: citation and text (its id in data-pid, for the downloads)."""
     return (
-        f'<div class="kb-basket-item"><div class="kb-citation">{escape(entry["citation"])}</div>'
+        f'<div class="kb-basket-item" data-pid="{escape(pid)}"><div class="kb-citation">{escape(entry["citation"])}</div>'
         f'<p class="kb-text">{escape(entry["text"])}</p></div>'
     )

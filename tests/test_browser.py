@@ -319,7 +319,7 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
         page.get_by_role("button", name="Download as Markdown (.md)").click()
     assert download.value.suggested_filename.endswith(".md")
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert f"— {PARA_4}" in text and "**Note:** Use for the platforms section." in text
+    assert f"— {PARA_4}\n\n**Note:** Use for the platforms section.\n" in text, text
 
     page.reload()  # the briefing and its notes are kept in the browser
     page.get_by_role("tab", name="Briefing (2)").click()

@@ -6,11 +6,19 @@ from kb import render
 from kb.api import Library
 from kb.app.messages import readable
 
-# One-click download: before a briefing file is written, note the link already shown (if any); after,
-# wait for the new file's link (gr.File renders one) and click it, so that the browser saves the file.
-NOTE_FILE = """(...inputs) => {
+# One-click download: before a briefing file is written, note the link already shown (if any) and
+# read the notes as they stand in their boxes (a note typed just before the click is included, even
+# if its change has not reached the server yet); after, wait for the new file's link (gr.File renders
+# one) and click it, so that the browser saves the file.
+NOTE_FILE = """(basket, title, notes) => {
   window.kbOldFile = document.querySelector('#kb-briefing-file a[href]')?.href || '';
-  return inputs;
+  const typed = {...(notes || {})};
+  for (const row of document.querySelectorAll('.kb-basket-row')) {
+    const pid = row.querySelector('.kb-basket-item[data-pid]')?.dataset.pid;
+    const box = row.querySelector('textarea');
+    if (pid && box) typed[pid] = box.value;
+  }
+  return [basket, title, typed];
 }"""
 SAVE_FILE = """() => {
   let tries = 0;
@@ -38,36 +46,22 @@ def briefing_tab(
 
     @gr.render(inputs=[basket, notes], triggers=[demo.load, basket.change])
     def items(ids, written):
-        ids, boxes = list(ids or []), []
-
-        def downloads():
-            # The buttons read the note boxes themselves, so a note typed just before the click is
-            # included; one click: the browser saves the file as soon as it is written.
-            for button, fmt in ((word, "docx"), (markdown, "md")):
-                button.click(
-                    lambda b, t, *texts, fmt=fmt: download(b, dict(zip(ids, texts)), t, fmt),
-                    [basket, title, *boxes],
-                    [file, status],
-                    js=NOTE_FILE,
-                    api_visibility="private",
-                    key=f"on-download-{fmt}",
-                ).then(None, js=SAVE_FILE, key=f"on-save-{fmt}")
-
+        ids = list(ids or [])
         if not ids:
             gr.HTML(render.message("Your briefing is empty."), elem_id="kb-basket-empty")
-            return downloads()
+            return
         try:
             found = library.cited(ids)
         except Exception as exc:
             gr.HTML(render.message(readable(exc, library), "error"))
-            return downloads()
+            return
         for i, pid in enumerate(ids):
             shown = found.get(pid) or {
                 "citation": pid,
                 "text": "This passage is no longer in the index; remove it.",
             }
             with gr.Group(elem_classes="kb-basket-row"):
-                gr.HTML(render.basket_item(shown))
+                gr.HTML(render.basket_item(shown, pid))
                 with gr.Row(equal_height=True):
                     note = gr.Textbox(
                         (written or {}).get(pid, ""), label="Your note (optional)", scale=4, key=f"note-{pid}"
@@ -77,7 +71,6 @@ def briefing_tab(
                         "↓ Move down", interactive=i < len(ids) - 1, key=f"down-{pid}", min_width=100
                     )
                     remove = gr.Button("Remove", variant="stop", key=f"remove-{pid}", min_width=100)
-            boxes.append(note)
             # Keyed, so that a passage's listeners keep their ids when the list is drawn again: a
             # click sent while it is redrawn (after the previous click) still finds its listener.
             # Each acts on the passage by id, in the basket as it is then.
@@ -92,7 +85,6 @@ def briefing_tab(
                 [basket, dropped],
                 key=f"on-remove-{pid}",
             )
-        downloads()
 
     title = gr.Textbox("Briefing", label="Briefing title", interactive=True)
     with gr.Row():
@@ -113,6 +105,17 @@ def briefing_tab(
             return gr.File(str(path), visible=True), render.message(done)
         except Exception as exc:
             return gr.File(None, visible=False), render.message(readable(exc, library), "error")
+
+    # Registered once, outside the list drawn above: a download reads the basket, title and notes as
+    # they are at the click, never a list drawn earlier.
+    for button, fmt in ((word, "docx"), (markdown, "md")):
+        button.click(
+            lambda b, t, n, fmt=fmt: download(b, n, t, fmt),
+            [basket, title, notes],
+            [file, status],
+            js=NOTE_FILE,
+            api_visibility="private",
+        ).then(None, js=SAVE_FILE)
 
     # Emptying asks first (the browser's own confirmation); cancelling leaves the briefing as it is.
     confirmed = gr.Checkbox(False, visible="hidden")
