@@ -85,14 +85,22 @@ def _ocr_page(path: Path, number: int, languages: str) -> tuple[list[ocr.OcrLine
 
 
 def _pages_with_images(path: Path, numbers: list[int]) -> list[int]:
-    """Those of the pages `numbers` that show an image (at any depth of nested forms)."""
+    """Those of the pages `numbers` that show an image (at any depth of nested forms). pypdf has
+    read the file: a file or page that PDFium refuses is read without OCR."""
     try:
         document = pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError:
-        return []  # pypdf opened it: a PDF that PDFium refuses is read without OCR
+        return []
+    image = (pdfium_c.FPDF_PAGEOBJ_IMAGE,)
+
+    def shows_image(number: int) -> bool:
+        try:
+            return next(document[number - 1].get_objects(filter=image, max_depth=4), None) is not None
+        except pypdfium2.PdfiumError:
+            return False
+
     try:
-        image = (pdfium_c.FPDF_PAGEOBJ_IMAGE,)
-        return [n for n in numbers if next(document[n - 1].get_objects(filter=image, max_depth=4), None)]
+        return [n for n in numbers if shows_image(n)]
     finally:
         document.close()
 

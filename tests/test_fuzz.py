@@ -116,6 +116,13 @@ def test_mutated_real_files(reader, choice, edits):
     outcome(mutate(files[choice % len(files)], edits), fb.FUZZ_SUFFIXES[reader])
 
 
+def test_a_pdf_whose_page_pdfium_cannot_load_fails_clearly():
+    """Found by the test above: pypdf reads the file, PDFium cannot load its page to look for a scan."""
+    files = seeds()["pdf"]
+    parsed = outcome(mutate(files[14 % len(files)], [("replace", 0.625, b"\x01")]), ".pdf")
+    assert parsed.error.startswith("no text found: no text layer, and no scanned image to read by OCR")
+
+
 def test_unmutated_seeds_read_or_fail_clearly():
     """The seeds themselves: the valid ones give paragraphs, so mutations start from real structure."""
     for reader, files in seeds().items():
