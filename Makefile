@@ -52,7 +52,7 @@ audit: $(STAMP)
 	$(BIN)/python tools/audit.py
 
 test: $(STAMP) /usr/bin/chromium $(TESSERACT) lint audit
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10 --hypothesis-profile=ci
 	$(BIN)/kb eval evals/suites/g7-smuggling.yaml --mode hybrid --out test-output/eval -q $(EVAL_FLOORS)
 
 bench: $(STAMP)
