@@ -78,8 +78,8 @@ def copy(src: Path, dst: Path) -> None:
 
 def _copy_file(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.name.endswith(("-wal", "-shm", ".lock")):
-        return  # part of the database the backup copies, or a lock
+    if src.name.endswith(("-wal", "-shm", "-journal", ".lock")):
+        return  # part of the database the backup copies (or a writer's rollback journal), or a lock
     if src.suffix in (".sqlite", ".sqlite3"):
         with sqlite3.connect(src, timeout=30) as source, sqlite3.connect(dst) as target:
             source.backup(target)

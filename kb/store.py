@@ -23,7 +23,7 @@ import numpy as np
 
 from kb import generations
 from kb.cite import citation
-from kb.compat import is_missing_id, persist_vectors
+from kb.compat import is_missing_id, persist_vectors, retry_when_chroma_busy
 from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
 from kb.registry import (  # filter_metadata: re-exported
@@ -196,18 +196,22 @@ class Index(Registry):
 
     def _collection(self, client, create: bool):
         meta = {"embed_model": self.settings.model_id}
+
+        def open_collection():
+            if not create:
+                return client.get_collection(self.collection_name, embedding_function=None)
+            col = client.get_or_create_collection(
+                self.collection_name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
+                metadata=meta,
+            )
+            if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) != EF_SEARCH:
+                col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
+            return col
+
         try:
-            if create:
-                col = client.get_or_create_collection(
-                    self.collection_name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
-                    metadata=meta,
-                )
-                if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) != EF_SEARCH:
-                    col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
-            else:
-                col = client.get_collection(self.collection_name, embedding_function=None)
+            col = retry_when_chroma_busy(open_collection)
         except Exception as exc:
             if "does not exist" in str(exc) or "NotFound" in type(exc).__name__:
                 raise IndexMissingError(
