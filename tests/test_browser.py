@@ -300,6 +300,8 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     expect(citations).to_have_text([other_citation, PARA_4])
     page.get_by_role("button", name="↑ Move up").nth(1).click()
     expect(citations).to_have_text([PARA_4, other_citation])
+    # The downloads read each note from its box, found by the passage id its item carries.
+    expect(page.locator(".kb-basket-row .kb-basket-item[data-pid]")).to_have_count(2)
     page.get_by_label("Briefing title").fill("Platforms briefing")
     page.get_by_label("Your note (optional)").first.fill("Use for the platforms section.")
     with page.expect_download(timeout=15_000) as download:  # one click: the file is saved at once
