@@ -195,16 +195,12 @@ class Index(Registry):
         return self.collection.query(**kwargs)
 
     def _collection(self, client, create: bool):
-        meta = {"embed_model": self.settings.model_id}
-
         def open_collection():
             if not create:
                 return client.get_collection(self.collection_name, embedding_function=None)
+            hnsw, meta = {"space": "cosine", "ef_search": EF_SEARCH}, {"embed_model": self.settings.model_id}
             col = client.get_or_create_collection(
-                self.collection_name,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
-                metadata=meta,
+                self.collection_name, embedding_function=None, configuration={"hnsw": hnsw}, metadata=meta
             )
             if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) != EF_SEARCH:
                 col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
