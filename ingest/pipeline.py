@@ -37,6 +37,7 @@ from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexMissingError, UsageError
+from kb.registry import DocRecord
 from kb.store import VECTORS_PERSISTED, Index
 from kb.types import Document, Passage
 
@@ -51,7 +52,8 @@ MAX_AHEAD_PASSAGES = 4096  # split but not yet stored: past this, splitting wait
 class _Job:
     source: manifest_mod.Source
     fingerprint: str
-    status: str  # added | updated
+    status: str  # against the index in service: added | updated | unchanged (when a killed run changed it)
+    failed_before: bool = False  # this version of the file could not be read by the last run
     future: Future | None = None
     retried: bool = False  # parsed again alone after the reader pool crashed
     warnings: tuple[str, ...] = ()  # from parsing, for the outcome
@@ -72,10 +74,15 @@ def run(
     progress: bool = True,
     wait: bool = False,
 ) -> Summary:
-    """Ingest `settings.sources_dir` into `settings.index_dir`; returns what happened per document.
+    """Ingest `settings.sources_dir` into `settings.index_dir`; returns what happened per document,
+    measured against the index in service when the run began (a run that resumes a killed one
+    reports what both did).
 
-    A malformed manifest raises ManifestError before anything is written; per-file problems
-    are reported in the summary and never stop the run.
+    The index afterwards holds exactly what a `rebuild` of the same sources would: a file that can
+    no longer be read (corrupt, emptied, a listed file deleted) is reported as failed on every run
+    and its earlier passages are removed, since they would cite words the file no longer holds. A
+    malformed manifest raises ManifestError before anything is written; per-file problems are
+    reported in the summary and never stop the run.
     """
     started = time.perf_counter()
     sources_dir = settings.sources_dir
@@ -86,11 +93,14 @@ def run(
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with ingest_lock(settings.index_dir, wait):
         fingerprints: dict[str, str] = {}
-        summary = None if rebuild else _unchanged(settings, sources, fingerprints)
+        base = {} if rebuild else _in_service(settings)
+        summary = None if rebuild else _unchanged(settings, sources, fingerprints, base, progress)
         if summary is None:
             work = generation.begin(settings, rebuild)
+            if work.in_service:  # a first build, or its resumption: everything it holds is new
+                base = {}
             try:
-                summary = _update(settings, sources, progress, work, fingerprints)
+                summary = _update(settings, sources, progress, work, fingerprints, base)
             except Exception:
                 generation.abandon(settings, work)  # a kill or Ctrl-C leaves it for the next run to resume
                 raise
@@ -99,20 +109,41 @@ def run(
     return summary
 
 
+def _in_service(settings: Settings) -> dict[str, DocRecord]:
+    """The documents of the index in service, by id ({} when there is none yet)."""
+    try:
+        index = Index(settings, connect=False)
+    except IndexMissingError:
+        return {}
+    try:
+        return dict(index.records())
+    finally:
+        index.close()
+
+
 def _unchanged(
-    settings: Settings, sources: list[manifest_mod.Source], fingerprints: dict[str, str]
+    settings: Settings,
+    sources: list[manifest_mod.Source],
+    fingerprints: dict[str, str],
+    base: dict[str, DocRecord],
+    progress: bool,
 ) -> Summary | None:
     """What a run with nothing to do reports, or None when the generation in service needs a
-    change (so that a run with nothing to do copies nothing). Fills `fingerprints`."""
+    change (so that a run with nothing to do copies nothing). Fills `fingerprints`.
+
+    Files that failed before and have not changed are read again (a failure may have been the
+    machine's: a missing OCR engine, a time limit); only if one now reads is a change needed."""
     try:
         index = Index(settings, connect=False)
     except IndexMissingError:
         return None
     try:
-        summary = _plan(index, sources, settings, fingerprints)[0]
-        if all(o.status in ("unchanged", "failed") for o in summary.outcomes) and not (
-            index.unfinished()
-            or set(index.records()) - {o.doc_id for o in summary.outcomes}
+        plan = _plan(index, sources, settings, fingerprints, base)
+        if (
+            plan.doomed
+            or not all(job.failed_before for job in plan.jobs)
+            or set(index.failures()) != {job.source.document.id for job in plan.jobs}
+            or index.unfinished()
             or index.legacy
             or index.info("embed_model") != settings.model_id
             or index.info(generation.COMPLETE) != "1"
@@ -122,10 +153,18 @@ def _unchanged(
             )
             or not commitments.current(index)
         ):
-            return summary
-        return None
+            return None
     finally:
         index.close()
+    if plan.jobs:
+        with readers.Reading(plan.jobs, settings, progress) as reading:
+            for job, parsed in reading:
+                if not parsed.error:
+                    return None
+                doc = job.source.document
+                plan.summary.outcomes.append(_failed(doc, parsed.error, base))
+    plan.summary.outcomes.sort(key=lambda o: (o.status != "failed", o.doc_id))
+    return plan.summary
 
 
 def _update(
@@ -134,13 +173,14 @@ def _update(
     progress: bool,
     work: generation.Work,
     fingerprints: dict[str, str],
+    base: dict[str, DocRecord],
 ) -> Summary:
     # Chroma opens on first use, after the reader and embedding processes have started (if there
     # is anything to read): they start in the second its imports take.
     index = Index(settings, create=True, collection=work.collection, connect=False, generation=work.dir)
     try:
         index.adopt_passages()  # an index built before SQLite held the passages: copied over once
-        summary = _sync(index, sources, settings, progress, fingerprints)
+        summary = _sync(index, sources, settings, progress, fingerprints, base)
         commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
         index.persist_vectors()
     finally:
@@ -148,33 +188,67 @@ def _update(
     return summary
 
 
+@dataclass
+class _Plan:
+    """What a run must do to one generation of the index."""
+
+    summary: Summary  # the outcomes known before reading anything (unchanged, failed, removed)
+    jobs: list[_Job]  # the documents to read
+    doomed: list[str]  # documents of the generation that no readable file gives any more
+
+
 def _plan(
-    index: Index, sources: list[manifest_mod.Source], settings: Settings, fingerprints: dict[str, str]
-) -> tuple[Summary, list[_Job], list]:
-    """What a run must do: the outcomes known before any work (unchanged and unreadable documents),
-    the documents to read, and those that left the sources (with their records)."""
+    index: Index,
+    sources: list[manifest_mod.Source],
+    settings: Settings,
+    fingerprints: dict[str, str],
+    base: dict[str, DocRecord],
+) -> _Plan:
+    """What a run must do to bring `index` in line with the sources. Outcomes are said against
+    `base`, the documents in service when the run began: a document that a killed run already
+    wrote into this generation is reported as added or updated, not unchanged."""
     summary = Summary()
     unfinished = index.unfinished()  # half-written by a killed run: removed, then started again from nothing
     records = {doc_id: r for doc_id, r in index.records().items() if doc_id not in unfinished}
+    failures = index.failures()
     jobs: list[_Job] = []
-    present = set()
+    readable = set()
     for source in sources:
         doc = source.document
-        present.add(doc.id)
         if source.problem:
-            kept = " (the previously indexed version is kept)" if doc.id in records else ""
-            summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=source.problem + kept))
+            summary.outcomes.append(_failed(doc, source.problem, base))
             continue
+        readable.add(doc.id)
         if doc.id not in fingerprints:
             fingerprints[doc.id] = fingerprint(source.path, doc, settings)
         fp = fingerprints[doc.id]
         old = records.get(doc.id)
         if old and old.fingerprint == fp:
-            summary.outcomes.append(Outcome(doc.id, doc.file, "unchanged", old.passages))
+            summary.outcomes.append(Outcome(doc.id, doc.file, _status(doc.id, fp, base), old.passages))
         else:
-            jobs.append(_Job(source, fp, "updated" if old else "added"))
-    removed = [(doc_id, old) for doc_id, old in records.items() if doc_id not in present]
-    return summary, jobs, removed
+            failed_before = failures.get(doc.id, ("",))[0] == fp  # read again: the failure may have passed
+            jobs.append(_Job(source, fp, _status(doc.id, fp, base), failed_before))
+    present = {s.document.id for s in sources}
+    summary.outcomes += [
+        Outcome(doc_id, old.document.file, "removed", old.passages)
+        for doc_id, old in base.items()
+        if doc_id not in present
+    ]
+    doomed = [doc_id for doc_id in [*unfinished, *records] if doc_id not in readable]
+    return _Plan(summary, jobs, doomed)
+
+
+def _status(doc_id: str, fp: str, base: dict[str, DocRecord]) -> str:
+    """A readable document's outcome against the index in service when the run began."""
+    old = base.get(doc_id)
+    return "added" if old is None else ("unchanged" if old.fingerprint == fp else "updated")
+
+
+def _failed(doc: Document, reason: str, base: dict[str, DocRecord]) -> Outcome:
+    """A document whose file cannot be read: its earlier version, if any, leaves the index."""
+    if doc.id in base:
+        reason += "; its earlier version was removed from the index"
+    return Outcome(doc.id, doc.file, "failed", reason=reason)
 
 
 def _sync(
@@ -183,10 +257,10 @@ def _sync(
     settings: Settings,
     progress: bool,
     fingerprints: dict[str, str],
+    base: dict[str, DocRecord],
 ) -> Summary:
-    summary, jobs, removed = _plan(index, sources, settings, fingerprints)
-    unfinished = index.unfinished()
-    records = {doc_id: r for doc_id, r in index.records().items() if doc_id not in unfinished}
+    plan = _plan(index, sources, settings, fingerprints, base)
+    summary, jobs = plan.summary, plan.jobs
     with ExitStack() as workers:
         # Worker processes start first: they read and load the model while this one loads the
         # sentence splitter and opens Chroma (on first use: a second and a half of imports each).
@@ -197,16 +271,18 @@ def _sync(
         # A first ingest (or a rebuild) writes every passage the index will hold: the BM25 snapshot
         # is then built from what was written, without reading it all back from Chroma (17 of the
         # 27 s it took at 100,000 passages; rebuild_lexical checks that Chroma holds these alone).
-        written: list[dict] | None = [] if not records and not unfinished else None
-        for doc_id in unfinished:
+        written: list[dict] | None = [] if not index.records() and not index.unfinished() else None
+        for doc_id in plan.doomed:
             index.forget(doc_id)
-        for doc_id, old in removed:
-            index.forget(doc_id)
-            summary.outcomes.append(Outcome(doc_id, old.document.file, "removed", old.passages))
         if jobs:
-            _ingest_jobs(index, reading, embedder, settings, summary, progress, written)
+            _ingest_jobs(index, reading, embedder, settings, summary, progress, written, base)
+    index.keep_failures({o.doc_id for o in summary.failed})
     snapshot = lexical.current_name(index.dir)
-    if summary.changed or not (snapshot or "").startswith(lexical.snapshot_prefix(index.generation)):
+    if (
+        plan.doomed
+        or summary.passages_embedded
+        or not (snapshot or "").startswith(lexical.snapshot_prefix(index.generation))
+    ):
         rebuild_lexical(index, index.generation, progress, written)
     summary.outcomes.sort(key=lambda o: (o.status != "failed", o.doc_id))
     return summary
@@ -220,6 +296,7 @@ def _ingest_jobs(
     summary: Summary,
     progress: bool,
     written: list[dict] | None = None,
+    base: dict[str, DocRecord] | None = None,
 ) -> None:
     """Parse in reader processes, split here, embed in the embedding process, write here; in batches.
 
@@ -228,7 +305,6 @@ def _ingest_jobs(
     """
     from tqdm import tqdm
 
-    records = index.records()
     bar = tqdm(
         total=len(reading.jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True
     )
@@ -303,8 +379,10 @@ def _ingest_jobs(
     for job, parsed in reading:
         doc = job.source.document
         if parsed.error:
-            kept = " (the previously indexed version is kept)" if doc.id in records else ""
-            summary.outcomes.append(Outcome(doc.id, doc.file, "failed", reason=parsed.error + kept))
+            if doc.id in index.records():  # its passages would cite words its file no longer holds
+                index.forget(doc.id)
+            index.record_failure(doc.id, job.fingerprint, parsed.error)
+            summary.outcomes.append(_failed(doc, parsed.error, base or {}))
             bar.update(1)
             continue
         job.warnings = parsed.warnings

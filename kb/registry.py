@@ -58,6 +58,9 @@ class Registry:
         db.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute("CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY)")
         db.execute(
+            "CREATE TABLE IF NOT EXISTS failed (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, reason TEXT NOT NULL)"
+        )
+        db.execute(
             "CREATE TABLE IF NOT EXISTS passages (id TEXT PRIMARY KEY, doc_id TEXT NOT NULL,"
             " seq INTEGER NOT NULL, text TEXT NOT NULL, meta TEXT NOT NULL)"
         )
@@ -102,7 +105,27 @@ class Registry:
                 (document.id, json.dumps(asdict(document)), fingerprint, passages, now),
             )
             self.db.execute("DELETE FROM pending WHERE id = ?", (document.id,))
+            self.db.execute("DELETE FROM failed WHERE id = ?", (document.id,))
             self._bump_generation()
+
+    def failures(self) -> dict[str, tuple[str, str]]:
+        """The documents whose file, as its fingerprint says, could not be read by the last ingest
+        (so none of their passages is in the index): (fingerprint, reason) by id."""
+        return {
+            row[0]: (row[1], row[2]) for row in self.db.execute("SELECT id, fingerprint, reason FROM failed")
+        }
+
+    def record_failure(self, doc_id: str, fingerprint: str, reason: str) -> None:
+        """Note that this version of a document's file could not be read (after its passages, if it
+        had any, were removed)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO failed VALUES (?, ?, ?)", (doc_id, fingerprint, reason))
+
+    def keep_failures(self, doc_ids: set[str]) -> None:
+        """Forget the failures of every document but these (the others were read, or left the sources)."""
+        stale = set(self.failures()) - doc_ids
+        with self.db:
+            self.db.executemany("DELETE FROM failed WHERE id = ?", ((doc_id,) for doc_id in stale))
 
     def remove(self, doc_id: str) -> None:
         """Remove a document's row and passages (after its vectors are gone from Chroma)."""

@@ -21,10 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     lst = actions.add_parser("list", help="each document: id, type, date, file, indexed or not (default)")
     lst.add_argument("--json", action="store_true", help="print as JSON")
+    add_index_options(lst, sources=True, again=True)
     lst.set_defaults(func=run_list)
     fetch = actions.add_parser("fetch", help="download listed documents that have a url but no file yet")
     fetch.add_argument("--timeout", type=float, default=30.0, help="seconds per download (default 30)")
     fetch.add_argument("ids", nargs="*", help="only these document ids")
+    add_index_options(fetch, sources=True, again=True)
     fetch.set_defaults(func=run_fetch)
 
 
