@@ -276,7 +276,8 @@ def _sync(
             index.forget(doc_id)
         if jobs:
             _ingest_jobs(index, reading, embedder, settings, summary, progress, written, base)
-    index.keep_failures({o.doc_id for o in summary.failed})
+    # Failures kept are those of files read by this run; a file gone or no longer listed has none.
+    index.keep_failures({o.doc_id for o in summary.failed} & {job.source.document.id for job in jobs})
     snapshot = lexical.current_name(index.dir)
     if (
         plan.doomed

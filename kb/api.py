@@ -19,7 +19,7 @@ from pathlib import Path
 from kb import embed
 from kb.answer import Answer, ask
 from kb.config import Settings
-from kb.errors import UsageError
+from kb.errors import IndexEmptyError, UsageError
 from kb.query import Filters, check_filters
 from kb.retrieve import MODES
 from kb.store import Index, cite
@@ -150,6 +150,12 @@ class Library:
         """The checked request, the index (its filters checked against it) and the retrieval options."""
         request = request.checked(self.settings.max_question_chars)
         index = self.index()
+        if not index.documents():
+            raise IndexEmptyError(
+                f"no documents indexed in {self.settings.index_dir}/: put reports in "
+                f"{self.settings.sources_dir}/ and run `kb ingest` (files it could not read are listed "
+                "by `kb sources`)"
+            )
         check_filters(request.filters, index.documents())
         options = {"mode": request.mode, "k": request.k, "filters": request.filters}
         return request, index, options | {"max_per_doc": request.per_doc, "mmr": request.mmr}

@@ -21,6 +21,10 @@ class IndexMissingError(KBError):
     """There is no index yet; the message says which command builds it."""
 
 
+class IndexEmptyError(KBError):
+    """The index exists but holds no document (every file was removed, or none could be read)."""
+
+
 class ModelMismatchError(KBError):
     """The index was built with another embedding model than the one configured."""
 

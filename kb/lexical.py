@@ -281,7 +281,7 @@ def _read(path: Path, name: str) -> Snapshot:
         acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
         languages=tuple(data.get("languages") or ("en",)),
-        words=data.get("words") or _words(columns),
+        words=data["words"] if "words" in data else _words(columns),  # {} for an empty index
     )
 
 
@@ -349,13 +349,17 @@ class QuestionTerms:
 
 
 def top(snapshot: Snapshot, all_scores: np.ndarray, k: int) -> list[tuple[str, float]]:
-    """The k best (id, score) pairs with a positive score, best first."""
+    """The k best (id, score) pairs with a positive score, best first; equal scores in passage id
+    order, so that the ranking and the cut do not depend on the order of the snapshot's rows."""
     if k <= 0 or not len(all_scores):
         return []
-    k = min(k, len(all_scores))
-    best = np.argpartition(-all_scores, k - 1)[:k]
-    best = best[np.argsort(-all_scores[best], kind="stable")]
-    return [(snapshot.ids[i], float(all_scores[i])) for i in best if all_scores[i] > 0]
+    best = np.flatnonzero(all_scores > 0)
+    if len(best) > k:  # every passage scoring at least the k-th score, ties at the cut included
+        threshold = np.partition(all_scores[best], len(best) - k)[len(best) - k]
+        best = best[all_scores[best] >= threshold]
+    ids = [snapshot.ids[i] for i in best]
+    order = sorted(range(len(best)), key=lambda j: (-all_scores[best[j]], ids[j]))[:k]
+    return [(ids[j], float(all_scores[best[j]])) for j in order]
 
 
 def rows_of(snapshot: Snapshot, ids: set[str]) -> np.ndarray:

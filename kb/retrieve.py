@@ -187,7 +187,7 @@ def rrf(
             entry = scores.setdefault(pid, {"rrf": 0.0})
             entry[name] = s
             entry["rrf"] += 1.0 / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: -item[1]["rrf"])
+    return sorted(scores.items(), key=lambda item: (-item[1]["rrf"], item[0]))  # ties: by passage id
 
 
 def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: int) -> list[tuple[str, float]]:
@@ -204,7 +204,10 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
     got = index.query(  # Chroma returns fewer than n_results when fewer passages match
         query_embeddings=[qvec], n_results=n, where=filters.where(), include=["distances"], **options
     )
-    return [(pid, 1.0 - float(dist)) for pid, dist in zip(got["ids"][0], got["distances"][0])]
+    found = [(pid, 1.0 - float(dist)) for pid, dist in zip(got["ids"][0], got["distances"][0])]
+    # Equal scores in passage id order, not in the order Chroma stored them: an index updated
+    # file by file then ranks exactly as a rebuild of the same sources.
+    return sorted(found, key=lambda hit: (-hit[1], hit[0]))
 
 
 def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarray:
@@ -284,7 +287,7 @@ def _convex(
             [PLACE_BONUS * place + YEAR_BONUS * year for place, year in (said.matches(e[1]) for e in entries)]
         )
     out = []
-    for i in np.argsort(-fused, kind="stable"):
+    for i in sorted(range(len(entries)), key=lambda j: (-fused[j], entries[j][0].id)):  # ties: by id
         p, d, scores, vec = entries[i]
         out.append((p, d, {**scores, "bm25": float(bm[i]), "fused": float(fused[i])}, vec))
     return out

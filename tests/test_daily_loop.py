@@ -16,10 +16,16 @@ import pytest
 from conftest import CORPUS, DECLARATION_ID, copy_declaration
 from helpers import kb
 
+from evals.reliability import crash, incremental
+from ingest import pipeline
+from kb import generations
+from kb.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 MULTILINGUAL = ROOT / "evals" / "corpus-multilingual"
 ITALY = "fixture-ita-2026-implementation-report"
 GERMANY_DE = "fixture-deu-2026-bericht-schleusungskriminalitaet"
+DECLARATION_FILE = f"{DECLARATION_ID}.md"
 
 
 def ingest(sources: Path, index: Path, *extra: str) -> dict:
@@ -66,3 +72,101 @@ def test_a_report_added_to_an_indexed_folder_is_indexed_and_found_by_the_next_in
 
     third = ingest(sources, index)  # nothing changed since: nothing redone
     assert set(third["status"].values()) == {"unchanged"} and third["passages_embedded"] == 0
+
+
+def test_a_copied_file_a_new_manifest_entry_and_an_included_folder_are_each_indexed(folder):
+    sources, index = folder
+    (sources / "sources.toml").write_text(
+        'exclude = ["drafts/*"]\n\n' + (sources / "sources.toml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    (sources / "drafts").mkdir()
+    shutil.copy(CORPUS / f"{ITALY}.md", sources / "drafts")
+    assert ingest(sources, index)["status"] == {DECLARATION_ID: "added"}  # drafts/ is excluded
+
+    shutil.copy(sources / DECLARATION_FILE, sources / "copy-of-the-declaration.md")
+    assert ingest(sources, index)["status"]["copy-of-the-declaration"] == "added"
+
+    manifest = (sources / "sources.toml").read_text(encoding="utf-8")
+    (sources / "sources.toml").write_text(manifest.replace('exclude = ["drafts/*"]', ""), encoding="utf-8")
+    assert ingest(sources, index)["status"][f"drafts-{ITALY}"] == "added"
+
+    (sources / "sources.toml").write_text(
+        (sources / "sources.toml").read_text(encoding="utf-8")
+        + f'\n[[document]]\nid = "italy-2026"\ntitle = "Test fixture — Italy 2026 report"\ncountry = "ITA"\n'
+        f'type = "national-report"\nfile = "drafts/{ITALY}.md"\n',
+        encoding="utf-8",
+    )
+    status = ingest(sources, index)["status"]
+    assert (status["italy-2026"], status[f"drafts-{ITALY}"]) == ("added", "removed")
+    hits = search(index, "smuggling advertisements removed within 24 hours", "--country", "ITA")
+    assert hits[0]["document"]["id"] == "italy-2026"
+
+
+def test_a_listed_file_deleted_leaves_the_index_and_is_reported_on_every_run(folder):
+    sources, index = folder
+    ingest(sources, index)
+    (sources / DECLARATION_FILE).unlink()
+    first = ingest(sources, index)
+    reason = next(d["reason"] for d in first["documents"] if d["doc_id"] == DECLARATION_ID)
+    assert first["status"] == {DECLARATION_ID: "failed"} and first["returncode"] == 1
+    assert "listed in sources.toml but the file" in reason and "earlier version was removed" in reason
+    again = ingest(sources, index)
+    assert again["status"] == {DECLARATION_ID: "failed"} and again["returncode"] == 1
+    done = kb("search", "online platforms", "--index", str(index))
+    assert done.returncode == 1 and "no documents indexed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_emptied_report_loses_its_passages_is_reported_each_run_and_rewrites_nothing(folder):
+    sources, index = folder
+    shutil.copy(CORPUS / f"{ITALY}.md", sources)
+    ingest(sources, index)
+    (sources / f"{ITALY}.md").write_bytes(b"")
+    first = ingest(sources, index)
+    assert first["status"][ITALY] == "failed" and first["returncode"] == 1
+    hits = search(index, "smuggling advertisements removed within 24 hours")
+    assert all(h["document"]["id"] != ITALY for h in hits)
+    in_service = (index / "CURRENT").read_text()
+    second = kb("ingest", "--sources", str(sources), "--index", str(index))
+    assert second.returncode == 1 and f"{ITALY}.md: empty file (0 bytes)" in second.stderr
+    assert (index / "CURRENT").read_text() == in_service  # a file that keeps failing copies nothing
+
+    shutil.copy(CORPUS / f"{ITALY}.md", sources)  # restored: back in the index
+    assert ingest(sources, index)["status"][ITALY] == "added"
+    assert search(index, "smuggling advertisements removed within 24 hours")[0]["document"]["id"] == ITALY
+
+
+def test_a_run_resumed_after_kill_9_reports_what_the_killed_run_did(tmp_path):
+    corpus = crash.make_corpus(tmp_path, documents=5, seed=7)
+    settings = Settings(sources_dir=corpus.dir, index_dir=tmp_path / ".kb")
+    assert pipeline.run(settings, progress=False).exit_code == 0
+    (corpus.dir / "report-00.txt").unlink()
+    corpus.write(1, 1)
+    corpus.write(5, 0)
+    corpus.write(6, 0)
+    live = generations.current(settings.index_dir)
+    watched = crash.written_generation(settings.index_dir, rebuild=False)
+    run = crash.Launcher(fresh=False, log=tmp_path / "ingest.log").start(
+        ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
+    )
+    g0 = crash.registry_state(live)[0]
+    killed, _ = crash.kill_at(run, ("write", 2), watched, g0, crash.random.Random(0))
+    assert killed and generations.current(settings.index_dir) == live  # killed midway, nothing in service
+
+    resumed = ingest(corpus.dir, settings.index_dir)
+    assert {d: s for d, s in resumed["status"].items() if s != "unchanged"} == {
+        "report-00": "removed",
+        "report-01": "updated",
+        "report-05": "added",
+        "report-06": "added",
+    }
+
+
+@pytest.mark.slow
+def test_every_kind_of_change_to_sources_gives_the_index_a_fresh_build_gives(tmp_path):
+    # Each of the 15 actions of the random walk once (python -m evals.reliability.incremental runs
+    # longer walks), each step compared with a fresh build: contents, search, what the run reported.
+    report = incremental.walk(tmp_path, steps=len(incremental.ACTIONS), seed=11, every_action=True)
+    print(report.markdown())
+    assert report.problems == []
+    assert any("killed (" in s.did for s in report.steps)

@@ -420,8 +420,8 @@ def index_contents(settings) -> dict:
             "embeddings": np.asarray(got["embeddings"])[order],
             "records": records,
             "unfinished": index.unfinished(),
-            "bm25": sorted(snapshot.ids) if snapshot else None,
-            "bm25_generation": snapshot.generation if snapshot else None,
+            "bm25": sorted(snapshot.ids) if snapshot is not None else None,
+            "bm25_generation": snapshot.generation if snapshot is not None else None,
             "generation": index.generation,
         }
     finally:
