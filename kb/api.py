@@ -194,6 +194,10 @@ class Library:
         """The registry's records of the indexed documents, by id."""
         return self.index().records()
 
+    def failures(self) -> dict[str, str]:
+        """Why the last ingest could not read a document's file (none of it is indexed), by id."""
+        return {doc_id: reason for doc_id, (_, reason) in self.index(connected=False).failures().items()}
+
     def stats(self) -> dict:
         """What `kb stats` shows: documents, passages, languages, model, size on disk."""
         index = self.index()

@@ -130,6 +130,9 @@ def test_an_emptied_report_loses_its_passages_is_reported_each_run_and_rewrites_
     second = kb("ingest", "--sources", str(sources), "--index", str(index))
     assert second.returncode == 1 and f"{ITALY}.md: empty file (0 bytes)" in second.stderr
     assert (index / "CURRENT").read_text() == in_service  # a file that keeps failing copies nothing
+    listed = kb("sources", "list", "--json", "--sources", str(sources), "--index", str(index))
+    row = next(r for r in json.loads(listed.stdout) if r["id"] == ITALY)
+    assert (row["indexed"], row["not_read"]) == (False, "empty file (0 bytes)")
 
     shutil.copy(CORPUS / f"{ITALY}.md", sources)  # restored: back in the index
     assert ingest(sources, index)["status"][ITALY] == "added"

@@ -317,16 +317,17 @@ def _failures(settings) -> dict[str, str]:
         index.close()
 
 
-def _in_service(settings) -> tuple[str, dict[str, str]]:
-    """The generation in service and its documents' fingerprints ({} before the first build)."""
+def _in_service(settings) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The generation in service, its documents' fingerprints and its failures ({} before the first
+    build)."""
     from kb import generations
     from kb.errors import IndexMissingError
 
     live = generations.current(settings.index_dir).name
     try:
-        return live, _records(settings)
+        return live, _records(settings), _failures(settings)
     except IndexMissingError:
-        return live, {}
+        return live, {}, {}
 
 
 def kill_an_ingest(settings, rng: random.Random, log: Path) -> str:
@@ -402,17 +403,19 @@ def walk(root: Path, steps: int, seed: int, log=print, every_action: bool = Fals
     for number in range(1, steps + 1):
         started = time.perf_counter()
         action = order[(number - 1) % len(order)] if every_action else rng.choices(actions, weights)[0]
-        did = folder.apply(action) if action != "kill" else ""
         if action == "kill":
             changes = [folder.apply(a) for a in ("add", "change", "remove", "add")]
             did = (
                 f"{', '.join(c for c in changes if c)}, {kill_an_ingest(settings, rng, root / 'killed.log')}"
             )
             report.ingests += 1
-        if not did:
-            did = f"{action}: nothing to act on"
-        live, before = _in_service(settings)
-        failures_before = _failures(settings) if before else {}
+        else:
+            did = folder.apply(action)
+            for _ in range(20):  # nothing to act on (no entry to unlist, no broken file to restore)
+                if did:
+                    break
+                did = folder.apply(rng.choices(actions[:-1], weights[:-1])[0])
+        live, before, failures_before = _in_service(settings)
         ran = pipeline.run(settings, progress=False)
         clean = Settings(sources_dir=folder.dir, index_dir=root / f"fresh-{number}")
         fresh = pipeline.run(clean, progress=False)

@@ -46,9 +46,10 @@ def run_list(args: argparse.Namespace) -> int:
     m = _manifest(args, settings)
     found = {s.document.id: s for s in manifest_mod.discover(m, settings.sources_dir)}
     try:
-        records = Library(settings).records()
+        library = Library(settings)
+        records, failures = library.records(), library.failures()
     except IndexMissingError:
-        records = {}
+        records, failures = {}, {}
     rows = []
 
     def language(d) -> str:
@@ -74,6 +75,7 @@ def run_list(args: argparse.Namespace) -> int:
                         "status": st,
                         "indexed": d.id in records,
                         "passages": records[d.id].passages if d.id in records else 0,
+                        "not_read": failures.get(d.id, ""),  # why the last ingest could not read its file
                     }
                     for d, st in rows
                 ],
@@ -84,6 +86,8 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"{'id':<46} {'type':<15} {'date':<10} {'lang':<4} {'status':<17} indexed")
     for doc, status in rows:
         indexed = f"yes ({records[doc.id].passages} passages)" if doc.id in records else "no"
+        if doc.id in failures:
+            indexed = f"no: could not be read ({failures[doc.id]})"
         lang = language(doc) or "-"
         print(f"{doc.id[:46]:<46} {doc.type:<15} {doc.date:<10} {lang:<4} {status:<17} {indexed}")
     unlisted = sum(1 for _, st in rows if st == "unlisted")
