@@ -172,6 +172,12 @@ YEAR_BONUS = 0.1
 G7_FOCUS = True
 
 
+# Chroma cuts its top n among equal distances in the order it stored the passages: a report copied
+# under another name (same passages, same vectors) then put one copy or the other into the pool of
+# candidates, and an index updated file by file and its rebuild got different fused scores
+# (evals/reliability/incremental.py). Asking it for twice as many and keeping the n closest, ties
+# by passage id, makes the cut the same for both.
+DENSE_OVERFETCH = 2
 FUSIONS = ("cc", "rrf")
 CC_DENSE_WEIGHT = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
 CROSS_LANGUAGE_FAIR = True  # see _convex; off only for the ablation in evals/README.md
@@ -202,12 +208,16 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
         else:
             options["ids"] = sorted(matching)
     got = index.query(  # Chroma returns fewer than n_results when fewer passages match
-        query_embeddings=[qvec], n_results=n, where=filters.where(), include=["distances"], **options
+        query_embeddings=[qvec],
+        n_results=DENSE_OVERFETCH * n,
+        where=filters.where(),
+        include=["distances"],
+        **options,
     )
     found = [(pid, 1.0 - float(dist)) for pid, dist in zip(got["ids"][0], got["distances"][0])]
     # Equal scores in passage id order, not in the order Chroma stored them: an index updated
     # file by file then ranks exactly as a rebuild of the same sources.
-    return sorted(found, key=lambda hit: (-hit[1], hit[0]))
+    return sorted(found, key=lambda hit: (-hit[1], hit[0]))[:n]
 
 
 def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarray:

@@ -41,6 +41,23 @@ _KIND_WORDS = (
 # outranked the English declaration for questions asked in Italian or Japanese.)
 _G7 = re.compile(r"(?<![A-Za-z0-9])G-?7(?![0-9])")
 G7_FIRST = True
+# A question about commitments, "the declaration", "the action plan", "the leaders" or "the summit"
+# is about the G7's own texts even when it does not say "G7" (a commitment is made in a G7 text;
+# national documents report on carrying it out): they are searched first, shown as the same "G7
+# texts" chip, unless the question names a country or a document. In the five languages of the
+# corpus. ("What did the leaders say about returns?" otherwise quoted a national report first.)
+_G7_TEXTS = re.compile(
+    r"\bcommit(?:s|ted|ments?)\b|\bpledge[sd]?\b|\bleaders\b|\bsummits?\b"
+    r"|\bthe\s+(?:(?:19|20)\d\d\s+)?(?:declaration|communiqu[eé]|action\s+plan)\b"
+    r"|\bengagements?\b|\bs['’]est\s+engag|\bla\s+d[ée]claration\b|\ble\s+plan\s+d['’]action\b"
+    r"|\bdirigeants\b|\bsommets?\b"
+    r"|\bVerpflichtung(?:en)?\b|\bverpflichte[nt]\b|\bZusagen?\b|\bdie\s+Erkl[äa]rung\b|\bAktionsplan"
+    r"|\bStaats-\s+und\s+Regierungschefs\b|\bGipfel"
+    r"|\bimpegn[oi]\b|\bimpegnat[ie]\b|\bla\s+dichiarazione\b|\bpiano\s+d['’]azione\b|\bi\s+leader\b"
+    r"|\bvertic[ei]\b"
+    r"|コミットメント|公約|約束|首脳|宣言|行動計画|サミット",
+    re.I,
+)
 _YEAR = re.compile(r"\b(?:(since|after|from|before|until|till|up\s+to|by)\s+)?((?:19|20)\d\d)\b", re.I)
 
 
@@ -127,6 +144,10 @@ def understand(question: str, documents: list[Document], removed: Iterable[str] 
     countries = {d.country for d in documents}
     named = [(m.start(), "G7", "G7 texts", m.span()) for m in _G7.finditer(question) if G7_FIRST]
     named += [(span[0], code, name, span) for code, name, span in country_names(question)]
+    if G7_FIRST and not named and not any(c.kind == "document" for c in found) and "G7" in countries:
+        cue = next((m for m in _G7_TEXTS.finditer(question) if free(m.span())), None)
+        if cue:
+            named.append((cue.start(), "G7", "G7 texts", cue.span()))
     for _, code, name, span in sorted(named):
         if code not in seen and free(span):
             seen.add(code)

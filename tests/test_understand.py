@@ -39,11 +39,43 @@ def test_a_question_is_read_into_countries_years_kinds_and_phrases_with_their_wo
     assert fewer.narrowed(Filters()).since == "" and "2025" not in fewer.read_as
     # Nothing is guessed silently: a year no document has is shown, and restricts nothing.
     old = understand("What did the 2019 summit say about smuggling since 2019?", documents)
-    assert [(c.value, c.indexed) for c in old.constraints] == [("2019", False), ("since 2019", True)]
+    assert [(c.value, c.indexed) for c in old.constraints] == [
+        ("G7", True),  # "the summit": a G7 summit
+        ("2019", False),
+        ("since 2019", True),
+    ]
     assert "2019 (no indexed document)" in old.read_as
     # A document named is a constraint too; its year and kind are part of its name, not extra ones.
     named = understand("What does the 2026 declaration say about sanctions?", documents)
     assert [c.kind for c in named.constraints] == ["document"]
+
+
+@pytest.mark.parametrize(
+    "question, cue",
+    [
+        ("Which commitments cover online platforms?", "commitments"),
+        ("What does the declaration say about returns?", "the declaration"),
+        ("What did the leaders say about protecting refugees?", "leaders"),
+        ("Quels engagements concernent les plateformes en ligne ?", "engagements"),
+        ("Welche Verpflichtungen betreffen Online-Plattformen?", "Verpflichtungen"),
+        ("Quali impegni riguardano le piattaforme online?", "impegni"),
+        ("オンライン・プラットフォームに関する首脳の約束は？", "首脳"),
+    ],
+)
+def test_a_question_about_commitments_or_the_declaration_is_answered_from_the_g7_texts_first(
+    fixtures_index, question, cue
+):
+    answer = ask(fixtures_index, question, answer=False)
+    g7 = [c for c in answer.understood.constraints if c.key == "country:G7"]
+    assert [(c.label, c.words) for c in g7] == [("G7 texts", cue)]  # a chip, removable like the others
+    assert answer.passages[0].hit.document.country == "G7"
+    wider = ask(fixtures_index, question, answer=False, removed=("country:G7",))
+    assert "G7" not in wider.understood.read_as
+
+
+def test_a_question_naming_a_country_is_not_read_as_about_the_g7_texts(fixtures_index):
+    read = understand("What has Italy committed to on returns?", fixtures_index.documents())
+    assert [c.value for c in read.constraints if c.kind == "country"] == ["ITA"]
 
 
 def test_a_stated_country_is_searched_first_and_can_be_taken_away(fixtures_index):
