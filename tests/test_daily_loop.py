@@ -173,3 +173,53 @@ def test_every_kind_of_change_to_sources_gives_the_index_a_fresh_build_gives(tmp
     print(report.markdown())
     assert report.problems == []
     assert any("killed (" in s.did for s in report.steps)
+
+
+def ask(index: Path, question: str) -> dict:
+    """`kb ask --json` in its own process, as a user runs it."""
+    done = kb("ask", question, "--json", "--here", "--index", str(index))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def quoted(answer: dict) -> str:
+    return " ".join(s["text"] for s in answer["sentences"])
+
+
+FIGURE_QUESTION = "How many smuggling posts did Italy have removed from online platforms?"
+
+
+def test_the_analysts_week_add_ask_for_a_figure_and_the_g7_change_the_report_then_remove_it(folder):
+    sources, index = folder
+    ingest(sources, index)
+    # Monday: two national reports arrive, one in German; the Italian one is described in the manifest.
+    shutil.copy(CORPUS / f"{ITALY}.md", sources)
+    shutil.copy(MULTILINGUAL / f"{GERMANY_DE}.md", sources)
+    entry = (CORPUS / "sources.toml").read_text(encoding="utf-8").split("[[document]]")
+    italy = next(e for e in entry if f'id = "{ITALY}"' in e)
+    with open(sources / "sources.toml", "a", encoding="utf-8") as manifest:
+        manifest.write("\n[[document]]" + italy)
+    assert ingest(sources, index)["status"][ITALY] == "added"
+
+    figure = ask(index, FIGURE_QUESTION)
+    assert "3,412" in quoted(figure)  # the number asked for, not only the sentence about the protocol
+    g7 = ask(index, "Which commitments cover online platforms?")
+    assert g7["understood"]["read_as"] == "G7 texts"
+    assert g7["passages"][0]["document"]["country"] == "G7" and "online" in quoted(g7)
+
+    # Wednesday: the ministry sends a corrected report; the new figure replaces the old one.
+    report = sources / f"{ITALY}.md"
+    report.write_text(report.read_text(encoding="utf-8").replace("3,412", "3,598"), encoding="utf-8")
+    assert ingest(sources, index)["status"][ITALY] == "updated"
+    again = quoted(ask(index, FIGURE_QUESTION))
+    assert "3,598" in again and "3,412" not in again
+
+    # Friday: the report is withdrawn; nothing of it is quoted any more.
+    report.unlink()
+    (sources / "sources.toml").write_text(
+        (sources / "sources.toml").read_text(encoding="utf-8").replace("[[document]]" + italy, ""),
+        encoding="utf-8",
+    )
+    assert ingest(sources, index)["status"][ITALY] == "removed"
+    gone = ask(index, FIGURE_QUESTION)
+    assert all(p["document"]["id"] != ITALY for p in gone["passages"]) and "3,598" not in quoted(gone)

@@ -3,7 +3,8 @@
 must_include / must_not_include: a passage is (not) in the top k for a question;
 same_top: several wordings of a question (acronym and expansion, paraphrases) get the same
 top paragraph; phrase: every returned passage contains the question's "quoted phrase";
-filter: every returned passage's document matches the filters.
+filter: every returned passage's document matches the filters; quotes: the sentences the answer
+quotes contain the expected words (the figure of a "how many" question, the date of a "when").
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class CheckResult:
 def run_check(library: Library, check: Check, judged: Judged, mode: str, k: int) -> CheckResult:
     """Ask the check's question(s) in one mode and judge what came back."""
     k = check.k or k
+    if check.kind == "quotes":
+        return _quotes(library, check, mode, k)
     results = [
         [c.hit for c in library.answer(AskRequest(q, mode, k, check.filters, answer=False)).passages]
         for q in check.questions
@@ -97,6 +100,18 @@ def _filter(check: Check, hits: list[Hit], _all, _judged, _k) -> tuple[bool, str
             for h in outside[:5]
         )
     return True, f"all {len(hits)} passages match"
+
+
+def _quotes(library: Library, check: Check, mode: str, k: int) -> CheckResult:
+    answer = library.answer(AskRequest(check.questions[0], mode, k, check.filters))
+    quoted = [s.text for s in answer.sentences]
+    passed = normalise(check.quote) in normalise(" ".join(quoted))
+    detail = f"{'quotes' if passed else 'does not quote'} {check.quote!r}" + (
+        "" if passed else f"; quoted: {' | '.join(q[:120] for q in quoted) or 'nothing (abstained)'}"
+    )
+    return CheckResult(
+        check.id, check.kind, passed, detail, (tuple(c.hit.citation for c in answer.passages),)
+    )
 
 
 _JUDGES = {

@@ -38,7 +38,7 @@ class Query:
 
 @dataclass(frozen=True)
 class Check:
-    """A behavioural check (kind: must_include, must_not_include, same_top, phrase, filter)."""
+    """A behavioural check (kind: must_include, must_not_include, same_top, phrase, filter, quotes)."""
 
     id: str
     kind: str
@@ -46,6 +46,7 @@ class Check:
     passage: Judgment | None = None
     k: int | None = None  # None: the suite's k
     filters: Filters = field(default_factory=Filters)
+    quote: str = ""  # quotes: words the answer's quoted sentences must contain
 
 
 @dataclass(frozen=True)

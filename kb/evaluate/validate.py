@@ -13,11 +13,11 @@ from kb.evaluate.types import Check, Judgment, Query
 from kb.query import Filters, parse_query
 
 FILTER_KEYS = ("type", "country", "issuer", "doc", "since", "until", "language")
-CHECK_KINDS = ("must_include", "must_not_include", "same_top", "phrase", "filter")
+CHECK_KINDS = ("must_include", "must_not_include", "same_top", "phrase", "filter", "quotes")
 SUITE_KEYS = {"name", "description", "corpus", "manifest", "subset", "k", "queries", "checks"}
 _QUERY_KEYS = {"id", "question", "filters", "relevant", "answerable", "note", "language"}
 _JUDGMENT_KEYS = {"doc", "paragraph", "contains", "grade"}
-_CHECK_KEYS = {"id", "kind", "question", "questions", "passage", "k", "filters", "note"}
+_CHECK_KEYS = {"id", "kind", "question", "questions", "passage", "k", "filters", "note", "quote"}
 _ID = re.compile(r"^\S+$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")  # ISO 639-1
 
@@ -218,7 +218,11 @@ def read_checks(raw: object, errors: list[str]) -> tuple[Check, ...]:
         if kind == "filter" and not filters:
             errors.append(f"{who}: a filter check needs `filters:`")
             continue
-        checks.append(Check(cid, kind, questions, passage, k, filters))
+        quote = entry.get("quote", "")
+        if kind == "quotes" and (not isinstance(quote, str) or not quote.strip()):
+            errors.append(f"{who}: a quotes check needs `quote:`, the words the answer must quote")
+            continue
+        checks.append(Check(cid, kind, questions, passage, k, filters, quote.strip()))
     return tuple(checks)
 
 
