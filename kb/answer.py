@@ -113,6 +113,9 @@ class Answer:
     latency_ms: float = 0.0
     generated_by: str = "extractive"
     extra: dict = field(default_factory=dict)
+    # For a question that asks for commitments: the tracker's rows behind the G7 passages quoted
+    # (kb.commitments.asked; dicts of key, id, text, citation, strength, lineage, evidence countries).
+    commitments: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -130,6 +133,7 @@ class Answer:
             "understood": self.understood.to_dict(),
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [p.to_dict() for p in self.passages],
+            "commitments": list(self.commitments),
             "latency_ms": round(self.latency_ms, 1),
             **self.extra,
         }

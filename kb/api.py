@@ -12,12 +12,13 @@ import tempfile
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
 from kb import embed
 from kb.answer import Answer, ask
+from kb.commitments.asked import answering, asks_for_commitments
 from kb.config import Settings
 from kb.errors import IndexEmptyError, UsageError
 from kb.query import Filters, check_filters
@@ -137,7 +138,12 @@ class Library:
     def answer(self, request: AskRequest) -> Answer:
         """The answer (or, with request.answer False, the ranked passages) for a request."""
         request, index, options = self._prepared(request)
-        return ask(index, request.question, answer=request.answer, removed=request.removed, **options)
+        answer = ask(index, request.question, answer=request.answer, removed=request.removed, **options)
+        if request.answer and not answer.abstained and asks_for_commitments(request.question):
+            tracker, _ = self.commitments()
+            rows = answering(tracker, [p.to_dict() for p in answer.passages])
+            answer = replace(answer, commitments=tuple(rows))
+        return answer
 
     def search(self, request: AskRequest) -> list:
         """The ranked passages (kb.types.Hit) for a request, without an answer."""

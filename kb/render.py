@@ -185,6 +185,8 @@ def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
         sections = [("Closest passages (not an answer)" if passages else "No passages matched.", passages)]
     else:
         parts.append("<h3>Answer</h3>" + answer_text(result))
+        if result.get("commitments"):
+            parts.append(commitments(result["commitments"]))
         quoted = {int(s["marker"]) for s in result["sentences"]}
         others = [p for p in passages if p["marker"] not in quoted]
         sections = [("Passages cited", [p for p in passages if p["marker"] in quoted])]
@@ -194,6 +196,26 @@ def answer(result: dict, in_briefing: set[str] = frozenset()) -> str:
         parts += [card(p, p["id"] in in_briefing) for p in shown]
     parts.append("</div>")
     return "".join(parts)
+
+
+def commitments(rows: list[dict]) -> str:
+    """The G7 commitments behind an answer to "which commitments…": words, strength, lineage, the
+    countries with evidence, citation, and the marker of the passage that holds each."""
+    out = ['<div class="kb-commitments"><h3>Commitments</h3>']
+    for c in rows:
+        m = int(c["marker"])
+        countries = ", ".join(c["evidence_countries"]) or "none yet"
+        facts = (
+            f"{c['id']} · {c['strength']} · {c['lineage'] or 'lineage unknown'} · evidence from: {countries}"
+        )
+        out.append(
+            f'<div class="kb-commitment-row" data-key="{escape(c["key"])}"><div class="kb-meta">{escape(facts)}</div>'
+            f'<p>“{escape(c["text"])}” <a class="kb-marker" href="#kb-passage-{m}" data-marker="{m}" '
+            f'title="Go to passage {m}">[{m}]</a></p><div class="kb-citation">{escape(c["citation"])} '
+            "(details in the Commitments tab)</div></div>"
+        )
+    out.append("</div>")
+    return "".join(out)
 
 
 def answer_text(result: dict) -> str:

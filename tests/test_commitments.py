@@ -490,3 +490,43 @@ def test_a_verb_in_neither_list_is_placed_by_the_embedding_model():
         "and to curb the recruitment of drivers by smugglers.",
         texts[1],
     ]
+
+
+# --- questions that ask for commitments ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Which commitments cover online platforms?", "Quels engagements concernent les plateformes en ligne ?"],
+)
+def test_which_commitments_is_answered_from_the_commitment_rows_through_kb_ask(corpus, question):
+    settings, _, tracker = corpus
+    done = kb("ask", question, "--json", "--here", "--index", str(settings.index_dir))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["understood"]["read_as"] == "G7 texts"
+    assert result["passages"][0]["document"]["country"] == "G7"
+    rows = {row["key"]: row for row in result["commitments"]}
+    platforms = one(tracker, DECLARATION_ID, "intensify our cooperation with online platforms")
+    row = rows[platforms.key]
+    assert (row["text"], row["citation"], row["strength"]) == (platforms.text, PARA_4, platforms.strength)
+    assert row["lineage"] == "weakened" and "ITA" in row["evidence_countries"]
+    cited = {p["marker"]: p for p in result["passages"]}
+    for row in result["commitments"]:  # each row's words are in the passage its marker points to
+        assert row["text"] in cited[row["marker"]]["text"]
+        assert cited[row["marker"]]["document"]["country"] == "G7"
+    printed = kb("ask", question, "--here", "--index", str(settings.index_dir)).stdout
+    assert "Commitments (G7 texts" in printed and "2026-7 · support · weakened · evidence from:" in printed
+
+
+def test_a_question_not_about_commitments_lists_none(corpus):
+    settings, _, _ = corpus
+    done = kb(
+        "ask",
+        "How many smuggling adverts has Italy had taken down?",
+        "--json",
+        "--here",
+        "--index",
+        str(settings.index_dir),
+    )
+    assert json.loads(done.stdout)["commitments"] == []

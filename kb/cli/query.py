@@ -178,6 +178,22 @@ def print_answer(result: dict, show_answer: bool = True, out=sys.stdout) -> None
         for para in result["answer"].split("\n"):
             print(textwrap.fill(para, width, initial_indent="  ", subsequent_indent="  "), file=out)
         print(file=out)
+    if result.get("commitments"):
+        print(bold("Commitments (G7 texts; `kb commitments evidence ID` for the detail)"), file=out)
+        for c in result["commitments"]:
+            countries = ", ".join(c["evidence_countries"]) or "none yet"
+            head = f"{c['id']} · {c['strength']} · {c['lineage'] or 'lineage unknown'} · evidence from: {countries}"
+            print(textwrap.fill(head, width, initial_indent="  ", subsequent_indent="    "), file=out)
+            print(
+                textwrap.fill(
+                    f"“{c['text']}” [{c['marker']}]", width, initial_indent="    ", subsequent_indent="    "
+                ),
+                file=out,
+            )
+            print(
+                textwrap.fill(c["citation"], width, initial_indent="    ", subsequent_indent="    "), file=out
+            )
+        print(file=out)
     heading = (
         "Closest passages (the documents do not appear to answer this)" if result["abstained"] else "Passages"
     )
