@@ -519,6 +519,31 @@ def test_which_commitments_is_answered_from_the_commitment_rows_through_kb_ask(c
     assert "Commitments (G7 texts" in printed and "2026-7 · support · weakened · evidence from:" in printed
 
 
+def test_the_ask_page_lists_the_commitments_a_question_asks_for(corpus, browser):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    import app
+
+    expect = playwright_api.expect
+    settings, _, _ = corpus
+    demo, url = app.serve(settings, block=False, quiet=True)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_label("Your question").fill("Which commitments cover online platforms?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        rows = page.locator(".kb-commitments .kb-commitment-row")
+        expect(rows.first).to_be_visible(timeout=30_000)
+        expect(page.locator(".kb-chip, .kb-chips").first).to_contain_text("G7 texts")
+        platforms = rows.filter(has_text="intensify our cooperation with online platforms")
+        expect(platforms).to_contain_text("2026-7 · support · weakened · evidence from:")
+        expect(platforms).to_contain_text(PARA_4)
+        marker = platforms.locator("a.kb-marker").get_attribute("data-marker")
+        card = page.locator(f"#kb-passage-{marker}")
+        expect(card).to_contain_text("intensify our cooperation with online platforms")
+    finally:
+        demo.close()
+
+
 def test_a_question_not_about_commitments_lists_none(corpus):
     settings, _, _ = corpus
     done = kb(
