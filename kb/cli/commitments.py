@@ -57,10 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     fmt.add_argument("--csv", action="store_true", help="print as CSV")
     p.add_argument(
-        "--eval", action="store_true", help="precision/recall and topic accuracy against the gold file"
+        "--eval",
+        action="store_true",
+        help="precision/recall and topic accuracy against the gold file, and the accuracy of the "
+        "compliance suggestions against labelled passages",
     )
     p.add_argument(
         "--gold", metavar="FILE", help="gold file for --eval (default evals/commitments/gold.yaml)"
+    )
+    p.add_argument(
+        "--labelled",
+        metavar="FILE",
+        help="labelled passages for --eval's compliance suggestions (default evals/commitments/compliance.yaml)",
     )
     p.set_defaults(func=run_list)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
@@ -310,7 +318,8 @@ def run_confirm(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from kb.commitments import evaluate
+    from kb.commitments import evaluate, suggestions
+    from kb.commitments import rules as rules_mod
     from kb.commitments import topics as topics_mod
 
     settings, library, tracker = _open(args)
@@ -319,8 +328,14 @@ def run_eval(args: argparse.Namespace) -> int:
     report = evaluate.evaluate(
         settings, tracker.commitments, passages, topics_mod.load(), Path(args.gold) if args.gold else None
     )
+    labelled = Path(args.labelled) if args.labelled else None
+    suggested = suggestions.evaluate(
+        settings, tracker.commitments, rules_mod.load(), topics_mod.load(), labelled
+    )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print(
+            json.dumps({**report.to_dict(), "suggestions": suggested.to_dict()}, indent=2, ensure_ascii=False)
+        )
         return 0
     a = report.acknowledgements
     print(f"Gold file: {args.gold or evaluate.GOLD_PATH} · documents: {', '.join(report.documents)}")
@@ -346,7 +361,23 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"  Strength: {item['doc']} {item['id']}: gold {item['gold']}, extracted {item['predicted']}")
     for item in report.topic_errors:
         print(f"  Topics: {item['doc']} {item['id']}: gold {item['gold']}, predicted {item['predicted']}")
+    print_suggestions(suggested, labelled or suggestions.LABELLED_PATH)
     return 0
+
+
+def print_suggestions(report, path: Path) -> None:
+    """Accuracy of the compliance suggestions, by language, and their confusion matrix."""
+    by_language = ", ".join(f"{lang} {acc:.2f}" for lang, acc in report.by_language.items())
+    print(f"\nCompliance suggestions against {path} ({report.items} labelled passages):")
+    print(f"  accuracy {report.accuracy:.3f} ({by_language})")
+    print("  label \\ suggested     +1     0    -1")
+    for label, row in report.confusion.items():
+        print(f"  {label:+d}{'':<17}" + "".join(f"{row[got]:>6}" for got in (1, 0, -1)))
+    for e in report.errors:
+        print(
+            f"  {e['id']}: labelled {e['label']:+d}, suggested {e['suggested']:+d} (cosine {e['score']:.2f}, "
+            f"shared topics {', '.join(e['topics_shared']) or 'none'}; {e['note']})"
+        )
 
 
 def _gold_docs(args) -> list[str]:

@@ -21,6 +21,12 @@ default; --min hybrid:ndcg@10=0.7 applies to the hybrid runs only. See evals/REA
 Exit codes: 0 ok, 1 a floor was missed, 2 usage error (including a suite that does not match the index)."""
 
 
+# Where `kb eval` writes by default (beside its cache of indexes, ignored by git), and the committed
+# reference reports it refreshes only when asked (--update-reference).
+WORKING = ".kb-eval/reports"
+REFERENCE = "evals/reports"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
@@ -56,7 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="output directory (default evals/reports/<suite name>/; with several suites, DIR/<suite name>/)",
+        help=f"output directory (default {WORKING}/<suite name>/, not tracked by git; with several suites, "
+        "DIR/<suite name>/)",
+    )
+    p.add_argument(
+        "--update-reference",
+        action="store_true",
+        help=f"write the reports to {REFERENCE}/<suite name>/, the committed reference reports that the "
+        "README's figures come from (python -m evals.readme_figures then updates the README)",
     )
     p.add_argument(
         "--min",
@@ -134,7 +147,9 @@ def run_eval(args: argparse.Namespace) -> int:
         results = run_suite(s, configs, modes, base, cache, k=k, progress=progress)
         results.environment["command"] = command
         data = report.summarise(results, names, args.stat_test)
-        out = Path(args.out) if args.out else Path("evals/reports")
+        if args.out and args.update_reference:
+            raise UsageError("--out and --update-reference name two places for the report; give one")
+        out = Path(args.out) if args.out else Path(REFERENCE if args.update_reference else WORKING)
         out = out / s.name if (len(suites) > 1 or not args.out) else out
         report.write(data, results, out)
         print_summary(data, out)

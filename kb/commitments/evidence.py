@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 
 import numpy as np
 
@@ -78,11 +79,22 @@ def find(
 
 def _admissible(hit: Hit, rules: EvidenceRules) -> bool:
     """A dated document, a passage longer than a heading, and on the subject of migrant smuggling."""
-    if not hit.document.date_int or len(hit.passage.text.split()) < rules.min_words:
+    return bool(hit.document.date_int) and on_subject(hit.passage.text, hit.document.title, rules)
+
+
+def on_subject(text: str, title: str, rules: EvidenceRules) -> bool:
+    """Whether a passage is longer than a heading and it, or its document's title, is on the subject
+    of migrant smuggling (rules.toml `subject`)."""
+    if words(text) < rules.min_words:
         return False
-    return rules.subject is None or bool(
-        rules.subject.search(hit.passage.text) or rules.subject.search(hit.document.title)
-    )
+    return rules.subject is None or bool(rules.subject.search(text) or rules.subject.search(title))
+
+
+def words(text: str) -> int:
+    """How many words a text has; Chinese and Japanese, written without spaces, count one word for
+    every two characters (a Japanese paragraph was one "word", so never evidence)."""
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + cjk // 2
 
 
 def _tag_passages(
@@ -103,6 +115,9 @@ def _tag_passages(
     )
     for p, t in zip(todo, tags):
         cache[p.id] = tuple(x.key for x in t)
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def query_text(text: str) -> str:
