@@ -59,6 +59,11 @@ def asked_for(question: str) -> str:
     return ""
 
 
+def states_figure(text: str) -> bool:
+    """Whether a text states a figure other than a year ("1,204 posts", "EUR 4 million", "41 arrests")."""
+    return bool(_FIGURE.search(text))
+
+
 def gives(kind: str, sentence: str, question_terms: set[str], language: str = "en") -> float:
     """How well a sentence gives what the question asks for: 1 when it has a figure next to a word
     of the question (the thing counted), a date or a name as asked; 0.25 for a figure elsewhere in it;

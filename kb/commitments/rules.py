@@ -49,6 +49,7 @@ class EvidenceRules:
 class ComplianceRules:
     members: tuple[str, ...] = ("CAN", "FRA", "DEU", "ITA", "JPN", "GBR", "USA")
     full_score: float = 0.55
+    figure_score: float = 0.55  # completed action stated with a figure: +1 from this score on
     done: tuple[re.Pattern, ...] = ()
     planned: tuple[re.Pattern, ...] = ()
 
@@ -164,6 +165,7 @@ def _compliance(table: dict) -> ComplianceRules:
     return ComplianceRules(
         members=tuple(table.get("members", ComplianceRules.members)),
         full_score=float(table.get("full_score", ComplianceRules.full_score)),
+        figure_score=float(table.get("figure_score", table.get("full_score", ComplianceRules.figure_score))),
         done=tuple(re.compile(p, re.I) for p in table.get("done", [])),
         planned=tuple(re.compile(p, re.I) for p in table.get("planned", [])),
     )

@@ -26,9 +26,10 @@ from kb.errors import UsageError
 
 LABELLED_PATH = Path(__file__).resolve().parents[2] / "evals" / "commitments" / "compliance.yaml"
 LABELS = (1, 0, -1)
-# The title a labelled passage is embedded and checked with: its document says no more than that
-# it is a national report, so the passage must be on the subject by its own words.
-TITLE = "Test fixture — national implementation report"
+# The title a labelled passage is embedded and checked with: as every passage of the set, a national
+# report on what was done against migrant smuggling (its paragraphs need not say "smuggling" to be
+# on the subject; a paragraph on fisheries in it is still kept out by the topic and score tests).
+TITLE = "Test fixture — national report on countering migrant smuggling"
 
 
 @dataclass
@@ -106,7 +107,7 @@ def evaluate(
                 text,
             )
         ]
-        shared = {t.key for t in topics} & set(c.topic_keys)
+        shared = {t.key for t in topics} & set(c.topic_keys)  # as kb.commitments.evidence.find
         if (
             score < rules.evidence.min_score
             or not shared
