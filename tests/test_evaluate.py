@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import ir_measures
 import pytest
 from conftest import DECLARATION_ID, SOURCES
-from helpers import kb
+from helpers import ROOT, kb
 from ir_measures import AP, RR, P, R, Success, nDCG
 
 from kb import answer
@@ -619,3 +620,28 @@ def test_kb_eval_refuses_a_malformed_suite_before_indexing(tmp_path):
     assert result.returncode == 2
     assert "query q1: no relevant passage given" in result.stderr
     assert not (tmp_path / "cache").exists()
+
+
+def test_kb_eval_as_the_readme_shows_it_leaves_the_committed_reports_alone(mini):
+    loaded, cache = mini
+
+    def status() -> str:
+        return subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+        ).stdout
+
+    before = status()
+    result = kb("eval", str(loaded.path), "--cache", str(cache), "--mode", "bm25", "-q")
+    assert result.returncode == 0, result.stderr
+    written = ROOT / ".kb-eval" / "reports" / loaded.name / "report.md"
+    assert f"Report: .kb-eval/reports/{loaded.name}/report.md" in result.stdout and written.exists()
+    assert status() == before  # nothing tracked was rewritten, nothing untracked appeared
+    both = kb("eval", str(loaded.path), "--update-reference", "--out", "x", "--cache", str(cache))
+    assert both.returncode == 2 and "give one" in both.stderr
+
+
+def test_the_readme_figures_are_those_of_the_committed_reports():
+    from evals import readme_figures
+
+    _, disagreements = readme_figures.rewritten(readme_figures.README.read_text(encoding="utf-8"))
+    assert disagreements == [], "run: python -m evals.readme_figures"
