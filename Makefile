@@ -5,7 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# What running needs (make run), and beside it the test extras (make test).
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # Installed last of Tesseract's language packs: stands for Tesseract and all of them.
 TESSERACT := /usr/share/tesseract-ocr/5/tessdata/jpn.traineddata
 export HF_HUB_OFFLINE := 1
@@ -17,10 +19,16 @@ export GRADIO_ANALYTICS_ENABLED := False
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
+# CPU torch first: an unpinned torch would pull a multi-GB CUDA build. pip shows what it fetches:
+# the first `make run` downloads about 1 GB and takes minutes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
+	@echo "Installing what the app needs into $(VENV)/ (the first time takes a few minutes)…"
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on torch==2.13.0
+	$(BIN)/python -m pip install --progress-bar on -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
@@ -39,7 +47,7 @@ $(TESSERACT):
 	@command -v apt-get >/dev/null || { echo "Install Chromium (Debian package 'chromium') for the browser tests"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check kb ingest app.py tests evals tools
 	$(BIN)/ruff format --check kb ingest app.py tests evals tools
 
@@ -48,10 +56,10 @@ EVAL_FLOORS := --min hybrid:recall@5=0.88 --min hybrid:ndcg@10=0.91
 
 # Known vulnerabilities in the installed dependencies; accepted ones are listed in
 # docs/pip-audit-accepted.txt. Prints a notice, without failing, when the service is unreachable.
-audit: $(STAMP)
+audit: $(TEST_STAMP)
 	$(BIN)/python tools/audit.py
 
-test: $(STAMP) /usr/bin/chromium $(TESSERACT) lint audit
+test: $(TEST_STAMP) /usr/bin/chromium $(TESSERACT) lint audit
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10 --hypothesis-profile=ci
 	$(BIN)/kb eval evals/suites/g7-smuggling.yaml --mode hybrid --out test-output/eval -q $(EVAL_FLOORS)
 
