@@ -58,9 +58,17 @@ def references(entries: list[Entry]) -> list[Document]:
 
 def reference(d: Document) -> str:
     """`<short title>: <full title>. <issuer>, <date>. <url>` (parts that are unknown are left out)."""
-    head = f"{d.cite_title}: {d.title}." if d.cite_title != d.title else f"{d.title}."
+    short, full = d.cite_title.strip(), d.title.strip().rstrip(".")
+    if _plain(full) in _plain(short) or _plain(short) in _plain(full):  # one says all the other does
+        head = f"{max(short, full, key=len)}."
+    else:
+        head = f"{short}: {full}."
     issued = ", ".join(x for x in (d.issuer, human_date(d.date)) if x)
     return " ".join(x for x in (head, f"{issued}." if issued else "", d.url) if x)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def to_markdown(entries: list[Entry], title: str = "Briefing", date: str | None = None) -> str:
@@ -84,6 +92,9 @@ def write_docx(entries: list[Entry], path: Path, title: str = "Briefing", date: 
     date = date or time.strftime("%Y-%m-%d")
     doc = WordDocument()
     doc.core_properties.title = _word(title)
+    doc.core_properties.author = ""  # python-docx's template names itself otherwise
+    doc.core_properties.last_modified_by = ""
+    doc.core_properties.comments = ""
     doc.add_heading(_word(title), level=0)
     doc.add_paragraph(f"{SOURCE_LINE}, {date}.").runs[0].italic = True
     for e in entries:

@@ -121,10 +121,12 @@ def test_export_briefing_as_word_and_markdown(client):
     assert "Note: Relevant to the platforms note." in paragraphs
     assert paragraphs[0] == "Platforms"
     references = paragraphs[paragraphs.index("References") + 1 :]
+    # The short title already holds the full one: the reference says it once.
     assert references == [
-        "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026): "
-        "G7 Leaders' Declaration on Tackling Migrant Smuggling. G7 Leaders, June 2026."
+        "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026). G7 Leaders, June 2026."
     ]
+    properties = docx.Document(path).core_properties
+    assert (properties.title, properties.author, properties.last_modified_by) == ("Platforms", "", "")
 
     path = client.predict(ids, None, "md", api_name="/export_briefing")
     text = Path(path).read_text(encoding="utf-8")
