@@ -208,7 +208,7 @@ def ask(
             **common,
         )
     picked = {} if abstained else pick_sentences(index, found.focus, hits, rater)
-    cited = tuple(CitedPassage(h.rank, h, tuple(picked.get(h.passage.id, ()))) for h in hits)
+    cited = numbered(tuple(CitedPassage(h.rank, h, tuple(picked.get(h.passage.id, ()))) for h in hits))
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
@@ -346,6 +346,17 @@ def pick_sentences(
     for mine in chosen.values():
         mine.sort(key=lambda x: x.start)
     return chosen
+
+
+def numbered(cited: tuple[CitedPassage, ...]) -> tuple[CitedPassage, ...]:
+    """The passages renumbered [1]…[n] in the order the answer quotes them (grouped by document, as
+    `compose` writes them), then the passages it does not quote, in rank order."""
+    quoting = [c for c in cited if c.highlights]
+    first: dict[str, int] = {}
+    for c in quoting:
+        first.setdefault(c.hit.document.id, len(first))
+    ordered = sorted(quoting, key=lambda c: first[c.hit.document.id]) + [c for c in cited if not c.highlights]
+    return tuple(replace(c, marker=i) for i, c in enumerate(ordered, 1))
 
 
 def compose(

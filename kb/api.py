@@ -8,6 +8,8 @@ A question arrives as an `AskRequest`, validated in one place (`AskRequest.check
 
 from __future__ import annotations
 
+import html
+import re
 import tempfile
 import threading
 from collections import Counter
@@ -24,6 +26,14 @@ from kb.errors import IndexEmptyError, UsageError
 from kb.query import Filters, check_filters
 from kb.retrieve import MODES
 from kb.store import Index, cite
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def as_text(question: str) -> str:
+    """A question with any markup read as its text: tags dropped, entities decoded ("<b>returns</b>"
+    → "returns"), so that words pasted from a web page are answered as the words themselves."""
+    return " ".join(html.unescape(_TAG.sub(" ", question)).split())
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class AskRequest:
 
     def checked(self, max_chars: int) -> AskRequest:
         """The request with its question stripped, or a UsageError saying what is wrong."""
-        question = (self.question or "").strip()
+        question = as_text(self.question or "")
         if not question:
             raise UsageError("Type a question first.")
         if len(question) > max_chars:

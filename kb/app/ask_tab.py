@@ -87,8 +87,20 @@ def ask_tab(library: Library, basket: gr.BrowserState, dropped: gr.State) -> dic
 
     inputs = [question, types, countries, issuers, languages, since, until, mode, k, basket]
     outputs = [result, last, feedback_box, about, thanks, removed]
+
+    def busy():  # one question at a time: a second click or Enter while it runs asks nothing
+        return gr.Button("Asking…", interactive=False)
+
+    def ready():
+        return gr.Button("Ask", interactive=True)
+
     for event in (ask_button.click, question.submit, examples.load_input_event.then):
-        event(run, inputs, outputs, api_visibility="private")  # a new question: nothing removed
+        event(busy, None, ask_button, api_visibility="private").then(
+            run,
+            inputs,
+            outputs,
+            api_visibility="private",  # a new question: nothing removed
+        ).then(ready, None, ask_button, api_visibility="private")
 
     def widen(q, t, c, i, lang, s, u, m, n, items, gone, evt: gr.EventData):
         return run(q, t, c, i, lang, s, u, m, n, items, [*gone, evt.key])
