@@ -23,7 +23,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 OUTPUT = ROOT / "test-output"
-PARA_4 = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 4"
+DECLARATION_SHORT = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)"
+PARA_4 = f"{DECLARATION_SHORT}, para. 4"
 INJECTION_TITLE = "Test fixture — not an official document: injection test"
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=2">'
@@ -406,3 +407,38 @@ def test_with_no_national_documents_the_commitments_tab_says_so_and_greys_the_ma
     expect(link).to_be_attached()
     csv = page.request.get(link.get_attribute("href")).text()
     assert "no documents" in csv and ",-1," not in csv, csv[:400]
+
+
+def test_a_question_with_markup_is_answered_as_its_words_and_runs_nothing(page):
+    ask(page, '<img src=x onerror="window.__pwned=5"> What about returns?')
+    answer = page.locator("#kb-answer")
+    expect(answer.locator(".kb-abstain")).to_have_count(0)
+    expect(answer.locator("h3").first).to_have_text("Answer")
+    expect(card_with(page, f"{DECLARATION_SHORT}, para. 6")).to_be_visible()  # the paragraph on returns
+    assert page.evaluate("window.__pwned === undefined")
+
+
+def test_ask_is_disabled_while_it_answers_and_quoted_passages_are_numbered_first(page):
+    # Whether the button was ever disabled is recorded as it happens, so a fast answer cannot
+    # slip between two looks.
+    page.evaluate(
+        """() => { window.__sawDisabled = false;
+        new MutationObserver(() => { const b = document.querySelector('#kb-ask');
+          if (b && b.disabled) window.__sawDisabled = true; })
+        .observe(document.body, {subtree: true, attributes: true, childList: true}); }"""
+    )
+    cards = ask(page, "What did the leaders say about returns and protecting the most vulnerable?")
+    button = page.locator("#kb-ask")
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Ask")
+    assert page.evaluate("window.__sawDisabled")
+    quoted = [
+        int(m)
+        for m in page.locator(".kb-answer-text a.kb-marker").evaluate_all(
+            "els => els.map(e => e.dataset.marker)"
+        )
+    ]
+    assert quoted and quoted[0] == 1 and sorted(set(quoted)) == list(range(1, max(quoted) + 1))
+    assert [int(x) for x in cards.evaluate_all("els => els.map(e => e.dataset.marker)")] == list(
+        range(1, cards.count() + 1)
+    )  # the quoted passages' cards first, [1]…[n], then the others
