@@ -93,6 +93,7 @@ def build_app(settings: Settings | None = None, library: Library | None = None) 
         secret = browser_secret(settings)
         basket = gr.BrowserState([], storage_key="kb-briefing", secret=secret)  # passage ids, in order
         notes = gr.BrowserState({}, storage_key="kb-briefing-notes", secret=secret)  # passage id -> note
+        heading = gr.BrowserState("Briefing", storage_key="kb-briefing-title", secret=secret)  # its title
         # Passages taken out of the briefing in this page, so that adding another passage of the same
         # answer (whose add carries every passage added from it) does not bring them back.
         dropped = gr.State([])
@@ -102,7 +103,7 @@ def build_app(settings: Settings | None = None, library: Library | None = None) 
             with gr.Tab("Documents", id="documents"):
                 docs = documents_tab(library)
             with gr.Tab("Briefing", id="briefing") as briefing:
-                briefing_tab(library, basket, notes, dropped, demo)
+                briefing_tab(library, basket, notes, heading, dropped, demo)
             commitments_tab(library)
         api_endpoints(library)
 

@@ -324,9 +324,10 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert f"— {PARA_4}\n\n**Note:** Use for the platforms section.\n" in text, text
 
-    page.reload()  # the briefing and its notes are kept in the browser
+    page.reload()  # the briefing, its title and its notes are kept in the browser
     page.get_by_role("tab", name="Briefing (2)").click()
     expect(citations).to_have_text([PARA_4, other_citation])
+    expect(page.get_by_label("Briefing title")).to_have_value("Platforms briefing")
     expect(page.get_by_label("Your note (optional)").first).to_have_value("Use for the platforms section.")
     page.get_by_role("button", name="Remove").first.click()
     expect(citations).to_have_text([other_citation])

@@ -32,7 +32,12 @@ SAVE_FILE = """() => {
 
 
 def briefing_tab(
-    library: Library, basket: gr.BrowserState, notes: gr.BrowserState, dropped: gr.State, demo: gr.Blocks
+    library: Library,
+    basket: gr.BrowserState,
+    notes: gr.BrowserState,
+    heading: gr.BrowserState,
+    dropped: gr.State,
+    demo: gr.Blocks,
 ) -> None:
     """The basket of collected passages (order, notes, remove) and its export as Word or Markdown.
 
@@ -86,7 +91,10 @@ def briefing_tab(
                 key=f"on-remove-{pid}",
             )
 
-    title = gr.Textbox("Briefing", label="Briefing title", interactive=True)
+    title = gr.Textbox("Briefing", label="Briefing title", interactive=True, elem_id="kb-briefing-title")
+    # The title is kept in the browser with the passages and notes: a reload finds all three.
+    demo.load(lambda saved: saved or "Briefing", heading, title, api_visibility="private")
+    title.change(lambda t: t, title, heading, api_visibility="private")
     with gr.Row():
         word = gr.Button("Download as Word (.docx)", variant="primary")
         markdown = gr.Button("Download as Markdown (.md)")
