@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import tomllib
 from datetime import date
@@ -277,6 +278,9 @@ def test_a_member_with_no_indexed_document_is_shown_as_such_not_as_minus_one(bun
     assert "Lineage: no earlier G7 text indexed" in detail.stdout  # not "new": earlier summits are absent
     listed = kb("commitments", *paths)
     assert listed.stdout.startswith("9 commitments in 1 G7 document\n"), listed.stdout[:200]
+    # Instead of a grey wall, what to add: national reports for evidence, earlier G7 texts for lineage.
+    assert "Note: No national document is indexed yet" in listed.stderr
+    assert "`kb sources fetch` downloads the 2024 Action Plan" in listed.stderr
     assert "· no earlier G7 text ·" in listed.stdout
     none = kb("commitments", "--strength", "mandate", "--topic", "sanctions", *paths)
     assert none.returncode == 0 and none.stdout == "No commitment matches these filters.\n"
@@ -451,9 +455,24 @@ def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus, bro
             {k: e[k] for k in ("commitment", "country", "score")} for e in confirmed["score"]
         ]
 
-        page.get_by_text("Compliance matrix: heatmap and CSV").click()
+        page.get_by_text("Compliance matrix: commitment × country").click()
         page.get_by_role("button", name="Draw the commitment × country matrix").click()
-        expect(page.locator("img[src*='commitment-matrix']").first).to_be_visible(timeout=30_000)
+        grid = page.locator("#kb-matrix table.kb-matrix")
+        expect(grid).to_be_visible(timeout=30_000)
+        summary = grid.locator("tr.kb-matrix-summary")
+        expect(summary).to_contain_text("All commitments")
+        expect(summary.locator("td").nth(1)).to_contain_text("+1: ")  # the first country's counts
+        row = grid.locator("tr").filter(has=page.locator("th", has_text="2026-7 ·"))
+        expect(row.locator("th")).to_have_attribute(
+            "title", re.compile("intensify our cooperation with online")
+        )
+        expect(row.locator("td.kb-cell[data-country='FRA']")).to_have_text("+1 ✓")  # confirmed above
+        row.locator("td.kb-cell[data-country='ITA']").click()  # a cell opens its evidence
+        expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
+        expect(page.get_by_label("Country")).to_have_value("ITA")
+        files = page.locator("#kb-commitments-files, .file-preview").first
+        expect(files).to_contain_text(".png")
+        expect(files).to_contain_text(".csv")
         page.screenshot(path=str(ROOT / "test-output" / "commitments.png"), full_page=True)
         assert outside == [], "the app fetched something from outside the machine"
     finally:

@@ -81,6 +81,22 @@ watch('value', reveal);
 reveal();
 """
 
+# The compliance matrix (kb.commitments.view.matrix_table): a click on a cell (or Enter on it) asks
+# the app for that commitment's detail, open at the cell's country.
+MATRIX_JS = r"""
+function openCell(cell) {
+  if (!cell || !cell.dataset.key) return;
+  element.querySelectorAll('td.kb-cell.kb-open').forEach((c) => c.classList.remove('kb-open'));
+  cell.classList.add('kb-open');
+  trigger('open_cell', {key: cell.dataset.key, country: cell.dataset.country});
+  document.querySelector('#kb-commitment-detail')?.scrollIntoView({behavior: 'smooth', block: 'start'});
+}
+element.addEventListener('click', (ev) => openCell(ev.target.closest('td.kb-cell')));
+element.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); openCell(ev.target.closest('td.kb-cell')); }
+});
+"""
+
 CSS = """
 /* Boxes have their own light background and dark text, so they read the same in Gradio's dark mode;
    text outside boxes takes the theme's colours. */
@@ -145,4 +161,16 @@ mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom:
 .kb-basket-item .kb-text { margin: 4px 0; }
 #kb-documents table { font-family: inherit; font-size: 14px; }
 #kb-feedback { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; }
+.kb-matrix { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+.kb-matrix th, .kb-matrix td { border: 1px solid #d0d4da; padding: 0.25rem 0.4rem; text-align: left; }
+.kb-matrix thead th { position: sticky; top: 0; background: #f3f4f6; }
+.kb-matrix th[scope=row] { max-width: 15rem; cursor: help; font-weight: 600; }
+.kb-matrix-words { min-width: 16rem; max-width: 30rem; color: #374151; }
+.kb-matrix td.kb-cell { text-align: center; cursor: pointer; font-weight: 600; min-width: 3rem; }
+.kb-matrix td.kb-plus { background: #c6efce; }
+.kb-matrix td.kb-zero { background: #ffeb9c; }
+.kb-matrix td.kb-minus { background: #ffc7ce; }
+.kb-matrix td.kb-none { background: #e5e7eb; color: #6b7280; font-weight: 400; }
+.kb-matrix td.kb-open { outline: 3px solid #1d4ed8; }
+.kb-matrix-summary td, .kb-matrix-summary th { background: #f9fafb; font-size: 0.8rem; }
 """

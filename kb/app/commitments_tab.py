@@ -7,6 +7,7 @@ import gradio as gr
 
 from kb import render
 from kb.api import Library
+from kb.app.assets import MATRIX_JS
 from kb.app.messages import readable
 from kb.errors import UsageError
 
@@ -14,6 +15,13 @@ from kb.errors import UsageError
 def _row_id(row: list) -> str:
     """A table row as one string: what finds its commitment's key when the row is clicked."""
     return "\x1f".join(str(cell) for cell in row)
+
+
+def advice(tracker) -> str:
+    """What to add to the sources to see more, as notices (kb.commitments.view.what_to_add)."""
+    from kb.commitments import view
+
+    return "".join(render.message(a, "notice") for a in view.what_to_add(tracker))
 
 
 def commitments_tab(library: Library) -> None:
@@ -41,11 +49,11 @@ def commitments_tab(library: Library) -> None:
         count = f"{len(shown)} commitment{'s' * (len(shown) != 1)} · {label}"
         return (
             gr.Dataframe(value=list(shown.values()) or [[""] * len(view.TABLE_HEADERS)]),
-            f"<div class='kb-meta'>{escape(count)}</div>",
+            advice(tracker) + f"<div class='kb-meta'>{escape(count)}</div>",
             {_row_id(row): key for key, row in shown.items()},
         )
 
-    def opened(key):
+    def opened(key, place=None):
         tracker, titles = current()
         found = tracker.get(key)
         if found is None:
@@ -56,7 +64,7 @@ def commitments_tab(library: Library) -> None:
             )
         m = matrix.build(tracker, compliance.load(library.settings.sources_dir), rules_mod.load())
         html = view.detail(tracker, found, taxonomy, titles, m)
-        return html, gr.Row(visible=found.is_commitment), gr.Dropdown(choices=m.countries, value=None)
+        return html, gr.Row(visible=found.is_commitment), gr.Dropdown(choices=m.countries, value=place)
 
     def select(keys, evt: gr.SelectData):
         key = keys.get(_row_id(evt.row_value or []), "")
@@ -85,9 +93,17 @@ def commitments_tab(library: Library) -> None:
             png = matrix.heatmap(m, library.exports / f"{name}.png", titles)
             csv_path = library.exports / f"{name}.csv"
             csv_path.write_text(matrix.to_csv(m, titles), encoding="utf-8")
-            return str(png), gr.File(str(csv_path), visible=True), ""
+            files = gr.File([str(png), str(csv_path)], visible=True)
+            return advice(tracker) + view.matrix_table(m, titles), files, ""
         except Exception as exc:
-            return None, gr.File(visible=False), render.message(readable(exc, library), "error")
+            return "", gr.File(visible=False), render.message(readable(exc, library), "error")
+
+    def cell_opened(evt: gr.EventData):
+        key, place = evt.key, evt.country
+        try:
+            return (key, *opened(key, place))
+        except Exception as exc:
+            return key, render.message(readable(exc, library), "error"), gr.Row(visible=False), gr.Dropdown()
 
     with gr.Tab("Commitments", id="commitments") as tab:
         gr.Markdown(
@@ -129,13 +145,19 @@ def commitments_tab(library: Library) -> None:
             )
             note = gr.Textbox(label="Note (reasons and sources)", scale=3)
             confirm_button = gr.Button("Confirm score", variant="primary", scale=1)
-        with gr.Accordion("Compliance matrix: heatmap and CSV", open=False):
-            gr.Markdown(matrix.LEGEND, elem_id="kb-matrix-legend")
-            draw_button = gr.Button("Draw the commitment × country matrix")
-            heatmap = gr.Image(
-                type="filepath", label="Compliance by commitment and country", interactive=False
+        with gr.Accordion("Compliance matrix: commitment × country", open=False):
+            gr.Markdown(
+                matrix.LEGEND + " Click a cell for its evidence; hover a commitment for its words.",
+                elem_id="kb-matrix-legend",
             )
-            csv_file = gr.File(label="The matrix as CSV", interactive=False, visible=False)
+            draw_button = gr.Button("Draw the commitment × country matrix")
+            grid_html = gr.HTML(js_on_load=MATRIX_JS, elem_id="kb-matrix")
+            csv_file = gr.File(
+                label="The matrix as a picture (PNG) and as CSV",
+                interactive=False,
+                visible=False,
+                file_count="multiple",
+            )
             problem = gr.HTML()
 
     filters = [topic, strength, acknowledgements]
@@ -145,4 +167,5 @@ def commitments_tab(library: Library) -> None:
     confirm_button.click(
         confirm, [selected, country, score, note], [detail, confirm_row, note], api_visibility="private"
     )
-    draw_button.click(draw, None, [heatmap, csv_file, problem], api_visibility="private")
+    draw_button.click(draw, None, [grid_html, csv_file, problem], api_visibility="private")
+    grid_html.open_cell(cell_opened, None, [selected, detail, confirm_row, country], api_visibility="private")

@@ -131,6 +131,7 @@ def run_list(args: argparse.Namespace) -> int:
         return run_eval(args)
     from kb.commitments import rules as rules_mod
     from kb.commitments import topics as topics_mod
+    from kb.commitments import view
     from kb.errors import UsageError
 
     settings, library, tracker = _open(args)
@@ -163,6 +164,8 @@ def run_list(args: argparse.Namespace) -> int:
         sys.stdout.write(output.as_csv(rows, tracker, docs))
     else:
         output.print_rows(rows, tracker, docs, taxonomy)
+        for line in view.what_to_add(tracker):  # what the sources lack for the tracker to show more
+            print(f"\nNote: {line}", file=sys.stderr)
     return 0
 
 

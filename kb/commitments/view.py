@@ -8,7 +8,7 @@ from html import escape
 from kb.commitments import compliance
 from kb.commitments.matrix import Matrix
 from kb.commitments.topics import Taxonomy
-from kb.commitments.types import Commitment, Tracker
+from kb.commitments.types import NO_EARLIER_TEXT, Commitment, Tracker
 
 ALL = "all"
 TABLE_HEADERS = ["Id", "Document", "Para.", "Strength", "Topics", "Lineage", "Evidence from", "Words"]
@@ -126,3 +126,75 @@ def _latest_first(commitments: list[Commitment]) -> list[Commitment]:
     for c in commitments:  # the tracker's order: oldest document first, reading order within each
         by_doc.setdefault(c.doc_id, []).append(c)
     return [c for doc in reversed(list(by_doc)) for c in by_doc[doc]]
+
+
+def matrix_table(m: Matrix, titles: dict[str, str]) -> str:
+    """The commitment × country matrix as an HTML table: a summary row per country (how many +1, 0
+    and −1), then a row per commitment (its id and document; its full words on hover and in a
+    column), each cell its compliance score, ✓ when confirmed, and a click opening its evidence."""
+    if not m.rows:
+        return "<p class='kb-meta'>No commitments: no G7 text is indexed.</p>"
+    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in m.countries)
+    summary = []
+    for country in m.countries:
+        cells = [m.cell(c.key, country).score for c in m.rows]
+        if all(s.no_documents for s in cells):
+            summary.append(
+                "<td class='kb-cell kb-none' title='no document of this country indexed'>no docs</td>"
+            )
+            continue
+        counts = {v: sum(1 for s in cells if s.score == v) for v in (1, 0, -1)}
+        summary.append(f"<td class='kb-summary'>+1: {counts[1]} · 0: {counts[0]} · −1: {counts[-1]}</td>")
+    rows = [
+        "<table class='kb-matrix'><thead><tr><th scope='col'>Commitment</th><th scope='col'>Words</th>"
+        f"{head}</tr></thead><tbody>",
+        f"<tr class='kb-matrix-summary'><th scope='row'>All commitments</th><td></td>{''.join(summary)}</tr>",
+    ]
+    for c in m.rows:
+        label = f"{c.id} · {titles.get(c.doc_id, c.doc_id)}"
+        words = c.text if len(c.text) <= 110 else c.text[:107] + "…"
+        cells = []
+        for country in m.countries:
+            cell = m.cell(c.key, country)
+            s = cell.score
+            if s.no_documents:
+                shown, css, why = "–", "kb-none", f"no document of {country} indexed"
+            else:
+                mark = " ✓" if s.status == "confirmed" else ""
+                shown = {1: "+1", 0: "0", -1: "−1"}[s.score] + mark
+                css = {1: "kb-plus", 0: "kb-zero", -1: "kb-minus"}[s.score]
+                why = f"{compliance.SCALE[s.score]} ({s.status}): {s.note or s.reason}"
+            cells.append(
+                f"<td class='kb-cell {css}' data-key='{escape(c.key)}' data-country='{escape(country)}' "
+                f"title='{escape(why)}' tabindex='0' role='button'>{escape(shown)}</td>"
+            )
+        rows.append(
+            f"<tr><th scope='row' title='{escape(c.text)}'>{escape(label)}</th>"
+            f"<td class='kb-matrix-words'>{escape(words)}</td>{''.join(cells)}</tr>"
+        )
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def what_to_add(tracker: Tracker) -> list[str]:
+    """What an analyst can add to the sources for the tracker to show more (none when nothing is
+    missing): national reports for evidence and scores, earlier G7 texts for lineage."""
+    if not tracker.commitments:
+        return [
+            "No G7 text is indexed: put the G7 declarations, statements or action plans into sources/ "
+            "(or run `kb sources fetch`) and run `kb ingest`."
+        ]
+    advice = []
+    if not tracker.documented - {"G7"}:
+        advice.append(
+            "No national document is indexed yet, so no commitment has evidence or a compliance score: add "
+            "national implementation reports (PDF, Word, HTML or text, in any of the five languages) to "
+            "sources/, give their country in sources/sources.toml, and run `kb ingest`."
+        )
+    if all(lin.status == NO_EARLIER_TEXT for lin in tracker.lineage.values()):
+        advice.append(
+            "Only one G7 text is indexed, so no commitment can be traced to an earlier summit: add earlier G7 "
+            "texts (`kb sources fetch` downloads the 2024 Action Plan and the 2025 Kananaskis statement "
+            "listed in sources/sources.toml)."
+        )
+    return advice
