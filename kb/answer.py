@@ -58,6 +58,9 @@ class CitedPassage:
     marker: int
     hit: Hit
     highlights: tuple[Highlight, ...] = ()
+    # A national document's passage in the answer to a question about the G7's texts (its commitments,
+    # the declaration, the leaders): evidence of carrying a commitment out, not a commitment.
+    national_evidence: bool = False
 
     def to_dict(self) -> dict:
         h, p, d = self.hit, self.hit.passage, self.hit.document
@@ -78,6 +81,7 @@ class CitedPassage:
             "start": p.start,
             "end": p.end,
             "highlights": [asdict(x) for x in self.highlights],
+            "national_evidence": self.national_evidence,
         }
 
 
@@ -208,7 +212,15 @@ def ask(
             **common,
         )
     picked = {} if abstained else pick_sentences(index, found.focus, hits, rater)
-    cited = numbered(tuple(CitedPassage(h.rank, h, tuple(picked.get(h.passage.id, ()))) for h in hits))
+    about_g7 = any(c.value == "G7" for c in understood.active("country"))
+    cited = numbered(
+        tuple(
+            CitedPassage(
+                h.rank, h, tuple(picked.get(h.passage.id, ())), about_g7 and h.document.country != "G7"
+            )
+            for h in hits
+        )
+    )
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )

@@ -106,7 +106,14 @@ def card(passage: dict, in_briefing: bool = False) -> str:
         f'<article class="kb-card" id="kb-passage-{int(passage["marker"])}" data-pid="{escape(passage["id"])}" '
         f'data-marker="{int(passage["marker"])}">'
         f'<header><span class="kb-num">[{int(passage["marker"])}]</span>'
-        f'<span class="kb-title">{escape(d.get("title", ""))}</span></header>'
+        f'<span class="kb-title">{escape(d.get("title", ""))}</span>'
+        + (
+            '<span class="kb-badge" title="A national document: evidence of carrying out the G7\'s '
+            'commitments, not a commitment itself">National evidence</span>'
+            if passage.get("national_evidence")
+            else ""
+        )
+        + "</header>"
         f'<div class="kb-docmeta">{escape(meta)}</div>'
         f'<p class="kb-text">{marked(passage["text"], passage.get("highlights", []))}</p>'
         f'<div class="kb-citation">{escape(passage["citation"])}</div>'

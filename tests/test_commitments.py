@@ -556,6 +556,11 @@ def test_the_ask_page_lists_the_commitments_a_question_asks_for(corpus, browser)
         platforms = rows.filter(has_text="intensify our cooperation with online platforms")
         expect(platforms).to_contain_text("2026-7 · support · weakened · evidence from:")
         expect(platforms).to_contain_text(PARA_4)
+        national = page.locator(".kb-card").filter(
+            has=page.locator(".kb-badge", has_text="National evidence")
+        )
+        expect(national.first).to_be_visible()  # national passages answer it as evidence, labelled so
+        expect(national.first.locator(".kb-title")).not_to_contain_text("G7")
         marker = platforms.locator("a.kb-marker").get_attribute("data-marker")
         card = page.locator(f"#kb-passage-{marker}")
         expect(card).to_contain_text("intensify our cooperation with online platforms")

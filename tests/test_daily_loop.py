@@ -206,6 +206,10 @@ def test_the_analysts_week_add_ask_for_a_figure_and_the_g7_change_the_report_the
     g7 = ask(index, "Which commitments cover online platforms?")
     assert g7["understood"]["read_as"] == "G7 texts"
     assert g7["passages"][0]["document"]["country"] == "G7" and "online" in quoted(g7)
+    # National passages answer it only as evidence of carrying the commitments out, and say so.
+    assert all(p["national_evidence"] == (p["document"]["country"] != "G7") for p in g7["passages"])
+    assert any(p["national_evidence"] for p in g7["passages"])
+    assert not any(p["national_evidence"] for p in figure["passages"])
 
     # Wednesday: the ministry sends a corrected report; the new figure replaces the old one.
     report = sources / f"{ITALY}.md"

@@ -173,4 +173,6 @@ mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom:
 .kb-matrix td.kb-none { background: #e5e7eb; color: #6b7280; font-weight: 400; }
 .kb-matrix td.kb-open { outline: 3px solid #1d4ed8; }
 .kb-matrix-summary td, .kb-matrix-summary th { background: #f9fafb; font-size: 0.8rem; }
+.kb-badge { margin-left: 0.5rem; padding: 0.05rem 0.45rem; border-radius: 0.6rem; font-size: 0.75rem;
+  background: #e0e7ff; color: #3730a3; white-space: nowrap; }
 """

@@ -202,6 +202,7 @@ def print_answer(result: dict, show_answer: bool = True, out=sys.stdout) -> None
         marker = f"[{p['marker']}]"
         language = p["document"]["language"]
         other = f" [{language}]" if language and language != "en" else ""  # flag the non-English ones
-        print(f"{marker:>5} {bold(p['citation'])}{other}", file=out)
+        evidence = " (national evidence)" if p.get("national_evidence") else ""
+        print(f"{marker:>5} {bold(p['citation'])}{other}{evidence}", file=out)
         print(textwrap.fill(p["text"], width, initial_indent=" " * 6, subsequent_indent=" " * 6), file=out)
         print(file=out)
