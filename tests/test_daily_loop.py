@@ -227,3 +227,75 @@ def test_the_analysts_week_add_ask_for_a_figure_and_the_g7_change_the_report_the
     assert ingest(sources, index)["status"][ITALY] == "removed"
     gone = ask(index, FIGURE_QUESTION)
     assert all(p["document"]["id"] != ITALY for p in gone["passages"]) and "3,598" not in quoted(gone)
+
+
+@pytest.mark.browser
+def test_the_analysts_week_in_the_browser_while_kb_ingest_runs_beside_it(folder, browser, tmp_path):
+    """The app stays up all week; each change to sources/ is ingested by `kb ingest` in another
+    process, and the next question in the open page answers from it."""
+    import docx
+    from helpers import free_port
+    from playwright.sync_api import expect
+
+    import app
+
+    sources, index = folder
+    ingest(sources, index)
+    settings = Settings.from_env(index_dir=str(index), sources_dir=str(sources)).with_(port=free_port())
+    demo, url = app.serve(settings, block=False, quiet=True)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page.goto(url)
+
+        def ask_in_page(question: str):
+            page.get_by_role("tab", name="Ask").click()
+            page.get_by_label("Your question").fill(question)
+            page.get_by_role("button", name="Ask", exact=True).click()
+            answer = page.locator("#kb-answer .kb-answer-text, #kb-answer .kb-abstain").first
+            expect(answer).to_be_visible(timeout=30_000)
+            expect(page.locator("#kb-ask")).to_have_text("Ask")  # this question's answer is shown
+            return page.locator("#kb-answer")
+
+        shutil.copy(CORPUS / f"{ITALY}.md", sources)  # Monday: a national report arrives
+        assert ingest(sources, index)["status"][ITALY] == "added"
+        expect(ask_in_page(FIGURE_QUESTION).locator(".kb-answer-text")).to_contain_text("3,412")
+        g7 = ask_in_page("What does the declaration say about online platforms?")
+        expect(g7.locator(".kb-chip").first).to_contain_text("G7 texts")
+        expect(g7.locator(".kb-card").first).to_contain_text("G7 Leaders' Declaration")
+        g7.locator(".kb-card").first.get_by_role("button", name="Add to briefing").click()
+
+        report = sources / f"{ITALY}.md"  # Wednesday: a corrected figure
+        report.write_text(report.read_text(encoding="utf-8").replace("3,412", "3,598"), encoding="utf-8")
+        assert ingest(sources, index)["status"][ITALY] == "updated"
+        corrected = ask_in_page(FIGURE_QUESTION).locator(".kb-answer-text")
+        expect(corrected).to_contain_text("3,598")
+        expect(corrected).not_to_contain_text("3,412")
+        page.locator(".kb-card").filter(has_text="3,598").first.get_by_role(
+            "button", name="Add to briefing"
+        ).click()
+
+        report.unlink()  # Friday: the report is withdrawn
+        assert ingest(sources, index)["status"][ITALY] == "removed"
+        gone = ask_in_page(FIGURE_QUESTION)
+        expect(gone).not_to_contain_text("3,598")
+        expect(gone.locator(".kb-card")).not_to_contain_text(["Italy"])
+
+        page.get_by_role("tab", name="Briefing (2)").click()
+        page.get_by_label("Briefing title").fill("Week 49: online platforms")
+        # The withdrawn report's passage is no longer in the index: the export says so, by its id,
+        # rather than cite words that no file in sources/ holds any more.
+        page.get_by_role("button", name="Download as Word (.docx)").click()
+        expect(page.get_by_text("remove it from the briefing")).to_be_visible(timeout=15_000)
+        expect(page.get_by_text(f"no passage with id '{ITALY}:")).to_be_visible()
+        gone_item = page.locator(".kb-basket-row").filter(has_text="Italy")
+        gone_item.get_by_role("button", name="Remove").click()
+        expect(page.get_by_role("tab", name="Briefing (1)")).to_be_visible()
+        with page.expect_download(timeout=15_000) as download:
+            page.get_by_role("button", name="Download as Word (.docx)").click()
+        path = tmp_path / "week.docx"
+        download.value.save_as(path)
+        text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+        assert text.startswith("Week 49: online platforms") and "G7 Leaders' Declaration" in text
+        assert "3,598" not in text
+    finally:
+        demo.close()
