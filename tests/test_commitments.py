@@ -404,12 +404,12 @@ def test_a_tasking_list_makes_each_item_a_mandate():
 # --- the app's Commitments tab in a real browser --------------------------------------------------
 
 
-@pytest.mark.browser
-def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus, browser):
-    playwright_api = pytest.importorskip("playwright.sync_api")
+@pytest.fixture
+def app_page(corpus, browser):
+    """A page of the app over the merged corpus, which must fetch nothing from outside the machine."""
+    pytest.importorskip("playwright.sync_api")
     import app
 
-    expect = playwright_api.expect
     settings, _, _ = corpus
     demo, url = app.serve(settings, block=False, quiet=True)
     try:
@@ -420,63 +420,69 @@ def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus, bro
             lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url),
         )
         page.goto(url)
-        page.get_by_role("tab", name="Commitments").click()
-        table = page.locator("#kb-commitments")
-        expect(table).to_contain_text("adopt targeted sanctions", timeout=30_000)
-
-        page.locator("#kb-commitment-topic").get_by_text("Online platforms and online content").click()
-        expect(page.locator("#kb-commitment-count")).to_contain_text("Online platforms and online content")
-        expect(table).not_to_contain_text("adopt targeted sanctions")
-        expect(table).to_contain_text("intensify our cooperation with online platforms")
-        expect(table).to_contain_text("work with social media companies")
-        assert "2026-6" not in table.inner_text()
-
-        table.get_by_role("gridcell", name="2026-7", exact=True).click()
-        detail = page.locator("#kb-commitment-detail")
-        expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
-        expect(detail).to_contain_text("Lineage: weakened")
-        expect(detail).to_contain_text("work with social media companies")
-        expect(detail.locator(".kb-evidence[data-country='ITA']")).to_contain_text(
-            "memorandum of understanding with four social media companies"
-        )
-        expect(detail.locator(".kb-evidence[data-country='GBR']")).to_contain_text("0 passages")
-
-        # An analyst confirms the suggested score for France, with a note.
-        page.get_by_label("Country").click()
-        page.get_by_role("option", name="FRA").click()
-        page.get_by_label("+1 full compliance").check()
-        page.get_by_label("Note (reasons and sources)").fill("PHAROS smuggling unit, report of Nov. 2026")
-        page.get_by_role("button", name="Confirm score").click()
-        france = detail.locator(".kb-evidence[data-country='FRA']")
-        expect(france).to_contain_text("confirmed ✓")
-        expect(france).to_contain_text("PHAROS smuggling unit, report of Nov. 2026")
-        confirmed = tomllib.loads((settings.sources_dir / "compliance.toml").read_text(encoding="utf-8"))
-        assert {"commitment": f"{DECLARATION_ID}:2026-7", "country": "FRA", "score": 1} in [
-            {k: e[k] for k in ("commitment", "country", "score")} for e in confirmed["score"]
-        ]
-
-        page.get_by_text("Compliance matrix: commitment × country").click()
-        page.get_by_role("button", name="Draw the commitment × country matrix").click()
-        grid = page.locator("#kb-matrix table.kb-matrix")
-        expect(grid).to_be_visible(timeout=30_000)
-        summary = grid.locator("tr.kb-matrix-summary")
-        expect(summary).to_contain_text("All commitments")
-        expect(summary.locator("td").nth(1)).to_contain_text("+1: ")  # the first country's counts
-        row = grid.locator("tr").filter(has=page.locator("th", has_text="2026-7 ·"))
-        expect(row.locator("th")).to_have_attribute(
-            "title", re.compile("intensify our cooperation with online")
-        )
-        expect(row.locator("td.kb-cell[data-country='FRA']")).to_have_text("+1 ✓")  # confirmed above
-        row.locator("td.kb-cell[data-country='ITA']").click()  # a cell opens its evidence
-        expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
-        expect(page.get_by_label("Country")).to_have_value("ITA")
-        files = page.locator("#kb-commitments-files, .file-preview").first
-        expect(files).to_contain_text(".png")
-        expect(files).to_contain_text(".csv")
-        page.screenshot(path=str(ROOT / "test-output" / "commitments.png"), full_page=True)
+        yield page
         assert outside == [], "the app fetched something from outside the machine"
     finally:
         demo.close()
+
+
+@pytest.mark.browser
+def test_the_commitments_tab_answers_online_platforms_with_one_click(corpus, app_page):
+    from playwright.sync_api import expect
+
+    settings, page = corpus[0], app_page
+    page.get_by_role("tab", name="Commitments").click()
+    table = page.locator("#kb-commitments")
+    expect(table).to_contain_text("adopt targeted sanctions", timeout=30_000)
+
+    page.locator("#kb-commitment-topic").get_by_text("Online platforms and online content").click()
+    expect(page.locator("#kb-commitment-count")).to_contain_text("Online platforms and online content")
+    expect(table).not_to_contain_text("adopt targeted sanctions")
+    expect(table).to_contain_text("intensify our cooperation with online platforms")
+    expect(table).to_contain_text("work with social media companies")
+    assert "2026-6" not in table.inner_text()
+
+    table.get_by_role("gridcell", name="2026-7", exact=True).click()
+    detail = page.locator("#kb-commitment-detail")
+    expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
+    expect(detail).to_contain_text("Lineage: weakened")
+    expect(detail).to_contain_text("work with social media companies")
+    expect(detail.locator(".kb-evidence[data-country='ITA']")).to_contain_text(
+        "memorandum of understanding with four social media companies"
+    )
+    expect(detail.locator(".kb-evidence[data-country='GBR']")).to_contain_text("0 passages")
+
+    # An analyst confirms the suggested score for France, with a note.
+    page.get_by_label("Country").click()
+    page.get_by_role("option", name="FRA").click()
+    page.get_by_label("+1 full compliance").check()
+    page.get_by_label("Note (reasons and sources)").fill("PHAROS smuggling unit, report of Nov. 2026")
+    page.get_by_role("button", name="Confirm score").click()
+    france = detail.locator(".kb-evidence[data-country='FRA']")
+    expect(france).to_contain_text("confirmed ✓")
+    expect(france).to_contain_text("PHAROS smuggling unit, report of Nov. 2026")
+    confirmed = tomllib.loads((settings.sources_dir / "compliance.toml").read_text(encoding="utf-8"))
+    assert {"commitment": f"{DECLARATION_ID}:2026-7", "country": "FRA", "score": 1} in [
+        {k: e[k] for k in ("commitment", "country", "score")} for e in confirmed["score"]
+    ]
+
+    page.get_by_text("Compliance matrix: commitment × country").click()
+    page.get_by_role("button", name="Draw the commitment × country matrix").click()
+    grid = page.locator("#kb-matrix table.kb-matrix")
+    expect(grid).to_be_visible(timeout=30_000)
+    summary = grid.locator("tr.kb-matrix-summary")
+    expect(summary).to_contain_text("All commitments")
+    expect(summary.locator("td").nth(1)).to_contain_text("+1: ")  # the first country's counts
+    row = grid.locator("tr").filter(has=page.locator("th", has_text="2026-7 ·"))
+    expect(row.locator("th")).to_have_attribute("title", re.compile("intensify our cooperation with online"))
+    expect(row.locator("td.kb-cell[data-country='FRA']")).to_have_text("+1 ✓")  # confirmed above
+    row.locator("td.kb-cell[data-country='ITA']").click()  # a cell opens its evidence
+    expect(detail.locator("h3")).to_have_text(f"2026-7 · {PARA_4}")
+    expect(page.get_by_label("Country")).to_have_value("ITA")
+    files = page.locator("#kb-commitments-files, .file-preview").first
+    expect(files).to_contain_text(".png")
+    expect(files).to_contain_text(".csv")
+    page.screenshot(path=str(ROOT / "test-output" / "commitments.png"), full_page=True)
 
 
 def test_a_verb_in_neither_list_is_placed_by_the_embedding_model():
@@ -538,34 +544,25 @@ def test_which_commitments_is_answered_from_the_commitment_rows_through_kb_ask(c
     assert "Commitments (G7 texts" in printed and "2026-7 · support · weakened · evidence from:" in printed
 
 
-def test_the_ask_page_lists_the_commitments_a_question_asks_for(corpus, browser):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    import app
+@pytest.mark.browser
+def test_the_ask_page_lists_the_commitments_a_question_asks_for(app_page):
+    from playwright.sync_api import expect
 
-    expect = playwright_api.expect
-    settings, _, _ = corpus
-    demo, url = app.serve(settings, block=False, quiet=True)
-    try:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
-        page.get_by_label("Your question").fill("Which commitments cover online platforms?")
-        page.get_by_role("button", name="Ask", exact=True).click()
-        rows = page.locator(".kb-commitments .kb-commitment-row")
-        expect(rows.first).to_be_visible(timeout=30_000)
-        expect(page.locator(".kb-chip, .kb-chips").first).to_contain_text("G7 texts")
-        platforms = rows.filter(has_text="intensify our cooperation with online platforms")
-        expect(platforms).to_contain_text("2026-7 · support · weakened · evidence from:")
-        expect(platforms).to_contain_text(PARA_4)
-        national = page.locator(".kb-card").filter(
-            has=page.locator(".kb-badge", has_text="National evidence")
-        )
-        expect(national.first).to_be_visible()  # national passages answer it as evidence, labelled so
-        expect(national.first.locator(".kb-title")).not_to_contain_text("G7")
-        marker = platforms.locator("a.kb-marker").get_attribute("data-marker")
-        card = page.locator(f"#kb-passage-{marker}")
-        expect(card).to_contain_text("intensify our cooperation with online platforms")
-    finally:
-        demo.close()
+    page = app_page
+    page.get_by_label("Your question").fill("Which commitments cover online platforms?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    rows = page.locator(".kb-commitments .kb-commitment-row")
+    expect(rows.first).to_be_visible(timeout=30_000)
+    expect(page.locator(".kb-chip, .kb-chips").first).to_contain_text("G7 texts")
+    platforms = rows.filter(has_text="intensify our cooperation with online platforms")
+    expect(platforms).to_contain_text("2026-7 · support · weakened · evidence from:")
+    expect(platforms).to_contain_text(PARA_4)
+    national = page.locator(".kb-card").filter(has=page.locator(".kb-badge", has_text="National evidence"))
+    expect(national.first).to_be_visible()  # national passages answer it as evidence, labelled so
+    expect(national.first.locator(".kb-title")).not_to_contain_text("G7")
+    marker = platforms.locator("a.kb-marker").get_attribute("data-marker")
+    card = page.locator(f"#kb-passage-{marker}")
+    expect(card).to_contain_text("intensify our cooperation with online platforms")
 
 
 def test_a_question_not_about_commitments_lists_none(corpus):

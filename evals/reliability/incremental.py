@@ -381,9 +381,12 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def walk(root: Path, steps: int, seed: int, log=print, every_action: bool = False) -> Report:
+def walk(
+    root: Path, steps: int, seed: int, log=print, every_action: bool = False, stop: bool = False
+) -> Report:
     """Run the walk in `root` (a new, empty folder); every divergence is in the report.
-    `every_action`: the steps take each action in turn (in a shuffled order) instead of drawing them."""
+    `every_action`: the steps take each action in turn (in a shuffled order) instead of drawing them;
+    `stop`: stop at the first divergence, keeping that step's fresh build (root/fresh-N) to compare."""
     from ingest import pipeline
     from kb import generations
     from kb.config import Settings
@@ -435,10 +438,12 @@ def walk(root: Path, steps: int, seed: int, log=print, every_action: bool = Fals
             )
         if (before, failures_before) == (_records(settings), _failures(settings)) and live != in_service:
             problems.append("a run that changed nothing put a new generation in service")
-        shutil.rmtree(clean.index_dir)
         step = Step(number, did, problems, time.perf_counter() - started)
         report.steps.append(step)
         log(f"step {number:3d} {did:<70} {'ok' if not problems else '; '.join(problems)}")
+        if problems and stop:
+            break
+        shutil.rmtree(clean.index_dir)
     return report
 
 
@@ -452,11 +457,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the walk (default 1)")
     parser.add_argument("--workdir", type=Path, help="where to build (default: a new temporary folder)")
     parser.add_argument("--out", type=Path, help="also write the report as Markdown to this file")
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop at the first divergence and keep both indexes (needs --workdir)",
+    )
     args = parser.parse_args(argv)
     import tempfile
 
     root = args.workdir or Path(tempfile.mkdtemp(prefix="kb-walk-"))
-    report = walk(root, args.steps, args.seed)
+    report = walk(root, args.steps, args.seed, stop=args.stop)
     text = report.markdown()
     if args.out:
         args.out.write_text(text, encoding="utf-8")
