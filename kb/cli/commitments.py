@@ -364,23 +364,8 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"  Strength: {item['doc']} {item['id']}: gold {item['gold']}, extracted {item['predicted']}")
     for item in report.topic_errors:
         print(f"  Topics: {item['doc']} {item['id']}: gold {item['gold']}, predicted {item['predicted']}")
-    print_suggestions(suggested, labelled or suggestions.LABELLED_PATH)
+    output.print_suggestions(suggested, labelled or suggestions.LABELLED_PATH)
     return 0
-
-
-def print_suggestions(report, path: Path) -> None:
-    """Accuracy of the compliance suggestions, by language, and their confusion matrix."""
-    by_language = ", ".join(f"{lang} {acc:.2f}" for lang, acc in report.by_language.items())
-    print(f"\nCompliance suggestions against {path} ({report.items} labelled passages):")
-    print(f"  accuracy {report.accuracy:.3f} ({by_language})")
-    print("  label \\ suggested     +1     0    -1")
-    for label, row in report.confusion.items():
-        print(f"  {label:+d}{'':<17}" + "".join(f"{row[got]:>6}" for got in (1, 0, -1)))
-    for e in report.errors:
-        print(
-            f"  {e['id']}: labelled {e['label']:+d}, suggested {e['suggested']:+d} (cosine {e['score']:.2f}, "
-            f"shared topics {', '.join(e['topics_shared']) or 'none'}; {e['note']})"
-        )
 
 
 def _gold_docs(args) -> list[str]:

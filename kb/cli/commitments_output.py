@@ -1,9 +1,10 @@
-"""How `kb commitments` shows commitments: JSON, CSV, and rows wrapped for a terminal."""
+"""How `kb commitments` shows commitments (JSON, CSV, rows wrapped for a terminal) and how `--eval` shows the compliance suggestions."""
 
 from __future__ import annotations
 
 import shutil
 import textwrap
+from pathlib import Path
 
 
 def as_json(c, tracker, taxonomy, full: bool = False) -> dict:
@@ -107,3 +108,18 @@ def short(text: str, n: int) -> str:
 
 def width() -> int:
     return min(shutil.get_terminal_size((100, 20)).columns, 100)
+
+
+def print_suggestions(report, path: Path) -> None:
+    """Accuracy of the compliance suggestions, by language, and their confusion matrix."""
+    by_language = ", ".join(f"{lang} {acc:.2f}" for lang, acc in report.by_language.items())
+    print(f"\nCompliance suggestions against {path} ({report.items} labelled passages):")
+    print(f"  accuracy {report.accuracy:.3f} ({by_language})")
+    print("  label \\ suggested     +1     0    -1")
+    for label, row in report.confusion.items():
+        print(f"  {label:+d}{'':<17}" + "".join(f"{row[got]:>6}" for got in (1, 0, -1)))
+    for e in report.errors:
+        print(
+            f"  {e['id']}: labelled {e['label']:+d}, suggested {e['suggested']:+d} (cosine {e['score']:.2f}, "
+            f"shared topics {', '.join(e['topics_shared']) or 'none'}; {e['note']})"
+        )
