@@ -197,6 +197,9 @@ def rrf(
 
 
 def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: int) -> list[tuple[str, float]]:
+    exact = _exact_dense(index, qvec, query, filters, n)
+    if exact is not None:
+        return exact
     options: dict = {}
     if query.phrases:
         matching = index.with_phrases(list(query.phrases), filters)
@@ -218,6 +221,50 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
     # Equal scores in passage id order, not in the order Chroma stored them: an index updated
     # file by file then ranks exactly as a rebuild of the same sources.
     return sorted(found, key=lambda hit: (-hit[1], hit[0]))[:n]
+
+
+def _exact_dense(
+    index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: int
+) -> list[tuple[str, float]] | None:
+    """The n passages closest to the question by exact cosine, ties by passage id, in an index of
+    at most EXACT_DENSE_MAX passages (None above that, or when its vectors cannot be read whole).
+
+    Chroma's graph search can miss a passage for good: a report filed twice under two names puts the
+    same vectors in the graph twice, and the graph's pruning can leave one of the twins reachable
+    from nowhere (found by evals/reliability/incremental.py: a 62-passage index whose passage was
+    not returned even for its own vector). Below EXACT_DENSE_MAX every passage is compared instead."""
+    snap = lexical.load(index.dir)
+    if snap is None or len(snap) > EXACT_DENSE_MAX or index.legacy:
+        return None
+    matrix = _vectors_of(index, snap)
+    if matrix is None:
+        return None
+    mask = filters.mask(snap)
+    if query.phrases:
+        phrase = lexical.rows_of(snap, index.with_phrases(list(query.phrases), filters) or set())
+        mask = phrase if mask is None else mask & phrase
+    cos = matrix @ qvec if len(snap) else np.zeros(0, dtype=np.float32)
+    rows = np.flatnonzero(mask) if mask is not None else np.arange(len(snap))
+    best = sorted(rows, key=lambda i: (-cos[i], snap.ids[i]))[:n]
+    return [(snap.ids[i], float(cos[i])) for i in best]
+
+
+# Up to this many passages dense search compares every vector (_exact_dense): reading them from
+# Chroma takes about 0.16 s for 5,000 (once per process and index generation), the comparison 1 ms.
+EXACT_DENSE_MAX = 5000
+_vectors: dict[str, np.ndarray] = {}  # "<generation>::<BM25 snapshot>" → vectors in the snapshot's row order
+
+
+def _vectors_of(index: Index, snap: lexical.Snapshot) -> np.ndarray | None:
+    key = f"{index.dir}::{snap.name}"
+    if key not in _vectors:
+        got = index.collection.get(ids=list(snap.ids), include=["embeddings"]) if len(snap) else None
+        by_id = dict(zip(got["ids"], got["embeddings"])) if got else {}
+        if len(by_id) != len(snap):  # Chroma and the snapshot disagree: leave it to Chroma's search
+            return None
+        _vectors.clear()
+        _vectors[key] = np.asarray([by_id[i] for i in snap.ids], dtype=np.float32).reshape(len(snap), -1)
+    return _vectors[key]
 
 
 def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarray:
