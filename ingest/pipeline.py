@@ -17,17 +17,16 @@ resumed by the next. A run with nothing to do copies nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from ingest import generation, readers
 from ingest import manifest as manifest_mod
+from ingest import plan as plan_mod
 from ingest.embedder import Embedder
 from ingest.lock import ingest_lock
 from ingest.paragraphs import Paragraph
@@ -41,30 +40,9 @@ from kb.registry import DocRecord
 from kb.store import VECTORS_PERSISTED, Index
 from kb.types import Document, Passage
 
-# Bump when parsing or passage rules change: every document is then redone on the next ingest.
-PIPELINE_VERSION = "5"  # 5: each document has a language, and its sentences are split in it
 EMBED_BATCH_PASSAGES = 128  # passages gathered across documents before they go to the model
 STORE_BATCH_PASSAGES = 2048  # passages per Chroma upsert (and per batch when the model cannot embed ahead)
 MAX_AHEAD_PASSAGES = 4096  # split but not yet stored: past this, splitting waits for the model
-
-
-@dataclass
-class _Job:
-    source: manifest_mod.Source
-    fingerprint: str
-    status: str  # against the index in service: added | updated | unchanged (when a killed run changed it)
-    failed_before: bool = False  # this version of the file could not be read by the last run
-    future: Future | None = None
-    retried: bool = False  # parsed again alone after the reader pool crashed
-    warnings: tuple[str, ...] = ()  # from parsing, for the outcome
-
-    @property
-    def path(self) -> Path:
-        return self.source.path
-
-    @property
-    def language(self) -> str:
-        return self.source.document.language
 
 
 def run(
@@ -138,7 +116,7 @@ def _unchanged(
     except IndexMissingError:
         return None
     try:
-        plan = _plan(index, sources, settings, fingerprints, base)
+        plan = plan_mod.plan(index, sources, settings, fingerprints, base)
         if (
             plan.doomed
             or not all(job.failed_before for job in plan.jobs)
@@ -162,7 +140,7 @@ def _unchanged(
                 if not parsed.error:
                     return None
                 doc = job.source.document
-                plan.summary.outcomes.append(_failed(doc, parsed.error, base))
+                plan.summary.outcomes.append(plan_mod.failed(doc, parsed.error, base))
     plan.summary.outcomes.sort(key=lambda o: (o.status != "failed", o.doc_id))
     return plan.summary
 
@@ -188,69 +166,6 @@ def _update(
     return summary
 
 
-@dataclass
-class _Plan:
-    """What a run must do to one generation of the index."""
-
-    summary: Summary  # the outcomes known before reading anything (unchanged, failed, removed)
-    jobs: list[_Job]  # the documents to read
-    doomed: list[str]  # documents of the generation that no readable file gives any more
-
-
-def _plan(
-    index: Index,
-    sources: list[manifest_mod.Source],
-    settings: Settings,
-    fingerprints: dict[str, str],
-    base: dict[str, DocRecord],
-) -> _Plan:
-    """What a run must do to bring `index` in line with the sources. Outcomes are said against
-    `base`, the documents in service when the run began: a document that a killed run already
-    wrote into this generation is reported as added or updated, not unchanged."""
-    summary = Summary()
-    unfinished = index.unfinished()  # half-written by a killed run: removed, then started again from nothing
-    records = {doc_id: r for doc_id, r in index.records().items() if doc_id not in unfinished}
-    failures = index.failures()
-    jobs: list[_Job] = []
-    readable = set()
-    for source in sources:
-        doc = source.document
-        if source.problem:
-            summary.outcomes.append(_failed(doc, source.problem, base))
-            continue
-        readable.add(doc.id)
-        if doc.id not in fingerprints:
-            fingerprints[doc.id] = fingerprint(source.path, doc, settings)
-        fp = fingerprints[doc.id]
-        old = records.get(doc.id)
-        if old and old.fingerprint == fp:
-            summary.outcomes.append(Outcome(doc.id, doc.file, _status(doc.id, fp, base), old.passages))
-        else:
-            failed_before = failures.get(doc.id, ("",))[0] == fp  # read again: the failure may have passed
-            jobs.append(_Job(source, fp, _status(doc.id, fp, base), failed_before))
-    present = {s.document.id for s in sources}
-    summary.outcomes += [
-        Outcome(doc_id, old.document.file, "removed", old.passages)
-        for doc_id, old in base.items()
-        if doc_id not in present
-    ]
-    doomed = [doc_id for doc_id in [*unfinished, *records] if doc_id not in readable]
-    return _Plan(summary, jobs, doomed)
-
-
-def _status(doc_id: str, fp: str, base: dict[str, DocRecord]) -> str:
-    """A readable document's outcome against the index in service when the run began."""
-    old = base.get(doc_id)
-    return "added" if old is None else ("unchanged" if old.fingerprint == fp else "updated")
-
-
-def _failed(doc: Document, reason: str, base: dict[str, DocRecord]) -> Outcome:
-    """A document whose file cannot be read: its earlier version, if any, leaves the index."""
-    if doc.id in base:
-        reason += "; its earlier version was removed from the index"
-    return Outcome(doc.id, doc.file, "failed", reason=reason)
-
-
 def _sync(
     index: Index,
     sources: list[manifest_mod.Source],
@@ -259,7 +174,7 @@ def _sync(
     fingerprints: dict[str, str],
     base: dict[str, DocRecord],
 ) -> Summary:
-    plan = _plan(index, sources, settings, fingerprints, base)
+    plan = plan_mod.plan(index, sources, settings, fingerprints, base)
     summary, jobs = plan.summary, plan.jobs
     with ExitStack() as workers:
         # Worker processes start first: they read and load the model while this one loads the
@@ -291,7 +206,7 @@ def _sync(
 
 def _ingest_jobs(
     index: Index,
-    reading: readers.Reading[_Job],
+    reading: readers.Reading[plan_mod.Job],
     embedder: Embedder,
     settings: Settings,
     summary: Summary,
@@ -309,7 +224,7 @@ def _ingest_jobs(
     bar = tqdm(
         total=len(reading.jobs), unit="doc", disable=not progress, desc="Ingesting", dynamic_ncols=True
     )
-    Batch = list[tuple[_Job, Document, list[Passage]]]
+    Batch = list[tuple[plan_mod.Job, Document, list[Passage]]]
     pending: Batch = []  # split, not yet sent to the model
     in_flight: list[tuple[Batch, list[str], Future]] = []  # sent to the model, not yet stored
     embedded = 0
@@ -383,7 +298,7 @@ def _ingest_jobs(
             if doc.id in index.records():  # its passages would cite words its file no longer holds
                 index.forget(doc.id)
             index.record_failure(doc.id, job.fingerprint, parsed.error)
-            summary.outcomes.append(_failed(doc, parsed.error, base or {}))
+            summary.outcomes.append(plan_mod.failed(doc, parsed.error, base or {}))
             bar.update(1)
             continue
         job.warnings = parsed.warnings
@@ -444,14 +359,3 @@ def opening(paragraphs: list[Paragraph]) -> str:
         parts.append(para.text)
         size += len(para.text) + 1
     return "\n".join(parts)
-
-
-def fingerprint(path: Path, doc: Document, settings: Settings) -> str:
-    """A hash of everything that determines a document's passages and vectors."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    h.update(json.dumps(asdict(doc), sort_keys=True).encode())
-    h.update(f"{PIPELINE_VERSION}|{settings.model_id}|{settings.embed_context}".encode())
-    return h.hexdigest()

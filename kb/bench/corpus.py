@@ -136,7 +136,7 @@ def passage_counts(
     Counted with the ingest's parser and passage splitter (and the model's tokenizer) the first
     time, then read from `cache/passage-counts.json`, keyed by file size, parser version and model.
     """
-    from ingest.pipeline import PIPELINE_VERSION
+    from ingest.plan import PIPELINE_VERSION
 
     path = cache / "passage-counts.json"
     key = f"{PIPELINE_VERSION}|{settings.model_id}"
