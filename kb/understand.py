@@ -41,6 +41,8 @@ _KIND_WORDS = (
 # outranked the English declaration for questions asked in Italian or Japanese.)
 _G7 = re.compile(r"(?<![A-Za-z0-9])G-?7(?![0-9])")
 G7_FIRST = True
+# When the G7's texts hold nothing that answers a question about them, they still come first.
+G7_TEXTS_FIRST = True
 # A question about commitments, "the declaration", "the action plan", "the leaders" or "the summit"
 # is about the G7's own texts even when it does not say "G7" (a commitment is made in a G7 text;
 # national documents report on carrying it out): they are searched first, shown as the same "G7
@@ -58,6 +60,10 @@ _G7_TEXTS = re.compile(
     r"|コミットメント|公約|約束|首脳|宣言|行動計画|サミット",
     re.I,
 )
+# "The Canadian presidency", "la présidence italienne": the country that chaired the G7, not a country
+# the question is about ("Did the leaders follow up on the Canadian presidency's work…" was read as
+# about Canada's documents and quoted Canada's report first).
+_PRESIDENCY = re.compile(r"presiden|présiden|präsidentschaft|議長", re.I)
 _YEAR = re.compile(r"\b(?:(since|after|from|before|until|till|up\s+to|by)\s+)?((?:19|20)\d\d)\b", re.I)
 
 
@@ -143,7 +149,11 @@ def understand(question: str, documents: list[Document], removed: Iterable[str] 
     seen: set[str] = set()
     countries = {d.country for d in documents}
     named = [(m.start(), "G7", "G7 texts", m.span()) for m in _G7.finditer(question) if G7_FIRST]
-    named += [(span[0], code, name, span) for code, name, span in country_names(question)]
+    named += [
+        (span[0], code, name, span)
+        for code, name, span in country_names(question)
+        if not _PRESIDENCY.search(question[max(0, span[0] - 20) : span[1] + 20])
+    ]
     if G7_FIRST and not named and not any(c.kind == "document" for c in found) and "G7" in countries:
         cue = next((m for m in _G7_TEXTS.finditer(question) if free(m.span())), None)
         if cue:
@@ -220,7 +230,16 @@ def narrowed_first(
     own = [h for h in first.hits if rater(h) >= threshold]
     if not own:  # said only when other documents do answer: else the abstention says it all
         elsewhere = any(rater(h) >= threshold for h in everything.hits[:3])
-        return everything, NOTHING_THERE.format(where=understood.read_as) if elsewhere else ""
+        notice = NOTHING_THERE.format(where=understood.read_as) if elsewhere else ""
+        if G7_TEXTS_FIRST and "G7" in (narrowed.countries or ()) and first.hits:
+            # A question about the G7's texts is answered from them even when they say little: the
+            # national passages that follow are evidence of carrying a commitment out, not the answer.
+            ids = {h.passage.id for h in first.hits}
+            hits = [*first.hits, *(h for h in everything.hits if h.passage.id not in ids)]
+            return replace(
+                first, hits=[replace(h, rank=i) for i, h in enumerate(hits[: len(everything.hits)], 1)]
+            ), notice
+        return everything, notice
     ids = {h.passage.id for h in own}
     hits = own + [h for h in everything.hits if h.passage.id not in ids]
     return replace(

@@ -170,3 +170,22 @@ def test_removed_must_be_a_list_of_keys(fixtures_index):
     library = Library(fixtures_index.settings)
     with pytest.raises(UsageError, match="removed must be a list of constraint keys"):
         library.ask("smuggling", removed="country:FRA")
+
+
+def test_every_question_of_the_main_suite_about_the_g7_texts_leads_with_a_g7_text(fixtures_index):
+    import yaml
+
+    suite = yaml.safe_load((ROOT / "evals" / "suites" / "g7-smuggling.yaml").read_text(encoding="utf-8"))
+    scoped = 0
+    for q in suite["queries"]:
+        answer = ask(fixtures_index, q["question"], answer=False)
+        if "country:G7" in {c.key for c in answer.understood.constraints}:
+            scoped += 1
+            assert answer.passages[0].hit.document.country == "G7", (q["id"], q["question"])
+    assert scoped >= 15  # the commitments, the declaration, the leaders, "the G7" …
+
+
+def test_the_country_of_a_presidency_is_the_g7_chair_not_a_country_asked_about(fixtures_index):
+    question = "Did the leaders follow up on the Canadian presidency's work with social media companies?"
+    read = understand(question, fixtures_index.documents())
+    assert [(c.value, c.words) for c in read.constraints if c.kind == "country"] == [("G7", "leaders")]
