@@ -399,11 +399,19 @@ def test_with_no_national_documents_the_commitments_tab_says_so_and_greys_the_ma
         "no documents from ITA indexed"
     )
     expect(detail).not_to_contain_text("compliance -1")
-    page.get_by_text("Compliance matrix: heatmap and CSV").click()
+    # Instead of a grey wall, what to add to see more.
+    expect(page.locator("#kb-commitment-count")).to_contain_text(
+        "No national document of a G7 member is indexed yet"
+    )
+    expect(page.locator("#kb-commitment-count")).to_contain_text("kb sources fetch")
+    page.get_by_text("Compliance matrix: commitment × country").click()
     expect(page.locator("#kb-matrix-legend")).to_contain_text("Grey: no document of that country indexed")
     expect(page.locator("#kb-matrix-legend")).to_contain_text("Suggested scores until confirmed")
     page.get_by_role("button", name="Draw the commitment × country matrix").click()
-    expect(page.locator("img[src*='commitment-matrix']").first).to_be_visible(timeout=30_000)
+    grid = page.locator("#kb-matrix table.kb-matrix")
+    expect(grid).to_be_visible(timeout=30_000)
+    expect(grid.locator("tr.kb-matrix-summary td.kb-none").first).to_have_text("no docs")
+    expect(grid.locator("td.kb-cell.kb-minus")).to_have_count(0)  # no cell reads as non-compliance
     link = page.locator("a[href*='commitment-matrix'][href$='.csv']").first
     expect(link).to_be_attached()
     csv = page.request.get(link.get_attribute("href")).text()

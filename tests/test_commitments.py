@@ -279,7 +279,7 @@ def test_a_member_with_no_indexed_document_is_shown_as_such_not_as_minus_one(bun
     listed = kb("commitments", *paths)
     assert listed.stdout.startswith("9 commitments in 1 G7 document\n"), listed.stdout[:200]
     # Instead of a grey wall, what to add: national reports for evidence, earlier G7 texts for lineage.
-    assert "Note: No national document is indexed yet" in listed.stderr
+    assert "Note: No national document of a G7 member is indexed yet" in listed.stderr
     assert "`kb sources fetch` downloads the 2024 Action Plan" in listed.stderr
     assert "· no earlier G7 text ·" in listed.stdout
     none = kb("commitments", "--strength", "mandate", "--topic", "sanctions", *paths)

@@ -185,9 +185,10 @@ def what_to_add(tracker: Tracker) -> list[str]:
             "(or run `kb sources fetch`) and run `kb ingest`."
         ]
     advice = []
-    if not tracker.documented - {"G7"}:
+    if not set(tracker.countries) & tracker.documented:  # the matrix's countries: the G7 members at least
         advice.append(
-            "No national document is indexed yet, so no commitment has evidence or a compliance score: add "
+            "No national document of a G7 member is indexed yet, so no commitment has evidence or a compliance "
+            "score: add "
             "national implementation reports (PDF, Word, HTML or text, in any of the five languages) to "
             "sources/, give their country in sources/sources.toml, and run `kb ingest`."
         )
