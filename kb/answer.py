@@ -11,11 +11,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-import numpy as np
-
-from kb import analyzer, embed, language, lexical, llm, spelling, wanted
+from kb import analyzer, language, lexical, llm, spelling
 from kb.config import Settings
 from kb.query import Filters
+from kb.quote import Highlight, pick_sentences
 from kb.store import Index
 from kb.support import Support
 from kb.types import Hit
@@ -27,28 +26,11 @@ from kb.understand import Understood, narrowed_first, understand, without
 # abstentions and false answers (e5: 0.056 / 0.154; MiniLM to 0.85: 0.056 / 0.231); 0.81 is its low
 # end, answering when in doubt ("What is the G7 position on sanctions against smugglers?": 0.817).
 ABSTAIN_BELOW = 0.81
-SENTENCES_PER_ANSWER = 4
-SENTENCES_PER_PASSAGE = 2
-# Added to a sentence's score (cosine + half its coverage) when it gives the figure, date or name the
-# question asks for (kb.wanted). The main suite's checks c21-c34 (a figure, date or name asked for,
-# the answer must quote it): 13/14 without it, and with 0.1, 0.15 and 0.25 (the figure's sentence
-# of c29 is far from the question in meaning: cosine 0.29 against 0.65); 14/14 with 0.3 and 0.4.
-WANTED_BONUS = 0.3
 NO_ANSWER = "The indexed documents do not appear to address this question."
 CROSS_LANGUAGE_NOTICE = (
     "The passages behind this answer are in {languages} and match the question by meaning only "
     "(their words cannot be compared with the question's): check that the quotes answer it."
 )
-
-
-@dataclass(frozen=True)
-class Highlight:
-    """A sentence of a passage that the answer quotes; offsets are within the passage text."""
-
-    start: int
-    end: int
-    text: str
-    score: float
 
 
 @dataclass(frozen=True)
@@ -211,7 +193,7 @@ def ask(
             notice=narrowing,
             **common,
         )
-    picked = {} if abstained else pick_sentences(index, found.focus, hits, rater)
+    picked = {} if abstained else pick_sentences(index, found.focus, hits, rater, ABSTAIN_BELOW)
     about_g7 = any(c.value == "G7" for c in understood.active("country"))
     cited = numbered(
         tuple(
@@ -302,62 +284,6 @@ def _diversify(hits: list[Hit], k: int, rater: Support) -> list[Hit]:
         shown.add(h.document.id)
     top.sort(key=lambda h: h.rank)
     return [replace(h, rank=i) for i, h in enumerate(top, start=1)]
-
-
-def pick_sentences(
-    index: Index, question: str, hits: list[Hit], rater: Support
-) -> dict[str, list[Highlight]]:
-    """The sentences to quote, by passage id.
-
-    Each sentence is scored by its cosine similarity to the question plus half its coverage of
-    the question's terms. First the best sentence of each document that supports an answer
-    (so that every such document is cited), then the best remaining sentences close to the
-    top score; at most SENTENCES_PER_PASSAGE per passage and SENTENCES_PER_ANSWER in all.
-    """
-    candidates: list[tuple[Hit, int, int]] = []
-    for h in hits:
-        spans = h.passage.sentences or ((0, len(h.passage.text)),)
-        candidates.extend((h, a, b) for a, b in spans if h.passage.text[a:b].strip())
-    if not candidates:
-        return {}
-    texts = [h.passage.text[a:b] for h, a, b in candidates]
-    qvec = embed.encode(index.settings, [question], query=True)[0]
-    scores = embed.comparable(index.settings, embed.encode(index.settings, texts) @ qvec) + 0.5 * np.array(
-        [rater.coverage(t) for t in texts], dtype=np.float32
-    )
-    kind = wanted.asked_for(question)
-    if kind:  # "how many ...?": the sentence with the figure, not the one that repeats the question
-        terms = {t for t in analyzer.analyze(question, rater.terms.language) if not t.isdigit()}
-        scores += WANTED_BONUS * np.array(
-            [wanted.gives(kind, t, terms, c[0].document.language) for c, t in zip(candidates, texts)],
-            dtype=np.float32,
-        )
-    order = [int(i) for i in np.argsort(-scores)]
-    chosen: dict[str, list[Highlight]] = {}
-
-    def count() -> int:
-        return sum(len(x) for x in chosen.values())
-
-    def take(i: int) -> None:
-        h, a, b = candidates[i]
-        chosen.setdefault(h.passage.id, []).append(Highlight(a, b, h.passage.text[a:b], float(scores[i])))
-
-    supporting = dict.fromkeys(h.document.id for h in hits if rater(h) >= ABSTAIN_BELOW)
-    for doc_id in supporting:
-        if count() >= SENTENCES_PER_ANSWER:
-            break
-        take(next(i for i in order if candidates[i][0].document.id == doc_id))
-    best = float(scores[order[0]])
-    for i in order:
-        if count() >= SENTENCES_PER_ANSWER or scores[i] < best - 0.15:
-            break
-        h, a, _ = candidates[i]
-        mine = chosen.get(h.passage.id, [])
-        if len(mine) < SENTENCES_PER_PASSAGE and all(x.start != a for x in mine):
-            take(i)
-    for mine in chosen.values():
-        mine.sort(key=lambda x: x.start)
-    return chosen
 
 
 def numbered(cited: tuple[CitedPassage, ...]) -> tuple[CitedPassage, ...]:

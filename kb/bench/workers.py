@@ -61,7 +61,7 @@ QUERY_PHASES = {
     "convex fusion": ("kb/retrieve.py", "_convex"),
     "answer: support rater": ("kb/answer.py", "__init__"),
     "answer: diversify": ("kb/answer.py", "_diversify"),
-    "answer: pick sentences": ("kb/answer.py", "pick_sentences"),
+    "answer: pick sentences": ("kb/quote.py", "pick_sentences"),
     "total (retrieve)": ("kb/retrieve.py", "retrieve"),
     "total (ask)": ("kb/answer.py", "ask"),
 }
