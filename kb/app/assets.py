@@ -175,4 +175,7 @@ mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom:
 .kb-matrix-summary td, .kb-matrix-summary th { background: #f9fafb; font-size: 0.8rem; }
 .kb-badge { margin-left: 0.5rem; padding: 0.05rem 0.45rem; border-radius: 0.6rem; font-size: 0.75rem;
   background: #e0e7ff; color: #3730a3; white-space: nowrap; }
+.kb-commitments .kb-commitment-row { border-left: 3px solid #c7d2fe; padding: 0.15rem 0 0.15rem 0.75rem;
+  margin: 0.6rem 0; }
+.kb-commitments .kb-commitment-row p { margin: 0.2rem 0; }
 """
