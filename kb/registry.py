@@ -13,12 +13,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kb.types import Document, Passage, date_to_int
-
-if TYPE_CHECKING:
-    from kb.query import Filters
 
 _DOC_FIELDS = [f.name for f in fields(Document)]
 
@@ -172,10 +168,13 @@ class Registry:
         while rows := cursor.fetchmany(2000):
             yield from rows
 
-    def passages_containing(self, patterns: list[re.Pattern], filters: Filters | None = None) -> set[str]:
+    def passages_containing(
+        self, patterns: list[re.Pattern], where: tuple[str, list] = ("1", [])
+    ) -> set[str]:
         """Ids of the passages whose text matches every pattern (quoted phrases), in the documents
-        the filters admit."""
-        where, params = filters.sql() if filters else ("1", [])
+        that `where` (an SQL condition on `documents` and its parameters, kb.query.Filters.sql)
+        admits."""
+        where, params = where
         cursor = self.db.execute(
             f"SELECT id, text FROM passages WHERE doc_id IN (SELECT id FROM documents WHERE {where})", params
         )

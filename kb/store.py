@@ -346,7 +346,9 @@ class Index(Registry):
             if len(self._phrased) > 16:
                 self._phrased.clear()
             patterns = [phrase_regex(p) for p in phrases]
-            self._phrased[key] = frozenset(self.passages_containing(patterns, filters))
+            self._phrased[key] = frozenset(
+                self.passages_containing(patterns, filters.sql() if filters else ("1", []))
+            )
         return set(self._phrased[key])
 
     def _chroma_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
