@@ -2,7 +2,7 @@
 
 Started by `kb serve` (and `make run`, which ingests first); `python app.py` does the same.
 The UI shows what the API returns: `kb.api.Library` calls the kb library and returns plain
-dicts, kb/render.py turns them into HTML (escaping all document text), and the same methods
+dicts, kb/answer/render.py turns them into HTML (escaping all document text), and the same methods
 are the named API endpoints `ask`, `documents`, `document` and `export_briefing`.
 
 Each tab is built by its own module in kb/app/ (ask_tab, documents_tab, briefing_tab,
@@ -24,7 +24,7 @@ import gradio as gr
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from kb import render, served
+from kb.answer import render
 from kb.api import AskRequest, Library
 from kb.app.ask_tab import ask_tab
 from kb.app.assets import CSS
@@ -32,6 +32,7 @@ from kb.app.briefing_tab import briefing_tab
 from kb.app.commitments_tab import commitments_tab
 from kb.app.documents_tab import TABLE_HEADERS, documents_tab
 from kb.app.messages import readable
+from kb.cli import served
 from kb.compat import gradio_signed_in
 from kb.config import Settings
 from kb.errors import KBError, UsageError

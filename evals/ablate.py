@@ -1,11 +1,11 @@
 """Ablation of a ranking or answering constant: a suite's figures with the constant as it is and as
 changed, with the significance of the difference (Fisher's randomization test, as `kb eval`).
 
-    python -m evals.ablate evals/suites/multilingual.yaml kb.retrieve.CROSS_LANGUAGE_FAIR=False
-    python -m evals.ablate evals/suites/g7-smuggling.yaml kb.retrieve.YEAR_BONUS=0 --mode hybrid
+    python -m evals.ablate evals/suites/multilingual.yaml kb.search.retrieve.CROSS_LANGUAGE_FAIR=False
+    python -m evals.ablate evals/suites/g7-smuggling.yaml kb.search.retrieve.YEAR_BONUS=0 --mode hybrid
 
 Each NAME=VALUE is a module constant (VALUE a Python literal), ablated alone against the code as it
-stands; several joined by commas (`kb.retrieve.PLACE_BONUS=0,kb.retrieve.YEAR_BONUS=0`) are changed together; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown table:
+stands; several joined by commas (`kb.search.retrieve.PLACE_BONUS=0,kb.search.retrieve.YEAR_BONUS=0`) are changed together; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown table:
 Recall@5, nDCG@10 and MRR@10, the p-values against the unchanged run, and both abstention rates.
 """
 
@@ -32,7 +32,9 @@ def _change(text: str) -> tuple[object, str, object]:
     target, sep, literal = text.partition("=")
     module_name, _, constant = target.rpartition(".")
     if not sep or not module_name:
-        raise SystemExit(f"{text!r}: write module.CONSTANT=VALUE, e.g. kb.retrieve.CROSS_LANGUAGE_FAIR=False")
+        raise SystemExit(
+            f"{text!r}: write module.CONSTANT=VALUE, e.g. kb.search.retrieve.CROSS_LANGUAGE_FAIR=False"
+        )
     module = importlib.import_module(module_name)
     if not hasattr(module, constant):
         raise SystemExit(f"{text!r}: {module_name} has no constant {constant}")

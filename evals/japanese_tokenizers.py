@@ -1,4 +1,4 @@
-"""Compare ways of cutting Japanese into BM25 terms (issue 19): the character pairs that kb/lexical.py
+"""Compare ways of cutting Japanese into BM25 terms (issue 19): the character pairs that kb/index/lexical.py
 indexes today against three morphological analysers that ship their dictionary as a Python package:
 janome (IPADIC), SudachiPy with sudachidict_core (split modes C and A) and fugashi (MeCab) with
 unidic-lite. For each: installed size, import and first-call time, throughput, memory, and retrieval
@@ -141,8 +141,8 @@ def _terms(words) -> list[str]:
 
 
 def bigrams(surface: bool = False) -> Callable[[str], list[str]]:
-    """Today's analysis: kb.lexical.analyze for Japanese (overlapping pairs of Han or Katakana)."""
-    from kb.analyzer import analyze
+    """Today's analysis: kb.index.lexical.analyze for Japanese (overlapping pairs of Han or Katakana)."""
+    from kb.text.analyzer import analyze
 
     return lambda text: analyze(text, "ja")
 
@@ -254,10 +254,10 @@ def rank(scores: list[float], relevant: list[int]) -> float:
 
 def ranks(analyse: Callable[[str], list[str]], passages: list[Passage]) -> list[float]:
     """The rank of each question's answer under BM25 with the project's k1 and b, over `passages`
-    (paragraphs or sentences) analysed with `analyse` (text and heading, as kb.lexical indexes them)."""
+    (paragraphs or sentences) analysed with `analyse` (text and heading, as kb.index.lexical indexes them)."""
     import bm25s
 
-    from kb.lexical import BM25_B, BM25_K1, lexical_text
+    from kb.index.lexical import BM25_B, BM25_K1, lexical_text
 
     vocab: dict[str, int] = {}
     corpus = [
@@ -327,7 +327,7 @@ def main() -> None:
     plain_mrr = {(n, u): metrics(ranks(a, units[u]))["mrr"] for n, a in plain.items() for u in units}
     print(
         f"\n{len(QUESTIONS)} questions over {len(units['paragraphs'])} paragraphs or "
-        f"{len(units['sentences'])} sentences; BM25 k1 and b as kb/lexical.py\n"
+        f"{len(units['sentences'])} sentences; BM25 k1 and b as kb/index/lexical.py\n"
     )
     print("| analysis | passages | recall@1 | recall@3 | MRR | MRR, surface forms |")
     print("|---|---|---:|---:|---:|---:|")

@@ -1,7 +1,7 @@
 """Write a suite of misspelled variants of another suite's questions, to measure spelling correction.
 
     python -m evals.misspell evals/suites/g7-smuggling.yaml evals/suites/misspelled.yaml
-    python -m evals.ablate evals/suites/misspelled.yaml kb.spelling.CORRECT_SPELLING=False
+    python -m evals.ablate evals/suites/misspelled.yaml kb.search.spelling.CORRECT_SPELLING=False
 
 Each question (answerable or not; the source suite's checks are left out) gets typing slips in one
 or two of its words of five letters or more, picked at random (seeded): a letter left out, doubled,
@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             f"The questions of {args.source.as_posix()} with one or two typing slips each (a letter left out, "
             "doubled, swapped or replaced by a neighbouring key), written by `python -m evals.misspell "
             f"{args.source.as_posix()} {args.out.as_posix()} --seed {args.seed}`; judgments unchanged. Measures "
-            "spelling correction (kb/spelling.py): compare with python -m evals.ablate "
-            f"{args.out.as_posix()} kb.spelling.CORRECT_SPELLING=False."
+            "spelling correction (kb/search/spelling.py): compare with python -m evals.ablate "
+            f"{args.out.as_posix()} kb.search.spelling.CORRECT_SPELLING=False."
         ),
         "corpus": suite["corpus"],
         "k": suite.get("k", 10),

@@ -21,9 +21,9 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from ingest.readers import exit_with_parent
-from kb import e5, embed, onnx
 from kb.compat import kill_pool
 from kb.config import Settings
+from kb.models import e5, embed, onnx
 
 log = logging.getLogger(__name__)
 

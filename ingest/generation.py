@@ -1,5 +1,5 @@
 """Which generation of the index `kb ingest` writes into, and putting it in service (the layout is
-in kb/generations.py).
+in kb/index/generations.py).
 
 - The first build of an index writes into its first generation, in service from the start: there
   is nothing to protect, and a killed first build keeps what it wrote and answers from it.
@@ -21,9 +21,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb import generations
 from kb.config import Settings
-from kb.registry import registry_path
+from kb.index import generations
+from kb.index.registry import registry_path
 
 COMPLETE = "complete"  # registry info: the generation's ingest finished (its first build, at least)
 BASE = "base"  # registry info: the generation a change was copied from
@@ -112,7 +112,7 @@ def _discard(settings: Settings, doomed: list[Path], only_unused: bool = False) 
 
 
 def _delete_collection(settings: Settings, name: str) -> None:
-    from kb.store import chroma_client
+    from kb.index.store import chroma_client
 
     try:
         chroma_client(settings).delete_collection(name)

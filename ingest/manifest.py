@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.formats import supported
-from kb import language
 from kb.errors import ManifestError
+from kb.text import language
 from kb.types import DOC_TYPES, Document, date_to_int
 
 MANIFEST_NAME = "sources.toml"

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from ingest.paragraphs import Paragraph
-from kb.sentences import sentence_spans
+from kb.text.sentences import sentence_spans
 from kb.types import Passage
 
 # (start, end) character offsets of the model's word pieces in a text, special tokens excluded.

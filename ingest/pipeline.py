@@ -32,12 +32,14 @@ from ingest.lock import ingest_lock
 from ingest.paragraphs import Paragraph
 from ingest.passages import lead_ins, make_passages
 from ingest.summary import Outcome, Summary
-from kb import embed, language, lexical, sentences
 from kb.commitments import store as commitments
 from kb.config import Settings
 from kb.errors import IndexMissingError, UsageError
-from kb.registry import DocRecord
-from kb.store import VECTORS_PERSISTED, Index
+from kb.index import lexical
+from kb.index.registry import DocRecord
+from kb.index.store import VECTORS_PERSISTED, Index
+from kb.models import embed
+from kb.text import language, sentences
 from kb.types import Document, Passage
 
 EMBED_BATCH_PASSAGES = 128  # passages gathered across documents before they go to the model

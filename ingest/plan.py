@@ -14,8 +14,8 @@ from pathlib import Path
 from ingest import manifest as manifest_mod
 from ingest.summary import Outcome, Summary
 from kb.config import Settings
-from kb.registry import DocRecord
-from kb.store import Index
+from kb.index.registry import DocRecord
+from kb.index.store import Index
 from kb.types import Document
 
 # Bump when parsing or passage rules change: every document is then redone on the next ingest.

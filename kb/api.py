@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
-from kb import embed
-from kb.answer import Answer, ask
+from kb.answer.ask import Answer, ask
 from kb.commitments.asked import answering, asks_for_commitments
 from kb.config import Settings
 from kb.errors import IndexEmptyError, UsageError
-from kb.query import Filters, check_filters
-from kb.retrieve import MODES
-from kb.store import Index, cite
+from kb.index.store import Index, cite
+from kb.models import embed
+from kb.search.query import Filters, check_filters
+from kb.search.retrieve import MODES
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
@@ -80,7 +80,7 @@ class AskRequest:
         )
 
     def to_dict(self) -> dict:
-        """The request as JSON-friendly data (what `kb ask` sends to a running app, kb/served.py)."""
+        """The request as JSON-friendly data (what `kb ask` sends to a running app, kb/cli/served.py)."""
         return {**asdict(self), "filters": asdict(self.filters)}
 
     @classmethod
@@ -120,7 +120,7 @@ class Library:
             index = self._index
         if connected:
             index.connect()
-        index.refresh()  # the generation an ingest put in service since (kb/generations.py)
+        index.refresh()  # the generation an ingest put in service since (kb/index/generations.py)
         return index
 
     def reset(self) -> None:
@@ -157,7 +157,7 @@ class Library:
 
     def search(self, request: AskRequest) -> list:
         """The ranked passages (kb.types.Hit) for a request, without an answer."""
-        from kb.retrieve import search
+        from kb.search.retrieve import search
 
         request, index, options = self._prepared(request)
         return search(index, request.question, scope=request.scope, **options)
@@ -306,7 +306,9 @@ class Library:
 
     def export(self, passage_ids: list[str], notes: dict | None, fmt: str, title: str = "Briefing") -> Path:
         """A briefing file (docx or md) of these passages, written into a temporary directory of this process."""
-        from kb import export  # python-docx: imported when a briefing is exported, not by every command
+        from kb.answer import (
+            export,  # python-docx: imported when a briefing is exported, not by every command
+        )
 
         return export.export(self.index(), list(passage_ids), fmt, self.exports, notes, title)
 

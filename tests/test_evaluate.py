@@ -19,14 +19,14 @@ from conftest import DECLARATION_ID, SOURCES
 from helpers import ROOT, kb
 from ir_measures import AP, RR, P, R, Success, nDCG
 
-from kb import answer
+from kb.answer import ask as answer
 from kb.config import MINILM, Settings
 from kb.errors import UsageError
 from kb.evaluate import beir, corpus, metrics, report, suite
 from kb.evaluate.checks import run_check
 from kb.evaluate.runner import ask_one, run_suite
 from kb.evaluate.suite import SuiteError
-from kb.query import Filters
+from kb.search.query import Filters
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOTE_ID = "fixture-river-border-note"

@@ -1,4 +1,4 @@
-"""Each index generation in its own directory, one pointer selecting it (kb/generations.py): a
+"""Each index generation in its own directory, one pointer selecting it (kb/index/generations.py): a
 change is written into a new generation and put in service in one switch, a reader keeps the
 generation it opened until its next question, and a generation is deleted only once no reader
 holds it."""
@@ -9,9 +9,9 @@ from conftest import copy_declaration
 from helpers import generated_text_document
 
 from ingest import pipeline
-from kb import generations
-from kb.retrieve import search
-from kb.store import Index
+from kb.index import generations
+from kb.index.store import Index
+from kb.search.retrieve import search
 
 
 def test_a_change_is_put_in_service_in_one_switch_and_a_reader_keeps_its_generation(workspace):

@@ -144,6 +144,6 @@ def test_every_surface_goes_through_the_service():
         for name, targets in import_graph().items()
         if any(name == s or name.startswith(s + ".") for s in surfaces)
         for target, line in targets.items()
-        if target in ("kb.store", "kb.registry", "kb.commitments.store")
+        if target in ("kb.index.store", "kb.index.registry", "kb.commitments.store")
     }
     assert not reaching, sorted(reaching)

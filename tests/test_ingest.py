@@ -22,11 +22,12 @@ from helpers import ROOT, chroma_written_up_to, free_port, generated_text_docume
 
 from ingest import pipeline
 from ingest.embedder import Embedder
-from kb import embed, generations
-from kb.answer import ask
+from kb.answer.ask import ask
 from kb.config import DEFAULT_MODEL_ID, MINILM, Settings
 from kb.errors import ModelMismatchError
-from kb.store import EF_SEARCH, VECTORS_PERSISTED, Index, cite
+from kb.index import generations
+from kb.index.store import EF_SEARCH, VECTORS_PERSISTED, Index, cite
+from kb.models import embed
 
 DECLARATION_CITE = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)"
 

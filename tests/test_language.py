@@ -20,11 +20,13 @@ from conftest import settings_for
 from helpers import kb
 
 from ingest import manifest, pipeline
-from kb import generations, language, lexical, render
-from kb.answer import ask
+from kb.answer import render
+from kb.answer.ask import ask
 from kb.api import Library
 from kb.errors import ManifestError
-from kb.store import Index
+from kb.index import generations, lexical
+from kb.index.store import Index
+from kb.text import language
 
 ITA = """\
 # Test fixture — not an official document: Relazione sul contrasto al traffico di migranti
@@ -319,8 +321,8 @@ def test_the_llm_translates_quotes_under_the_original_never_in_place(indexed):
 )
 def test_filters_compiled_to_sql_admit_the_documents_that_chroma_and_bm25_admit(indexed, given):
     """A quoted phrase is matched in SQLite, inside the filters compiled to SQL: the same documents
-    as the filters' Chroma `where` and BM25 mask (one definition, kb/query.py)."""
-    from kb.query import Filters
+    as the filters' Chroma `where` and BM25 mask (one definition, kb/search/query.py)."""
+    from kb.search.query import Filters
 
     sources, index_dir = indexed
     index = Index(settings_for(sources, index_dir))

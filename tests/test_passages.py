@@ -8,7 +8,7 @@ import sys
 from ingest.blocks import Block
 from ingest.paragraphs import document_text, number_paragraphs
 from ingest.passages import fitting_ranges, lead_ins, make_passages
-from kb.cite import citation
+from kb.index.cite import citation
 
 
 def test_documents_own_numbering_is_kept_and_headings_are_not_counted():
@@ -119,7 +119,7 @@ def test_sentence_splitter_loads_without_scipy_while_another_thread_imports_it()
     # main thread, importing them at the same moment as sentence-transformers does, gets them.
     code = """
 import sys
-from kb import sentences
+from kb.text import sentences
 sentences.preload()  # a thread
 import scipy.stats, sklearn.preprocessing
 print(sentences.sentences("Mr. Smith met the U.K. delegation. Then he left."))

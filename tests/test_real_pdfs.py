@@ -30,9 +30,9 @@ import pypdfium2.raw as pdfium_c  # noqa: E402
 
 from ingest.parse import Parsed, parse  # noqa: E402
 from ingest.passages import make_passages  # noqa: E402
-from kb import embed  # noqa: E402
-from kb.cite import citation  # noqa: E402
 from kb.config import Settings  # noqa: E402
+from kb.index.cite import citation  # noqa: E402
+from kb.models import embed  # noqa: E402
 from kb.types import Passage  # noqa: E402
 
 PDFS = Path(__file__).resolve().parents[2] / "shared" / "pdfs"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.sentences import sentence_spans, sentences
+from kb.text.sentences import sentence_spans, sentences
 
 
 def spans_are_exact(text: str, language: str) -> list[str]:

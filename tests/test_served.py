@@ -1,5 +1,5 @@
 """`kb ask` and `kb search` in a new process answer through the app `kb serve` runs on the same
-index (kb/served.py), print what they print without it, and answer in their own process when the
+index (kb/cli/served.py), print what they print without it, and answer in their own process when the
 app is gone, stale, or set up differently."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from helpers import ROOT, free_port, kb
 
-from kb import served
+from kb.cli import served
 from kb.config import Settings
 
 QUESTION = "Which commitments cover online platforms?"

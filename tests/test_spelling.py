@@ -6,7 +6,7 @@ import json
 
 from helpers import kb
 
-from kb.answer import ask
+from kb.answer.ask import ask
 
 PARA_4 = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026), para. 4"
 

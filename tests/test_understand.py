@@ -10,10 +10,10 @@ from conftest import settings_for
 from helpers import ROOT, free_port, kb
 
 from ingest import pipeline
-from kb.answer import ask
-from kb.query import Filters
-from kb.store import Index
-from kb.understand import NOTHING_THERE, understand
+from kb.answer.ask import ask
+from kb.index.store import Index
+from kb.search.query import Filters
+from kb.search.understand import NOTHING_THERE, understand
 
 UNGDC = ROOT.parent / "shared" / "ungdc"
 

@@ -28,8 +28,8 @@ from helpers import ROOT, free_port
 
 import app
 from ingest import pipeline
-from kb import generations
 from kb.config import Settings
+from kb.index import generations
 
 LOGIN = ("alice", "correct horse")
 PDF_ID = "testland-plan"
@@ -247,7 +247,7 @@ PUBLIC_ROUTES = {
     "/gradio_api/vibe-starter-queries": "Gradio's vibe editor: disabled, answers 403",
     "/gradio_api/vibe-starter-queries/": "Gradio's vibe editor: disabled, answers 403",
 }
-# Gradio's dependency, the PDF route's, and the token of the CLI's answer route (app.py, kb/served.py)
+# Gradio's dependency, the PDF route's, and the token of the CLI's answer route (app.py, kb/cli/served.py)
 AUTH_CHECKS = {"login_check", "signed_in", "cli_token"}
 
 

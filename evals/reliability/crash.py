@@ -12,7 +12,7 @@ After each kill the index must answer queries with passages whose text is a para
 document they cite, and every document the registry holds as finished must have exactly its
 passages in Chroma, all from one version of its file; a killed run (`--rebuild` or not) must leave
 the generation in service exactly as it was, unless it was killed after putting its new one in
-service (kb/generations.py). After a last uninterrupted run the index must equal a clean ingest of
+service (kb/index/generations.py). After a last uninterrupted run the index must equal a clean ingest of
 the same sources: same passage ids, texts, metadata and vectors, same registry, a BM25 snapshot
 of exactly the Chroma passages, and nothing left beside it.
 
@@ -203,7 +203,7 @@ def kill(run) -> None:
 def unpublished(root: Path) -> list[str]:
     """Generations newer than the one in service (a run that did not finish), and what a killed
     deletion of a generation left."""
-    from kb import generations
+    from kb.index import generations
 
     live = generations.current(root)
     newer = [g for g in generations.all_of(root) if live == root or g.name > live.name]
@@ -214,7 +214,7 @@ def written_generation(root: Path, rebuild: bool) -> Path:
     """The generation the next `kb ingest` of an index in service writes into: the one a killed run
     left, copied from the generation in service (resumed), else a new one (ingest/generation.py)."""
     from ingest.generation import BASE, info
-    from kb import generations
+    from kb.index import generations
 
     live = generations.current(root)
     newer = [g for g in generations.all_of(root) if g.name > live.name]
@@ -302,7 +302,7 @@ def kill_at(
 
 def phase_after(watched: Path, g0: int, writes: int, snapshot_before: str | None) -> str:
     """Where in the run the kill landed, as the files on disk tell it."""
-    from kb import lexical
+    from kb.index import lexical
 
     generation, pending = registry_state(watched)
     snapshot = lexical.current_name(watched)
@@ -328,7 +328,7 @@ def open_index(settings):
     """The index as a newly started app would open it (no Chroma state cached in this process)."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    from kb.store import Index
+    from kb.index.store import Index
 
     SharedSystemClient.clear_system_cache()
     return Index(settings)
@@ -351,7 +351,7 @@ def vector_ids_of(index) -> dict[str, str]:
 def check_answers(settings, corpus: Corpus) -> list[str]:
     """Problems with the index after a kill: queries that fail or cite text no document has, and
     finished documents whose passages in Chroma are not exactly those of one version."""
-    from kb.retrieve import search
+    from kb.search.retrieve import search
 
     problems = []
     index = open_index(settings)
@@ -400,7 +400,7 @@ def check_answers(settings, corpus: Corpus) -> list[str]:
 
 def index_contents(settings) -> dict:
     """Everything that must match between two indexes of the same sources."""
-    from kb import lexical
+    from kb.index import lexical
 
     index = open_index(settings)
     try:
@@ -455,7 +455,7 @@ def compare_with_clean(settings, clean_settings) -> list[str]:
         problems.append(
             f"BM25 snapshot of generation {got['bm25_generation']}, registry at {got['generation']}"
         )
-    from kb import generations
+    from kb.index import generations
 
     live = generations.current(settings.index_dir)
     leftovers = [p.name for p in generations.all_of(settings.index_dir) if p != live] + [
@@ -507,8 +507,8 @@ def scenario(root: Path, runs: int, seed: int, fresh: bool = False, documents: i
     """Index a corpus, then `runs` times change it and kill `kb ingest` at a random point; check
     after each kill, then finish with one uninterrupted run and compare with a clean ingest."""
     from ingest import pipeline
-    from kb import generations, lexical
     from kb.config import Settings
+    from kb.index import generations, lexical
 
     started = time.time()
     rng = random.Random(seed)

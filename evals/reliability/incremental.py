@@ -320,8 +320,8 @@ def _failures(settings) -> dict[str, str]:
 def _in_service(settings) -> tuple[str, dict[str, str], dict[str, str]]:
     """The generation in service, its documents' fingerprints and its failures ({} before the first
     build)."""
-    from kb import generations
     from kb.errors import IndexMissingError
+    from kb.index import generations
 
     live = generations.current(settings.index_dir).name
     try:
@@ -333,7 +333,7 @@ def _in_service(settings) -> tuple[str, dict[str, str], dict[str, str]]:
 def kill_an_ingest(settings, rng: random.Random, log: Path) -> str:
     """Start `kb ingest` and SIGKILL it (with its readers) as a power cut would: before it wrote
     anything, or after its first or second write to the registry of the generation it changes."""
-    from kb import generations
+    from kb.index import generations
 
     live = generations.current(settings.index_dir)
     watched = crash.written_generation(settings.index_dir, rebuild=False)
@@ -388,8 +388,8 @@ def walk(
     `every_action`: the steps take each action in turn (in a shuffled order) instead of drawing them;
     `stop`: stop at the first divergence, keeping that step's fresh build (root/fresh-N) to compare."""
     from ingest import pipeline
-    from kb import generations
     from kb.config import Settings
+    from kb.index import generations
 
     rng = random.Random(seed)
     folder = Folder(root / "sources", rng)

@@ -13,14 +13,14 @@ import tokenizers  # noqa: F401
 import ingest.pipeline  # noqa: F401
 import kb.cli.index  # noqa: F401
 from evals.reliability.crash import BACKEND  # noqa: E402
-from kb import e5, onnx
 from kb.config import Settings
+from kb.models import e5, onnx
 
 if e5.wanted(Settings().embed_model):  # the default model: converted once into the cache
-    from kb import e5_onnx
+    from kb.models import e5_onnx
 
     e5_onnx.onnx_file()
 elif not onnx.is_cached(Settings().model_path, int8=BACKEND == "onnx-int8"):  # export once (takes PyTorch)
-    from kb import embed
+    from kb.models import embed
 
     onnx.build(embed._load(Settings().model_path), Settings().model_path, int8=BACKEND == "onnx-int8")

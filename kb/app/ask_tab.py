@@ -2,7 +2,8 @@
 
 import gradio as gr
 
-from kb import feedback, render
+from kb import feedback
+from kb.answer import render
 from kb.api import Library
 from kb.app.assets import CARD_JS
 from kb.app.messages import readable

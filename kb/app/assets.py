@@ -1,6 +1,6 @@
 """The CSS and JavaScript the app sends to the browser: its look, and the clicks on cards and in the reader.
 
-The HTML they apply to is kb/render.py's: its class names (`kb-card`, `kb-para`, ...) and data
+The HTML they apply to is kb/answer/render.py's: its class names (`kb-card`, `kb-para`, ...) and data
 attributes (`data-action`, `data-widen`, `data-pid`) are what these find.
 """
 

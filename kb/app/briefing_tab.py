@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from kb import render
+from kb.answer import render
 from kb.api import Library
 from kb.app.messages import readable
 

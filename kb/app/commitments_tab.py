@@ -5,7 +5,7 @@ from html import escape
 
 import gradio as gr
 
-from kb import render
+from kb.answer import render
 from kb.api import Library
 from kb.app.assets import MATRIX_JS
 from kb.app.messages import readable

@@ -73,8 +73,8 @@ def word_pieces(model, texts: list[str]) -> int:
 
 def embedding(settings: Settings) -> LocalEmbedding:
     """The project's embedding model, as llama-index wants it."""
-    from kb import e5, embed
     from kb.config import MINILM
+    from kb.models import e5, embed
 
     if e5.wanted(settings.embed_model):  # not a SentenceTransformer: the baseline embeds with MiniLM
         settings = settings.with_(embed_model=MINILM)

@@ -175,7 +175,7 @@ def count_passages(path: Path, settings: Settings) -> int:
     """How many passages `kb ingest` makes of a file."""
     from ingest.parse import parse
     from ingest.passages import make_passages
-    from kb import embed
+    from kb.models import embed
 
     parsed = parse(str(path))
     spans = lambda text: embed.token_spans(settings, text)  # noqa: E731

@@ -74,8 +74,8 @@ def reingest(paths: dict, manifest: Path) -> dict:
 
 def generation_copy(paths: dict, scratch: Path) -> dict:
     """What `kb ingest` spends before reading anything when a document changed: copying the
-    generation in service into a new one (kb/generations.py), here into a scratch directory."""
-    from kb import generations
+    generation in service into a new one (kb/index/generations.py), here into a scratch directory."""
+    from kb.index import generations
 
     shutil.rmtree(scratch, ignore_errors=True)
     started = time.perf_counter()
@@ -90,7 +90,7 @@ def cli_ask(paths: dict, through_app: bool = False) -> dict:
     """`kb ask` as a user types it in a terminal, each time in a new process: wall seconds (the
     median of CLI_RUNS runs: imports, opening the index and the model, the answer) and the
     answer's own latency as the command reports it. through_app: while `kb serve` runs on the
-    index, which answers (kb/served.py); otherwise `--here`, the command's own process."""
+    index, which answers (kb/cli/served.py); otherwise `--here`, the command's own process."""
     runs = []
     argv = [sys.executable, "-m", "kb.cli", "ask", APP_QUESTION, "--index", paths["index"], "--json"]
     for _ in range(CLI_RUNS):

@@ -28,15 +28,15 @@ from kb.errors import KBError
 # Code whose change makes a cached ingest measurement stale (the ingest path, not the query path).
 INGEST_CODE = [
     "ingest/**/*.py",
-    "kb/embed.py",
-    "kb/store.py",
-    "kb/registry.py",
-    "kb/lexical.py",
-    "kb/analyzer.py",
-    "kb/sentences.py",
+    "kb/models/embed.py",
+    "kb/index/store.py",
+    "kb/index/registry.py",
+    "kb/index/lexical.py",
+    "kb/text/analyzer.py",
+    "kb/text/sentences.py",
     "kb/types.py",
     "kb/config.py",
-    "kb/cite.py",
+    "kb/index/cite.py",
     "kb/commitments/**/*",
 ]
 BASELINE_CODE = ["kb/bench/baseline.py"]

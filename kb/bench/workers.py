@@ -32,38 +32,38 @@ K = 5
 
 # Functions whose cumulative time a profile reports as a phase (file suffix, function name).
 INGEST_PHASES = {
-    "model load": ("kb/embed.py", "_onnx"),
+    "model load": ("kb/models/embed.py", "_onnx"),
     "fingerprints": ("ingest/pipeline.py", "fingerprint"),
     "waiting for the reader process (parse)": ("ingest/readers.py", "parsed"),
     "passages (sentences, tokens)": ("ingest/passages.py", "make_passages"),
     # The model embeds in a background thread, which the profile does not see: this is the main
     # thread waiting for each batch's vectors, then storing it (the next row is the storing part).
     "embedding thread wait, then storing": ("ingest/pipeline.py", "store"),
-    "Chroma upserts": ("kb/store.py", "write"),
-    "registry rows": ("kb/registry.py", "record"),
+    "Chroma upserts": ("kb/index/store.py", "write"),
+    "registry rows": ("kb/index/registry.py", "record"),
     "BM25 snapshot rebuild": ("ingest/pipeline.py", "rebuild_lexical"),
     "commitments refresh": ("kb/commitments/store.py", "refresh"),
     "total (pipeline.run)": ("ingest/pipeline.py", "run"),
 }
 QUERY_PHASES = {
-    "question embedding": ("kb/embed.py", "encode"),
-    "index.refresh": ("kb/store.py", "refresh"),
-    "registry records": ("kb/registry.py", "records"),
-    "parse_query": ("kb/query.py", "parse_query"),
-    "BM25 snapshot load": ("kb/lexical.py", "load"),
-    "BM25 scoring": ("kb/retrieve.py", "_bm25_scores"),
-    "BM25 top": ("kb/lexical.py", "top"),
-    "Chroma vector query": ("kb/retrieve.py", "_dense"),
-    "mentions": ("kb/query.py", "mentions"),
-    "hydrate (Chroma get)": ("kb/retrieve.py", "_hydrate"),
-    "candidates (stage 1)": ("kb/retrieve.py", "gather"),
-    "fusion (stage 2)": ("kb/retrieve.py", "fuse"),
-    "convex fusion": ("kb/retrieve.py", "_convex"),
-    "answer: support rater": ("kb/answer.py", "__init__"),
-    "answer: diversify": ("kb/answer.py", "_diversify"),
-    "answer: pick sentences": ("kb/quote.py", "pick_sentences"),
-    "total (retrieve)": ("kb/retrieve.py", "retrieve"),
-    "total (ask)": ("kb/answer.py", "ask"),
+    "question embedding": ("kb/models/embed.py", "encode"),
+    "index.refresh": ("kb/index/store.py", "refresh"),
+    "registry records": ("kb/index/registry.py", "records"),
+    "parse_query": ("kb/search/query.py", "parse_query"),
+    "BM25 snapshot load": ("kb/index/lexical.py", "load"),
+    "BM25 scoring": ("kb/search/retrieve.py", "_bm25_scores"),
+    "BM25 top": ("kb/index/lexical.py", "top"),
+    "Chroma vector query": ("kb/search/retrieve.py", "_dense"),
+    "mentions": ("kb/search/query.py", "mentions"),
+    "hydrate (Chroma get)": ("kb/search/retrieve.py", "_hydrate"),
+    "candidates (stage 1)": ("kb/search/retrieve.py", "gather"),
+    "fusion (stage 2)": ("kb/search/retrieve.py", "fuse"),
+    "convex fusion": ("kb/search/retrieve.py", "_convex"),
+    "answer: support rater": ("kb/answer/ask.py", "__init__"),
+    "answer: diversify": ("kb/answer/ask.py", "_diversify"),
+    "answer: pick sentences": ("kb/answer/quote.py", "pick_sentences"),
+    "total (retrieve)": ("kb/search/retrieve.py", "retrieve"),
+    "total (ask)": ("kb/answer/ask.py", "ask"),
 }
 
 
@@ -108,9 +108,9 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
     passages with the same context, the configured batch size): the practical ceiling. Above
     ENCODE_SAMPLE passages, over an evenly spaced sample of that many (a rate, so a sample
     measures it)."""
-    from kb import e5, embed
     from kb.config import MINILM
-    from kb.store import Index
+    from kb.index.store import Index
+    from kb.models import e5, embed
 
     # e5 runs in its own engine, not in sentence-transformers: the PyTorch reference is then MiniLM's
     # (a ceiling for another model; its vectors are not compared).
@@ -169,7 +169,7 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
         "passages_per_s": len(texts) / seconds if seconds else None,
         "batch_size": settings.embed_batch_size,
         "model_load_s": loaded - t0,
-        # the same texts through kb.embed.encode, the encoder the ingest uses (KB_EMBED_BACKEND)
+        # the same texts through kb.models.embed.encode, the encoder the ingest uses (KB_EMBED_BACKEND)
         "backend": settings.embed_backend,
         "backend_seconds": backend_s,
         "backend_passages_per_s": len(texts) / backend_s if backend_s else None,
@@ -180,9 +180,9 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
 def queries(index: str, sources: str, queries: str, profile: str = "") -> dict:
     """Latency of each retrieval mode and of the full answer over the corpus's questions, in
     one warm process (WARMUP questions per mode first, not timed)."""
-    from kb.answer import ask
-    from kb.retrieve import search
-    from kb.store import Index
+    from kb.answer.ask import ask
+    from kb.index.store import Index
+    from kb.search.retrieve import search
 
     settings = settings_for(index, sources)
     questions = [q["text"] for q in json.loads(Path(queries).read_text())["queries"]]

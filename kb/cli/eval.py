@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from kb.retrieve import MODES
+from kb.search.retrieve import MODES
 
 EPILOG = """\
 Examples:

@@ -8,10 +8,10 @@ import shutil
 import sys
 import textwrap
 
+from kb.answer.render import SPELLING_HINT
 from kb.cli.options import add_index_options, settings_from
-from kb.query import Filters
-from kb.render import SPELLING_HINT
-from kb.retrieve import MODES
+from kb.search.query import Filters
+from kb.search.retrieve import MODES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -113,9 +113,9 @@ def run_query(args: argparse.Namespace) -> int:
 
 
 def served_answer(settings, request) -> dict | None:
-    """The answer of the app `kb serve` runs on this index (kb/served.py), or None when none runs
+    """The answer of the app `kb serve` runs on this index (kb/cli/served.py), or None when none runs
     with these settings or it does not answer."""
-    from kb import served
+    from kb.cli import served
 
     server = served.find(settings)
     if server is None:

@@ -63,7 +63,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "While it runs, `kb ask` and `kb search` on this index answer through it, without loading the model again.",
         flush=True,
     )
-    # A `kill` stops the app as Ctrl+C does, so that it removes its serve.json (kb/served.py).
+    # A `kill` stops the app as Ctrl+C does, so that it removes its serve.json (kb/cli/served.py).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     demo.block_thread()
     return 0

@@ -9,7 +9,7 @@ import re
 from kb.commitments.types import Tracker
 
 # In the five languages of the corpus; a question about one country's commitments names the country
-# and is read as about that country's documents instead (kb.understand), not answered from here.
+# and is read as about that country's documents instead (kb.search.understand), not answered from here.
 _ASKS = re.compile(
     r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:commitments?|pledges?)\b|\bcommit(?:s|ted)?\s+to\b"
     r"|\bpledged?\s+to\b|\bquels?\s+(?:sont\s+les\s+)?engagements?\b|\bs['’]est\s+engag\w*\s+[àa]\b"

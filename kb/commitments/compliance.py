@@ -15,7 +15,8 @@ from pathlib import Path
 
 import tomlkit
 
-from kb import files, wanted
+from kb import files
+from kb.answer import wanted
 from kb.commitments.rules import ComplianceRules
 from kb.commitments.types import NO_DOCUMENTS, Commitment, Evidence, Score
 from kb.errors import UsageError

@@ -11,9 +11,9 @@ import numpy as np
 from kb.commitments import topics as topics_mod
 from kb.commitments.rules import EvidenceRules
 from kb.commitments.types import Commitment, Evidence
-from kb.query import Filters
-from kb.retrieve import search
-from kb.store import Index
+from kb.index.store import Index
+from kb.search.query import Filters
+from kb.search.retrieve import search
 from kb.types import Hit, Passage, date_to_int
 
 

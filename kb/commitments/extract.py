@@ -1,6 +1,6 @@
 """Commitments of one G7 document, at sentence or clause level, each quoted exactly from its passage.
 
-Reading order: the passage's sentences (kb/sentences.py) → cues of commitment language
+Reading order: the passage's sentences (kb/text/sentences.py) → cues of commitment language
 (rules.toml) → one clause per cue → clauses cut at a second complement ("…, and to…") → each
 part that adds a measure rather than a target joined back to its commitment (verb lists in
 rules.toml; the embedding model places verbs in neither list) → topics.
@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb import embed
 from kb.commitments import topics as topics_mod
 from kb.commitments.rules import Rules, opens_clause, stem
 from kb.commitments.types import Commitment
 from kb.config import Settings
-from kb.sentences import sentence_spans
-from kb.store import cite
+from kb.index.store import cite
+from kb.models import embed
+from kb.text.sentences import sentence_spans
 from kb.types import G7_TYPES, Document, Passage
 
 # Bump when the extraction code changes: stored commitments of every document are then extracted again.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from kb import embed
 from kb.commitments.rules import Rules
 from kb.commitments.types import NO_EARLIER_TEXT, Commitment, Lineage, Link
 from kb.config import Settings
+from kb.models import embed
 from kb.types import date_to_int
 
 # A deadline, a number or a named timetable makes a commitment more specific (hence firmer).

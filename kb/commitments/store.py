@@ -26,7 +26,7 @@ from kb.commitments import rules as rules_mod
 from kb.commitments import topics as topics_mod
 from kb.commitments.extract import EXTRACT_VERSION, extract, is_g7_document
 from kb.commitments.types import Commitment, Evidence, Lineage, Link, Tracker
-from kb.store import Index
+from kb.index.store import Index
 from kb.types import date_to_int
 
 FORMAT = 1

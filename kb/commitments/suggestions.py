@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from kb import embed
 from kb.commitments import compliance, evidence
 from kb.commitments import topics as topics_mod
 from kb.commitments.rules import Rules
 from kb.commitments.types import Commitment, Evidence
 from kb.config import Settings
 from kb.errors import UsageError
+from kb.models import embed
 
 LABELLED_PATH = Path(__file__).resolve().parents[2] / "evals" / "commitments" / "compliance.yaml"
 LABELS = (1, 0, -1)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import embed
 from kb.commitments.types import TopicScore
 from kb.config import Settings
 from kb.errors import UsageError
-from kb.sentences import sentence_spans
+from kb.models import embed
+from kb.text.sentences import sentence_spans
 from kb.types import Passage
 
 TOPICS_PATH = Path(__file__).with_name("topics.toml")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kb.api import AskRequest, Library
 from kb.evaluate.suite import normalise
 from kb.evaluate.types import Check, Judged
-from kb.query import Filters, parse_query
+from kb.search.query import Filters, parse_query
 from kb.types import Hit
 
 

@@ -224,7 +224,7 @@ def _abstention_section(report: dict, names: list[str]) -> list[str]:
     out = [
         "## Abstention",
         "",
-        f"`kb ask` abstains when the evidence for an answer (`Answer.evidence`, computed by kb.answer) is "
+        f"`kb ask` abstains when the evidence for an answer (`Answer.evidence`, computed by kb.answer.ask) is "
         f"below ABSTAIN_BELOW = {conf['abstain_below']}. False-abstain: an answerable question where it "
         'abstained; false-answer: an unanswerable question where it did not. "Fewest errors at" is the '
         "threshold of the sweep below with the smallest sum of the two rates.",

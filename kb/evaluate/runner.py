@@ -3,7 +3,7 @@
 Every configuration's index is built and every judgment resolved against it before the first
 question is asked, so a suite that does not match the index fails before anything is scored.
 Suites go through `kb.answer.ask` (what the CLI and the app call, with its abstention);
-BEIR datasets through `kb.retrieve.search` with one passage per document and no scoping to
+BEIR datasets through `kb.search.retrieve.search` with one passage per document and no scoping to
 documents a question names, as in the published BEIR evaluation (retrieval only: no abstention).
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kb import answer
+from kb.answer import ask as answer
 from kb.api import AskRequest, Library
 from kb.config import Settings
 from kb.evaluate.checks import CheckResult, run_check

@@ -24,7 +24,7 @@ from kb.api import Library
 from kb.errors import UsageError
 from kb.evaluate import validate
 from kb.evaluate.types import Judged, Judgment, Query, Suite  # noqa: F401  (Query: the suite's data, as suite.Query)
-from kb.query import Filters, check_filters
+from kb.search.query import Filters, check_filters
 from kb.types import Hit, Passage
 
 UNKNOWN_LANGUAGE = "?"  # a document whose manifest entry gives no language

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.evaluate.corpus import Corpus
-from kb.query import Filters
+from kb.search.query import Filters
 
 
 @dataclass(frozen=True)

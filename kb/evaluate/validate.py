@@ -10,7 +10,7 @@ from pathlib import Path
 from kb.errors import UsageError
 from kb.evaluate.corpus import Corpus
 from kb.evaluate.types import Check, Judgment, Query
-from kb.query import Filters, parse_query
+from kb.search.query import Filters, parse_query
 
 FILTER_KEYS = ("type", "country", "issuer", "doc", "since", "until", "language")
 CHECK_KINDS = ("must_include", "must_not_include", "same_top", "phrase", "filter", "quotes")

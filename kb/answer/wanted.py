@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from kb import analyzer
+from kb.text import analyzer
 
 _ASKS = {
     "figure": re.compile(

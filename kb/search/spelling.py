@@ -25,8 +25,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from kb import analyzer, lexical
-from kb.places import country_terms
+from kb.index import lexical
+from kb.text import analyzer
+from kb.text.places import country_terms
 
 CORRECT_SPELLING = True  # off: questions are searched as typed (the misspelling suite's "before")
 MIN_LETTERS = 4  # shorter words have too many neighbours to guess from
@@ -68,7 +69,7 @@ def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
 
 
 def _as_typed(word: str, countries: set[str], language: str, snapshot: lexical.Snapshot) -> bool:
-    """Whether a word stays as typed; `countries`: the question's country words (kb.places)."""
+    """Whether a word stays as typed; `countries`: the question's country words (kb.text.places)."""
     lower = word.lower()
     return (
         len(word) < MIN_LETTERS

@@ -12,8 +12,8 @@ import re
 from html import escape
 from urllib.parse import quote, urlparse
 
-from kb import language
-from kb.llm import translation_label
+from kb.models.llm import translation_label
+from kb.text import language
 
 
 def message(text: str, kind: str = "info") -> str:

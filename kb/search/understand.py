@@ -13,21 +13,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
-from kb.query import PHRASE, Filters, catalog, named_documents
-from kb.retrieve import CANDIDATES, Retrieval, retrieve
-from kb.store import Index
-from kb.support import Support
+from kb.index.store import Index
+from kb.search.query import PHRASE, Filters, catalog, named_documents
+from kb.search.retrieve import CANDIDATES, Retrieval, retrieve
+from kb.search.support import Support
 from kb.types import Document
 
 # The countries, years and kinds of document a question states restrict the search first
-# (off: they only raise the ranking of their documents, kb.retrieve.PLACE_BONUS and YEAR_BONUS).
+# (off: they only raise the ranking of their documents, kb.search.retrieve.PLACE_BONUS and YEAR_BONUS).
 NARROW_FIRST = True
 NOTHING_THERE = (
     "Nothing in the documents for {where} appears to answer this; the answer comes from the other indexed "
     "documents."
 )
 # Plural words for a kind of document: "the communiqués", "national reports". (A singular one
-# names a document: "the 2026 declaration" is scoping, kb.query.named_documents.)
+# names a document: "the 2026 declaration" is scoping, kb.search.query.named_documents.)
 _KIND_WORDS = (
     (r"communiqu[eé]s", "communique", "communiqués"),
     (r"declarations", "declaration", "declarations"),
@@ -126,7 +126,7 @@ class Understood:
 
 def understand(question: str, documents: list[Document], removed: Iterable[str] = ()) -> Understood:
     """The constraints of a question over these documents; `removed` are keys the user took away."""
-    from kb.places import country_names
+    from kb.text.places import country_names
 
     cat = catalog(documents)
     found: list[Constraint] = []
@@ -216,7 +216,7 @@ def narrowed_first(
     """The retrieval for a question, the passages of the countries, years and kinds of document it
     states first when some of them support an answer on their own; else every document's, with a
     notice saying that those documents hold nothing that answers. `threshold`: the support a passage
-    needs to answer on its own (kb.answer.ABSTAIN_BELOW)."""
+    needs to answer on its own (kb.answer.ask.ABSTAIN_BELOW)."""
     everything = retrieve(index, question, filters=filters, **options)
     narrowed = understood.narrowed(filters) if NARROW_FIRST else None
     if narrowed is None:

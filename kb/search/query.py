@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from kb import lexical
 from kb.errors import UsageError
+from kb.index import lexical
 from kb.types import Document, date_to_int
 
 PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
@@ -277,7 +277,7 @@ class Mentions:
 
 def mentions(question: str, documents: list[Document]) -> Mentions:
     """What a question says about where and when: "Italy", "the UK", "the G7", "in 2024"."""
-    from kb.places import countries_named
+    from kb.text.places import countries_named
 
     cat = catalog(documents)
     countries = countries_named(question)

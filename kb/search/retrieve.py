@@ -14,11 +14,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb import analyzer, embed, lexical
-from kb.acronyms import expand as expand_acronyms
 from kb.errors import UsageError
-from kb.query import Filters, Mentions, Query, mentions, parse_query, without_g7
-from kb.store import Index, cite
+from kb.index import lexical
+from kb.index.store import Index, cite
+from kb.models import embed
+from kb.search.query import Filters, Mentions, Query, mentions, parse_query, without_g7
+from kb.text import analyzer
+from kb.text.acronyms import expand as expand_acronyms
 from kb.types import Document, Hit, Passage
 
 MODES = ("dense", "bm25", "hybrid")
@@ -37,7 +39,7 @@ class Retrieval:
     query: Query
     hits: list[Hit]
     terms: lexical.QuestionTerms  # the question's terms, weighted (what coverage is measured by)
-    focus: str  # the question's own words as the ranking embedded them (see kb.query.without_g7)
+    focus: str  # the question's own words as the ranking embedded them (see kb.search.query.without_g7)
 
 
 def search(index: Index, question: str, **options) -> list[Hit]:

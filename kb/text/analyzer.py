@@ -11,7 +11,7 @@ from functools import cache
 from kb import imports
 
 # NLTK's 179 English stopwords: questions are full of "what", "does", "how", which a rare
-# occurrence in the documents would otherwise reward. Bump kb.lexical.ANALYZER when tokenizing
+# occurrence in the documents would otherwise reward. Bump kb.index.lexical.ANALYZER when tokenizing
 # changes: every index then rebuilds its BM25 snapshot on the next ingest.
 STOPWORDS = "en_plus"
 # Each passage is analysed in its own document's language: Snowball stemmer (PyStemmer) and stopwords
@@ -131,6 +131,6 @@ def other_language(language: str, question_language: str) -> bool:
 
 def question_language(question: str) -> str:
     """The language a question is written in, among those with an analysis (ANALYZERS)."""
-    from kb import language
+    from kb.text import language
 
     return language.of_question(question, tuple(x for x in ANALYZERS if x != "no"), stopwords)

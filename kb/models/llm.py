@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from kb.config import Settings
-from kb.sentences import sentence_spans
+from kb.text.sentences import sentence_spans
 from kb.types import Hit
 
 UNSUPPORTED = "[unsupported]"

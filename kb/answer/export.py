@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.answer.render import human_date
 from kb.errors import UsageError
-from kb.render import human_date
-from kb.store import Index, cite
+from kb.index.store import Index, cite
 from kb.types import Document, Passage
 
 FORMATS = ("docx", "md")

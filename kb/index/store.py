@@ -1,7 +1,7 @@
-"""One generation of the index on disk (kb/generations.py): its SQLite database (kb/registry.py)
+"""One generation of the index on disk (kb/index/generations.py): its SQLite database (kb/index/registry.py)
 holds every passage's text and provenance and the registry of ingested documents; Chroma each
 passage's vector under its id, with the filter keys that filtered search needs; the BM25 snapshot
-(kb/lexical.py) term statistics by passage.
+(kb/index/lexical.py) term statistics by passage.
 
 Within the generation an ingest writes, a document's registry row is written only after its vectors
 and passages are stored, so an interrupted ingest is resumed by the next run; before its passages
@@ -21,12 +21,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from kb import generations
-from kb.cite import citation
 from kb.compat import is_missing_id, persist_vectors, retry_when_chroma_busy
 from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
-from kb.registry import (  # filter_metadata: re-exported
+from kb.index import generations
+from kb.index.cite import citation
+from kb.index.registry import (  # filter_metadata: re-exported
     Registry,
     filter_metadata,
     from_metadata,
@@ -37,7 +37,7 @@ from kb.registry import (  # filter_metadata: re-exported
 from kb.types import Document, Passage
 
 if TYPE_CHECKING:
-    from kb.query import Filters
+    from kb.search.query import Filters
 
 # Candidates HNSW examines per query. At Chroma's 100, a question over the 20,712 passages of the
 # UN evaluation index missed its best passage (cosine 0.66) even among 50 results after documents had
@@ -72,7 +72,7 @@ def chroma_client(settings: Settings, generation: Path | None = None):
 
 
 class Index(Registry):
-    """One generation of the index, open (kb/generations.py): its Chroma collection plus its
+    """One generation of the index, open (kb/index/generations.py): its Chroma collection plus its
     registry (whose methods it has)."""
 
     def __init__(
@@ -147,7 +147,7 @@ class Index(Registry):
         return self.info("collection", self.settings.collection)
 
     def _snapshot_name(self) -> str | None:
-        from kb import lexical
+        from kb.index import lexical
 
         return lexical.current_name(self.dir)
 
@@ -337,7 +337,7 @@ class Index(Registry):
     def with_phrases(self, phrases: list[str], filters: Filters | None = None) -> set[str] | None:
         """Ids of the passages containing every quoted phrase, in the documents the filters admit
         (None for a legacy index, whose text only Chroma's `where_document` can search)."""
-        from kb.lexical import phrase_regex
+        from kb.index.lexical import phrase_regex
 
         if self.legacy:
             return None
@@ -374,8 +374,9 @@ class Index(Registry):
 
     def warm_keywords(self) -> None:
         """Load what a first question reads besides Chroma and the model: the keyword index
-        (kb.lexical), the documents, the question-language detector's models."""
-        from kb import analyzer, lexical
+        (kb.index.lexical), the documents, the question-language detector's models."""
+        from kb.index import lexical
+        from kb.text import analyzer
 
         lexical.load(self.dir)
         self.documents()

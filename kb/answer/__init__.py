@@ -1,0 +1,1 @@
+"""A cited answer: which sentences it quotes, how it is composed, shown (HTML) and exported (Word, Markdown)."""
