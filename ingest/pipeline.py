@@ -124,7 +124,6 @@ def _unchanged(
             or not all(job.failed_before for job in plan.jobs)
             or set(index.failures()) != {job.source.document.id for job in plan.jobs}
             or index.unfinished()
-            or index.legacy
             or index.info("embed_model") != settings.model_id
             or index.info(generation.COMPLETE) != "1"
             or index.info(VECTORS_PERSISTED) != "1"  # built before ingest had Chroma write its graph
@@ -159,7 +158,6 @@ def _update(
     # is anything to read): they start in the second its imports take.
     index = Index(settings, create=True, collection=work.collection, connect=False, generation=work.dir)
     try:
-        index.adopt_passages()  # an index built before SQLite held the passages: copied over once
         summary = _sync(index, sources, settings, progress, fingerprints, base)
         commitments.refresh(index)  # re-extract the commitments of changed G7 documents (kb/commitments)
         index.persist_vectors()

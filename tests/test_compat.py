@@ -147,3 +147,11 @@ def test_write_text_replaces_a_file_whole_and_leaves_no_temporary_file(tmp_path)
         raise RuntimeError("killed in the middle")
     assert target.read_text(encoding="utf-8") == "g2 – ünïcode"
     assert [p.name for p in target.parent.iterdir()] == ["CURRENT"]
+
+
+def test_llama_index_ships_punkt_sentence_models_for_the_five_languages():
+    path = compat.punkt_data_dir()
+    for model in ("english", "french", "german", "italian"):
+        assert os.path.isdir(os.path.join(path, "tokenizers", "punkt_tab", model)), (
+            f"llama-index-core: no Punkt model {model!r} in {path}"
+        )

@@ -4,15 +4,11 @@ rebuild they agree. (kill -9 at any moment: tests/test_crash.py, whose checks co
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-from pathlib import Path
-
-from conftest import DECLARATION_ID, copy_declaration
+from conftest import copy_declaration
+from helpers import kb
 
 from ingest import pipeline
-from kb.answer.ask import ask
-from kb.index import generations, lexical
+from kb.index import lexical
 from kb.index.store import Index, filter_metadata
 from kb.search.retrieve import search
 
@@ -35,7 +31,6 @@ def agreement(index: Index) -> dict[str, str]:
     on_disk = (index.dir / "bm25" / "passages.json").read_text(encoding="utf-8")
     for text in stored.values():
         assert len(text) < 30 or text not in on_disk  # a snapshot keeps no text
-    assert not index.legacy
     return stored
 
 
@@ -69,64 +64,28 @@ def test_each_passage_is_stored_once_and_the_three_stores_agree(workspace):
     assert agreement(Index(settings)) == removed
 
 
-def test_an_index_from_before_sqlite_is_read_from_chroma_then_adopted_by_the_next_ingest(workspace):
-    """An index built by an earlier version keeps text and provenance in Chroma's metadata: it answers as
-    it is, and the next `kb ingest` copies its passages into SQLite without embedding anything again."""
+def test_an_index_from_before_sqlite_is_refused_with_the_command_that_rebuilds_it(workspace):
+    """An index built by an earlier version kept text and provenance in Chroma's metadata, not in
+    SQLite: it is not read (no branch for old layouts); the error names `kb ingest --rebuild`,
+    which builds it anew."""
+    from kb.errors import IndexMissingError
+
     sources, settings = workspace
     copy_declaration(sources)
     pipeline.run(settings, progress=False)
     index = Index(settings)
-    before = search(index, "online platforms", k=3)
-    # Turn it into the earlier layout: text and every field in Chroma, nothing in SQLite.
-    rows = list(index.passage_rows_of())
-    document = index.records()[DECLARATION_ID].document
-    document_fields = {f"doc_{k}": v for k, v in asdict(document).items() if k not in ("id", "aliases")}
-    vectors = index.collection.get(ids=[pid for pid, _, _ in rows], include=["embeddings"])["embeddings"]
-    index.collection.update(
-        ids=[pid for pid, _, _ in rows],
-        embeddings=vectors,
-        documents=[text for _, text, _ in rows],
-        metadatas=[{**json.loads(meta), **document_fields} for _, _, meta in rows],
-    )
-    with index.db:
+    before = [(h.passage.id, h.citation) for h in search(index, "online platforms", k=3)]
+    with index.db:  # the earlier layout: no passages in SQLite, no mark that SQLite holds them
         index.db.execute("DELETE FROM passages")
         index.db.execute("DELETE FROM info WHERE key = 'passages'")
-    index.client.clear_system_cache()  # what another process would find: Chroma not open
     index.close()
-    flatten(settings.index_dir)
-    legacy = Index(settings)
-    assert legacy.legacy and legacy.dir == settings.index_dir
-    assert [(h.passage.id, h.citation) for h in search(legacy, "online platforms", k=3)] == [
-        (h.passage.id, h.citation) for h in before
-    ]
-    assert search(legacy, '"online platforms"', k=1)[0].passage.id == before[0].passage.id
-    again = pipeline.run(settings, progress=False)
-    assert again.passages_embedded == 0
-    adopted = Index(settings)
-    assert not adopted.legacy and len(list(adopted.passage_rows_of())) == len(rows)
-    # ... and into a generation of its own: nothing of the index is left in the directory itself
-    assert adopted.dir == generations.current(settings.index_dir) != settings.index_dir
-    assert sorted(p.name for p in settings.index_dir.iterdir()) == [
-        "CURRENT",
-        adopted.dir.name,
-        "ingest.lock",
-    ]
-    answer = ask(adopted, "online platforms", answer=False)
-    assert answer.passages[0].hit.passage.id == before[0].passage.id
-
-
-def flatten(root: Path) -> None:
-    """Lay an index out as versions before generations did: its parts in the index directory
-    itself, and its BM25 snapshot in `bm25/<name>/` named by a `bm25/CURRENT` file."""
-    generation = generations.current(root)
-    for part in generation.iterdir():
-        part.rename(root / part.name)
-    (root / generations.READERS).unlink()
-    generation.rmdir()
-    (root / generations.POINTER).unlink()
-    bm25 = root / "bm25"
-    name = (bm25 / "name").read_text()
-    bm25.rename(root / "snapshot")
-    bm25.mkdir()
-    (root / "snapshot").rename(bm25 / name)
-    (bm25 / "CURRENT").write_text(name)
+    try:
+        Index(settings)
+    except IndexMissingError as exc:
+        assert "earlier version" in str(exc) and "kb ingest --rebuild" in str(exc)
+    else:
+        raise AssertionError("an index of the earlier layout was opened")
+    refused = kb("search", "online platforms", "--index", str(settings.index_dir))
+    assert refused.returncode == 1 and "kb ingest --rebuild" in refused.stderr
+    pipeline.run(settings, rebuild=True, progress=False)
+    assert [(h.passage.id, h.citation) for h in search(Index(settings), "online platforms", k=3)] == before

@@ -36,7 +36,6 @@ BM25_K1 = (
 )
 BM25_B = 0.5
 _STAMP = "name"  # in the snapshot directory: its name
-_CURRENT = "CURRENT"  # the pointer of indexes built before generations
 
 
 @dataclass
@@ -220,16 +219,13 @@ def current_name(index_dir: Path) -> str | None:
 
 
 def _located(index_dir: Path) -> tuple[Path, str | None]:
-    """Where the snapshot is, and its name. An index built before generations switched between
-    snapshots in `bm25/` with a pointer file of its own."""
+    """Where the snapshot is, and its name."""
     root = index_dir / "bm25"
-    for pointer, path in ((root / _STAMP, root), (root / _CURRENT, None)):
-        try:
-            name = pointer.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            continue
-        return (path or root / name), name or None
-    return root, None
+    try:
+        name = (root / _STAMP).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return root, None
+    return root, name or None
 
 
 _loaded: dict[str, Snapshot] = {}
@@ -254,10 +250,7 @@ def _read(path: Path, name: str) -> Snapshot:
 
     with open(path / "passages.json", encoding="utf-8") as f:
         data = json.load(f)
-    if "rows" in data:  # snapshots written before analyzer 5 stored rows, not columns
-        columns = {c: [r.get(c, "") for r in data["rows"]] for c in (*COLUMNS, "text", "heading")}
-    else:
-        columns = data["columns"]
+    columns = data["columns"]
     ids = columns["id"]
     # Memory-mapped: a query reads the postings of its terms only, and processes share the pages.
     bm25 = bm25s.BM25.load(str(path), mmap=True, show_progress=False) if ids else None
@@ -281,19 +274,8 @@ def _read(path: Path, name: str) -> Snapshot:
         acronyms=data.get("acronyms", {}),
         doc_freq=doc_freq,
         languages=tuple(data.get("languages") or ("en",)),
-        words=data["words"] if "words" in data else _words(columns),  # {} for an empty index
+        words=data["words"],  # {} for an empty index
     )
-
-
-def _words(columns: dict[str, list]) -> dict[str, dict[str, int]]:
-    """The written words per analysis language, for snapshots built before they were stored."""
-    words: dict[str, Counter] = {}
-    languages = columns.get("language") or [""] * len(columns["text"])
-    for text, heading, language in zip(columns["text"], columns["heading"], languages, strict=True):
-        words.setdefault(analyzer_language(language), Counter()).update(
-            written_words(lexical_text(text, heading))
-        )
-    return words
 
 
 def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:

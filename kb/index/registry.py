@@ -255,14 +255,6 @@ def _passage_fields(p: Passage, d: Document) -> dict:
     }
 
 
-def from_metadata(pid: str, text: str, meta: dict) -> tuple[Passage, Document]:
-    """The inverse of to_metadata."""
-    doc = Document(
-        id=meta["doc_id"], **{k: meta[f"doc_{k}"] for k in _DOC_FIELDS if k != "id" and f"doc_{k}" in meta}
-    )
-    return passage_from_metadata(pid, text, meta), doc
-
-
 def passage_from_metadata(pid: str, text: str, meta: dict) -> Passage:
     """The passage part of to_metadata's inverse (also reads passage_metadata's JSON, parsed)."""
     return Passage(

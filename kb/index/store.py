@@ -29,7 +29,6 @@ from kb.index.cite import citation
 from kb.index.registry import (  # filter_metadata: re-exported
     Registry,
     filter_metadata,
-    from_metadata,
     passage_from_metadata,
     passage_row,
     registry_path,
@@ -105,6 +104,11 @@ class Index(Registry):
             self.set_info("collection", collection)
         if create and not self.info("passages") and not self.records():  # a new index
             self.set_info("passages", PASSAGES_IN_SQLITE)
+        if self.info("passages") != PASSAGES_IN_SQLITE and self.records():
+            raise IndexMissingError(
+                f"the index in {self.root}/ was built by an earlier version of this tool, which kept "
+                "the passages' text in Chroma; run `kb ingest --rebuild` to build it anew"
+            )
         self._create = create
         self._chroma: tuple[Any, Any] | None = None  # the client and the collection
         self._connecting = threading.Lock()
@@ -206,13 +210,15 @@ class Index(Registry):
                 col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
             return col
 
+        from chromadb.errors import NotFoundError
+
         try:
             col = retry_when_chroma_busy(open_collection)
+        except NotFoundError:
+            raise IndexMissingError(
+                f"the index in {self.dir}/ has no passages yet: run `kb ingest`"
+            ) from None
         except Exception as exc:
-            if "does not exist" in str(exc) or "NotFound" in type(exc).__name__:
-                raise IndexMissingError(
-                    f"the index in {self.dir}/ has no passages yet: run `kb ingest`"
-                ) from None
             raise StoreUnavailableError(f"the passage store is unavailable: {exc}") from None
         self._check_model((col.metadata or {}).get("embed_model") or "")
         return col
@@ -236,21 +242,6 @@ class Index(Registry):
             )
 
     # --- passages ---------------------------------------------------------------------------
-
-    @property
-    def legacy(self) -> bool:
-        """Whether passages' text and provenance are still in Chroma (an index built before they
-        moved to SQLite, not yet ingested into since)."""
-        return self.info("passages") != PASSAGES_IN_SQLITE
-
-    def adopt_passages(self) -> None:
-        """Copy a legacy index's passages from Chroma into SQLite (`kb ingest` does it first)."""
-        if not self.legacy:
-            return
-        if self.records():
-            rows = [passage_row(passage, document) for passage, document in self._chroma_passages()]
-            self.put_passages([], rows)
-        self.set_info("passages", PASSAGES_IN_SQLITE)
 
     def forget(self, doc_id: str) -> None:
         """Remove a document's vectors, then its passages and registry row."""
@@ -296,12 +287,6 @@ class Index(Registry):
         """Passages and their documents by id; ids not in the index are left out."""
         if not ids:
             return {}
-        if self.legacy:
-            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-            return {
-                i: from_metadata(i, text, meta)
-                for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
-            }
         records = self.records()
         found = {}
         for pid, (text, meta) in self.passage_rows(ids).items():
@@ -312,9 +297,6 @@ class Index(Registry):
 
     def all_passages(self) -> Iterator[tuple[Passage, Document]]:
         """Every stored passage with its document (documents in id order, each in reading order)."""
-        if self.legacy:
-            yield from self._chroma_passages()
-            return
         records = self.records()
         for pid, text, meta in self.passage_rows_of():
             passage = passage_from_metadata(pid, text, json.loads(meta))
@@ -323,24 +305,15 @@ class Index(Registry):
 
     def document_passages(self, doc_id: str) -> list[Passage]:
         """A document's passages in reading order."""
-        if self.legacy:
-            got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-            items = [
-                from_metadata(i, t, m)[0] for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-            ]
-            return sorted(items, key=lambda p: p.seq)
         return [
             passage_from_metadata(pid, text, json.loads(meta))
             for pid, text, meta in self.passage_rows_of(doc_id)
         ]
 
-    def with_phrases(self, phrases: list[str], filters: Filters | None = None) -> set[str] | None:
-        """Ids of the passages containing every quoted phrase, in the documents the filters admit
-        (None for a legacy index, whose text only Chroma's `where_document` can search)."""
+    def with_phrases(self, phrases: list[str], filters: Filters | None = None) -> set[str]:
+        """Ids of the passages containing every quoted phrase, in the documents the filters admit."""
         from kb.index.lexical import phrase_regex
 
-        if self.legacy:
-            return None
         key = (tuple(phrases), filters, self.dir, self.generation)  # one scan per question
         if key not in self._phrased:
             if len(self._phrased) > 16:
@@ -350,17 +323,6 @@ class Index(Registry):
                 self.passages_containing(patterns, filters.sql() if filters else ("1", []))
             )
         return set(self._phrased[key])
-
-    def _chroma_passages(self, page: int = 5000) -> Iterator[tuple[Passage, Document]]:
-        """A legacy index's passages, read from Chroma's metadata in pages."""
-        offset = 0
-        while True:
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            if not got["ids"]:
-                return
-            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield from_metadata(i, text, meta)
-            offset += len(got["ids"])
 
     def count(self) -> int:
         return self.collection.count()

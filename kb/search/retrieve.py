@@ -149,17 +149,25 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
 
 
 def rerank(entries: list[_Entry], qvec: np.ndarray, lambda_: float) -> list[_Entry]:
-    """Stage 3 (optional): maximal marginal relevance over the fused candidates (llama-index's
-    implementation); `lambda_` 0–1, higher = more relevance, lower = more diversity."""
-    from llama_index.core.indices.query.embedding_utils import get_top_k_mmr_embeddings
-
-    _, order = get_top_k_mmr_embeddings(
-        qvec.tolist(),
-        [e[3].tolist() for e in entries],
-        similarity_top_k=len(entries),
-        embedding_ids=list(range(len(entries))),
-        mmr_threshold=lambda_,
-    )
+    """Stage 3 (optional): maximal marginal relevance over the fused candidates (Carbonell and
+    Goldstein 1998): each next passage maximises `lambda_` × its cosine to the question minus
+    (1 − `lambda_`) × its highest cosine to a passage already chosen; `lambda_` 0–1, higher = more
+    relevance, lower = more diversity."""
+    if not entries:
+        return entries
+    vectors = np.array([e[3] for e in entries], dtype=np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    query = np.asarray(qvec, dtype=np.float64)
+    relevance = vectors @ (query / max(float(np.linalg.norm(query)), 1e-12))
+    overlap = np.full(len(entries), -np.inf)  # each candidate's highest cosine to a chosen one
+    left = list(range(len(entries)))
+    order: list[int] = []
+    while left:
+        redundancy = np.where(np.isfinite(overlap[left]), overlap[left], 0.0)
+        scores = lambda_ * relevance[left] - (1 - lambda_) * redundancy
+        chosen = left.pop(int(np.argmax(scores)))  # the first of equal scores: the fused order
+        order.append(chosen)
+        overlap = np.maximum(overlap, vectors @ vectors[chosen])
     return [entries[i] for i in order]
 
 
@@ -205,10 +213,7 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
     options: dict = {}
     if query.phrases:
         matching = index.with_phrases(list(query.phrases), filters)
-        if matching is None:  # a legacy index: its text is in Chroma
-            regexes = [{"$regex": "(?i)" + lexical.phrase_pattern(p)} for p in query.phrases]
-            options["where_document"] = regexes[0] if len(regexes) == 1 else {"$and": regexes}
-        elif not matching:
+        if not matching:
             return []
         else:
             options["ids"] = sorted(matching)
@@ -236,7 +241,7 @@ def _exact_dense(
     from nowhere (found by evals/reliability/incremental.py: a 62-passage index whose passage was
     not returned even for its own vector). Below EXACT_DENSE_MAX every passage is compared instead."""
     snap = lexical.load(index.dir)
-    if snap is None or len(snap) > EXACT_DENSE_MAX or index.legacy:
+    if snap is None or len(snap) > EXACT_DENSE_MAX:
         return None
     matrix = _vectors_of(index, snap)
     if matrix is None:
@@ -273,15 +278,9 @@ def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarr
     mask = query.filters.mask(snap)
     if query.phrases:
         matching = index.with_phrases(list(query.phrases), query.filters)
-        if matching is None:  # a legacy index
-            matching = {pid for pid, (p, _) in index.get(snap.ids).items() if _has_phrases(p.text, query)}
         phrase = lexical.rows_of(snap, matching)
         mask = phrase if mask is None else mask & phrase
     return lexical.scores(snap, query.text, mask)
-
-
-def _has_phrases(text: str, query: Query) -> bool:
-    return all(lexical.phrase_regex(p).search(text) for p in query.phrases)
 
 
 def _hydrate(

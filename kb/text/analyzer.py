@@ -85,13 +85,32 @@ def written_words(text: str) -> set[str]:
     return set(WORD.findall(text.lower()))
 
 
+# bm25s's stopword lists (from NLTK) by the language codes of ANALYZERS.
+_STOPWORD_LISTS = {
+    "fr": "STOPWORDS_FRENCH",
+    "de": "STOPWORDS_GERMAN",
+    "it": "STOPWORDS_ITALIAN",
+    "es": "STOPWORDS_SPANISH",
+    "pt": "STOPWORDS_PORTUGUESE",
+    "nl": "STOPWORDS_DUTCH",
+    "ru": "STOPWORDS_RUSSIAN",
+    "sv": "STOPWORDS_SWEDISH",
+    "no": "STOPWORDS_NORWEGIAN",
+    "zh": "STOPWORDS_CHINESE",
+    "en_plus": "STOPWORDS_EN_PLUS",
+}
+
+
 @cache
 def stopwords(language: str) -> frozenset[str]:
     """The stopwords of a language's analysis (bm25s's lists, from NLTK)."""
-    from bm25s.tokenization import _infer_stopwords
-
     words = ANALYZERS[analyzer_language(language)][1]
-    return frozenset(_infer_stopwords(words) if isinstance(words, str) else words)
+    if not isinstance(words, str):
+        return frozenset(words)
+    with imports.without("scipy", "sklearn", "numba"):
+        from bm25s import stopwords as lists
+
+    return frozenset(getattr(lists, _STOPWORD_LISTS[words]))
 
 
 def analyze(text: str, language: str = "en") -> list[str]:

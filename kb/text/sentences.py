@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 import threading
 
@@ -125,16 +123,15 @@ def _punkt(language: str = "en"):
         if name not in _tokenizers:
             with imports.without("scipy", "sklearn"):  # for NLTK modules that Punkt does not use
                 import nltk
-                from nltk.tokenize import PunktTokenizer
+                from nltk.tokenize.punkt import PunktSentenceTokenizer, load_punkt_params
 
-            # llama-index ships NLTK's punkt_tab data; nothing is downloaded. (Found without
-            # importing llama_index.core, which takes a second and a half.)
-            core = importlib.util.find_spec("llama_index.core").submodule_search_locations[0]
-            bundled = os.path.join(core, "_static", "nltk_cache")
-            if bundled not in nltk.data.path:
+            from kb.compat import punkt_data_dir
+
+            if (bundled := punkt_data_dir()) not in nltk.data.path:
                 nltk.data.path.append(bundled)
-            tokenizer = PunktTokenizer(name)
-            tokenizer._params.abbrev_types.update(_ABBREVIATIONS.get(language, ()))
+            params = load_punkt_params(nltk.data.find(f"tokenizers/punkt_tab/{name}/"))
+            params.abbrev_types.update(_ABBREVIATIONS.get(language, ()))
+            tokenizer = PunktSentenceTokenizer(params)
             _tokenizers[name] = tokenizer
         return _tokenizers[name]
 
