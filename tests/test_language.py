@@ -334,7 +334,7 @@ def test_filters_compiled_to_sql_admit_the_documents_that_chroma_and_bm25_admit(
         "fixture-cat-informe",
     }
     admitted = {d.id for d in index.documents() if filters.admits(d)}
-    assert index.with_phrases(["2025"], filters) == {
+    assert index.with_phrases(["2025"], filters.sql()) == {
         pid for pid in everywhere if pid.split(":")[0] in admitted
     }
     in_chroma = index.collection.get(where=filters.where(), include=["metadatas"])["metadatas"]

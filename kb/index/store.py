@@ -16,7 +16,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -34,9 +34,6 @@ from kb.index.registry import (  # filter_metadata: re-exported
     registry_path,
 )
 from kb.types import Document, Passage
-
-if TYPE_CHECKING:
-    from kb.search.query import Filters
 
 # Candidates HNSW examines per query. At Chroma's 100, a question over the 20,712 passages of the
 # UN evaluation index missed its best passage (cosine 0.66) even among 50 results after documents had
@@ -310,18 +307,17 @@ class Index(Registry):
             for pid, text, meta in self.passage_rows_of(doc_id)
         ]
 
-    def with_phrases(self, phrases: list[str], filters: Filters | None = None) -> set[str]:
-        """Ids of the passages containing every quoted phrase, in the documents the filters admit."""
+    def with_phrases(self, phrases: list[str], where: tuple[str, list] = ("1", [])) -> set[str]:
+        """Ids of the passages containing every quoted phrase, in the documents that `where` (an
+        SQL condition on `documents` and its parameters: kb.search.query.Filters.sql) admits."""
         from kb.index.lexical import phrase_regex
 
-        key = (tuple(phrases), filters, self.dir, self.generation)  # one scan per question
+        key = (tuple(phrases), where[0], tuple(where[1]), self.dir, self.generation)  # one scan per question
         if key not in self._phrased:
             if len(self._phrased) > 16:
                 self._phrased.clear()
             patterns = [phrase_regex(p) for p in phrases]
-            self._phrased[key] = frozenset(
-                self.passages_containing(patterns, filters.sql() if filters else ("1", []))
-            )
+            self._phrased[key] = frozenset(self.passages_containing(patterns, where))
         return set(self._phrased[key])
 
     def count(self) -> int:

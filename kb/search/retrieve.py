@@ -212,7 +212,7 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
         return exact
     options: dict = {}
     if query.phrases:
-        matching = index.with_phrases(list(query.phrases), filters)
+        matching = index.with_phrases(list(query.phrases), filters.sql())
         if not matching:
             return []
         else:
@@ -248,7 +248,7 @@ def _exact_dense(
         return None
     mask = filters.mask(snap)
     if query.phrases:
-        phrase = lexical.rows_of(snap, index.with_phrases(list(query.phrases), filters) or set())
+        phrase = lexical.rows_of(snap, index.with_phrases(list(query.phrases), filters.sql()) or set())
         mask = phrase if mask is None else mask & phrase
     cos = matrix @ qvec if len(snap) else np.zeros(0, dtype=np.float32)
     rows = np.flatnonzero(mask) if mask is not None else np.arange(len(snap))
@@ -277,7 +277,7 @@ def _vectors_of(index: Index, snap: lexical.Snapshot) -> np.ndarray | None:
 def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarray:
     mask = query.filters.mask(snap)
     if query.phrases:
-        matching = index.with_phrases(list(query.phrases), query.filters)
+        matching = index.with_phrases(list(query.phrases), query.filters.sql())
         phrase = lexical.rows_of(snap, matching)
         mask = phrase if mask is None else mask & phrase
     return lexical.scores(snap, query.text, mask)
