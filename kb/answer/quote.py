@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.answer import wanted
 from kb.index.store import Index
 from kb.models import embed
+from kb.search import wanted
 from kb.search.support import Support
 from kb.text import analyzer
 from kb.types import Hit
@@ -17,7 +17,7 @@ from kb.types import Hit
 SENTENCES_PER_ANSWER = 4
 SENTENCES_PER_PASSAGE = 2
 # Added to a sentence's score (cosine + half its coverage) when it gives the figure, date or name the
-# question asks for (kb.answer.wanted). The main suite's checks c21-c34 (a figure, date or name asked for,
+# question asks for (kb.search.wanted). The main suite's checks c21-c34 (a figure, date or name asked for,
 # the answer must quote it): 13/14 without it, and with 0.1, 0.15 and 0.25 (the figure's sentence
 # of c29 is far from the question in meaning: cosine 0.29 against 0.65); 14/14 with 0.3 and 0.4.
 WANTED_BONUS = 0.3

@@ -16,10 +16,10 @@ from pathlib import Path
 import tomlkit
 
 from kb import files
-from kb.answer import wanted
 from kb.commitments.rules import ComplianceRules
 from kb.commitments.types import NO_DOCUMENTS, Commitment, Evidence, Score
 from kb.errors import UsageError
+from kb.search import wanted
 
 FILE_NAME = "compliance.toml"
 SCALE = {1: "full compliance", 0: "work in progress", -1: "no evidence of implementation"}
