@@ -147,3 +147,74 @@ def test_every_surface_goes_through_the_service():
         if target in ("kb.index.store", "kb.index.registry", "kb.commitments.store")
     }
     assert not reaching, sorted(reaching)
+
+
+# The packages of kb/ from the bottom up: a module may import its own package and the layers below
+# its own, never one above or beside it. kb/text is read by all; the index and the models by search
+# and ingest; search by the answer and the commitments; the front ends (the service kb.api, the CLI,
+# the app and its launcher, `kb eval`, `kb bench`) use everything.
+LAYERS = [
+    ("kb.text",),
+    ("kb.index", "kb.models"),
+    ("kb.search",),
+    ("kb.answer", "kb.commitments"),
+    ("kb.api", "kb.evaluate", "kb.bench", "kb.cli", "kb.app", "app"),
+]
+# ingest reads sources into the index: it may use kb/text, kb/index, kb/models and the commitment
+# extraction it refreshes after each ingest, never the search, the answer or a front end.
+INGEST_MAY_USE = ("kb.text", "kb.index", "kb.models", "kb.commitments")
+
+
+def _package(module: str) -> str | None:
+    for layer in LAYERS:
+        for package in layer:
+            if module == package or module.startswith(package + "."):
+                return package
+    return "ingest" if module == "ingest" or module.startswith("ingest.") else None
+
+
+def _layer(package: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if package in layer)
+
+
+def test_packages_import_one_way_down_the_layers():
+    wrong = []
+    for name, targets in import_graph().items():
+        source = _package(name)
+        for target, line in targets.items():
+            to = _package(target)
+            if source is None or to is None or source == to:
+                continue
+            if source == "ingest":
+                allowed = to in INGEST_MAY_USE
+            elif to == "ingest":
+                allowed = _layer(source) == len(LAYERS) - 1  # `kb ingest`, `kb serve`, `kb bench`
+            elif _layer(source) == len(LAYERS) - 1:
+                allowed = True  # the front ends among themselves: the CLI starts the app
+            else:
+                allowed = _layer(to) < _layer(source)
+            if not allowed:
+                wrong.append(f"{name}:{line} imports {target}")
+    assert not wrong, "imports against the layers:\n  " + "\n  ".join(sorted(wrong))
+
+
+PRIVATE_OF = ("chromadb", "bm25s", "llama_index", "gradio", "nltk")
+
+
+def test_library_internals_are_reached_only_through_compat():
+    """No import of a private name (`_x`) of chromadb, bm25s, llama-index, gradio or NLTK outside
+    kb/compat.py, where each has a contract test (tests/test_compat.py)."""
+    found = []
+    for name, path in local_modules().items():
+        if name == "kb.compat":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PRIVATE_OF:
+                dotted = [node.module, *(alias.name for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                dotted = [a.name for a in node.names if a.name.split(".")[0] in PRIVATE_OF]
+            else:
+                continue
+            if any(part.startswith("_") and part != "__future__" for d in dotted for part in d.split(".")):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, "private library names imported outside kb/compat.py: " + ", ".join(found)
