@@ -1,24 +1,26 @@
 """Ablation of a ranking or answering constant: a suite's figures with the constant as it is and as
 changed, with the significance of the difference (Fisher's randomization test, as `kb eval`).
 
-    python -m evals.ablate evals/suites/multilingual.yaml kb.search.retrieve.CROSS_LANGUAGE_FAIR=False
-    python -m evals.ablate evals/suites/g7-smuggling.yaml kb.search.retrieve.YEAR_BONUS=0 --mode hybrid
+    python -m evals.ablate evals/suites/multilingual.yaml cross_language_fair=False
+    python -m evals.ablate evals/suites/g7-smuggling.yaml year_bonus=0 --mode hybrid
 
-Each NAME=VALUE is a module constant (VALUE a Python literal), ablated alone against the code as it
-stands; several joined by commas (`kb.search.retrieve.PLACE_BONUS=0,kb.search.retrieve.YEAR_BONUS=0`) are changed together; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown table:
-Recall@5, nDCG@10 and MRR@10, the p-values against the unchanged run, and both abstention rates.
+Each NAME=VALUE is a field of kb.config.RankingSettings (VALUE a Python literal), ablated alone
+against the settings as they stand; several joined by commas (`place_bonus=0,year_bonus=0`) are
+changed together; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown
+table: Recall@5, nDCG@10 and MRR@10, the p-values against the unchanged run, and both abstention
+rates.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import importlib
 import re
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
-from kb.config import Settings
+from kb.config import RankingSettings, Settings
 from kb.evaluate import corpus, metrics, report
 from kb.evaluate import suite as suite_mod
 from kb.evaluate.runner import RunResult, run_suite
@@ -27,26 +29,29 @@ METRICS = ["recall@5", "ndcg@10", "mrr@10"]
 BASELINE = "as is"
 
 
-def _change(text: str) -> tuple[object, str, object]:
-    """`module.CONSTANT=literal` as (module, constant name, value)."""
-    target, sep, literal = text.partition("=")
-    module_name, _, constant = target.rpartition(".")
-    if not sep or not module_name:
-        raise SystemExit(
-            f"{text!r}: write module.CONSTANT=VALUE, e.g. kb.search.retrieve.CROSS_LANGUAGE_FAIR=False"
-        )
-    module = importlib.import_module(module_name)
-    if not hasattr(module, constant):
-        raise SystemExit(f"{text!r}: {module_name} has no constant {constant}")
+def _change(text: str) -> tuple[str, object]:
+    """`name=literal` as (a RankingSettings field, its value)."""
+    name, sep, literal = text.partition("=")
+    name = name.strip()
+    known = [f.name for f in fields(RankingSettings)]
+    if not sep or name not in known:
+        raise SystemExit(f"{text!r}: write NAME=VALUE with NAME one of {', '.join(known)}")
     try:
         value = ast.literal_eval(literal)
     except (ValueError, SyntaxError):
         raise SystemExit(f"{text!r}: {literal!r} is not a Python literal") from None
-    return module, constant, value
+    if type(value) is not type(getattr(RankingSettings(), name)) and not (
+        isinstance(value, int) and isinstance(getattr(RankingSettings(), name), float)
+    ):
+        raise SystemExit(f"{text!r}: {name} takes a {type(getattr(RankingSettings(), name)).__name__}")
+    return name, value
 
 
-def _run(suite: suite_mod.Suite, mode: str, cache: Path, name: str) -> tuple[RunResult, object]:
-    results = run_suite(suite, [corpus.DEFAULT_CONFIG], (mode,), Settings.from_env(), cache)
+def _run(
+    suite: suite_mod.Suite, mode: str, cache: Path, name: str, ranking: RankingSettings
+) -> tuple[RunResult, object]:
+    settings = Settings.from_env().with_(ranking=ranking)
+    results = run_suite(suite, [corpus.DEFAULT_CONFIG], (mode,), settings, cache)
     run = results.runs[0]
     run.name = name
     return run, results
@@ -58,26 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "changes",
         nargs="+",
-        metavar="MODULE.CONSTANT=VALUE",
+        metavar="NAME=VALUE",
         help="each ablated alone; comma-joined ones together",
     )
     parser.add_argument("--mode", default="hybrid", choices=("dense", "bm25", "hybrid"))
     parser.add_argument("--cache", type=Path, default=corpus.DEFAULT_CACHE, help="the kb eval cache")
     args = parser.parse_args(argv)
-    changes = [(text, [_change(part) for part in re.split(r",(?=[\w.]+=)", text)]) for text in args.changes]
+    changes = [(text, [_change(part) for part in re.split(r",(?=\w+=)", text)]) for text in args.changes]
     suite = suite_mod.load(args.suite)
 
-    baseline, results = _run(suite, args.mode, args.cache, BASELINE)
+    base = Settings.from_env().ranking
+    baseline, results = _run(suite, args.mode, args.cache, BASELINE, base)
     runs = [baseline]
     for text, parts in changes:
-        before = [(module, constant, getattr(module, constant)) for module, constant, _ in parts]
-        for module, constant, value in parts:
-            setattr(module, constant, value)
-        try:
-            runs.append(_run(suite, args.mode, args.cache, text)[0])
-        finally:
-            for module, constant, value in before:
-                setattr(module, constant, value)
+        runs.append(_run(suite, args.mode, args.cache, text, replace(base, **dict(parts)))[0])
     results.runs = runs
     data = report.summarise(results, METRICS)
 

@@ -1,7 +1,7 @@
 """Write a suite of misspelled variants of another suite's questions, to measure spelling correction.
 
     python -m evals.misspell evals/suites/g7-smuggling.yaml evals/suites/misspelled.yaml
-    python -m evals.ablate evals/suites/misspelled.yaml kb.search.spelling.CORRECT_SPELLING=False
+    python -m evals.ablate evals/suites/misspelled.yaml correct_spelling=False
 
 Each question (answerable or not; the source suite's checks are left out) gets typing slips in one
 or two of its words of five letters or more, picked at random (seeded): a letter left out, doubled,
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             "doubled, swapped or replaced by a neighbouring key), written by `python -m evals.misspell "
             f"{args.source.as_posix()} {args.out.as_posix()} --seed {args.seed}`; judgments unchanged. Measures "
             "spelling correction (kb/search/spelling.py): compare with python -m evals.ablate "
-            f"{args.out.as_posix()} kb.search.spelling.CORRECT_SPELLING=False."
+            f"{args.out.as_posix()} correct_spelling=False."
         ),
         "corpus": suite["corpus"],
         "k": suite.get("k", 10),

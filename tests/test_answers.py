@@ -18,7 +18,8 @@ from helpers import ROOT, kb
 from ingest import pipeline
 from ingest.formats import read
 from ingest.paragraphs import number_paragraphs
-from kb.answer.ask import ABSTAIN_BELOW, ask
+from kb.answer.ask import ask
+from kb.config import RankingSettings
 from kb.index.store import Index
 from kb.search.query import Filters
 from kb.search.retrieve import search
@@ -79,14 +80,14 @@ def test_abstains_on_unanswerable_questions_and_answers_the_rest(answers):
     assert len(unanswerable) >= 8
     false_answers = [i for i in unanswerable if not answers[i].abstained]
     false_abstains = [i for i in answerable if answers[i].abstained]
-    # The rates reported in evals/README.md for the threshold ABSTAIN_BELOW.
+    # The rates reported in evals/README.md for the threshold RankingSettings.abstain_below.
     assert len(false_answers) / len(unanswerable) <= 0.25, false_answers
     assert len(false_abstains) / len(answerable) <= 0.1, false_abstains
     for i in unanswerable:
         if answers[i].abstained:
             assert answers[i].text.startswith("The indexed documents do not appear to address")
             assert answers[i].passages and not answers[i].sentences  # closest passages still shown
-            assert answers[i].evidence < ABSTAIN_BELOW
+            assert answers[i].evidence < RankingSettings().abstain_below
 
 
 def test_the_online_platforms_answer_cites_each_document_that_addresses_it(answers):

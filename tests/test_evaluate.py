@@ -19,7 +19,6 @@ from conftest import DECLARATION_ID, SOURCES
 from helpers import ROOT, kb
 from ir_measures import AP, RR, P, R, Success, nDCG
 
-from kb.answer import ask as answer
 from kb.config import MINILM, Settings
 from kb.errors import UsageError
 from kb.evaluate import beir, corpus, metrics, report, suite
@@ -609,7 +608,7 @@ def test_kb_eval_writes_the_report_and_exits_1_naming_the_missed_floor(mini, tmp
     ):
         assert heading in md
     assert "| c2 | must_not_include |" + " **FAIL** |" * 6 in md
-    assert f"{answer.ABSTAIN_BELOW:.2f} ← current" in md
+    assert f"{Settings().ranking.abstain_below:.2f} ← current" in md
 
 
 def test_kb_eval_refuses_a_malformed_suite_before_indexing(tmp_path):

@@ -26,7 +26,7 @@ from kb.answer.ask import ask
 from kb.config import DEFAULT_MODEL_ID, MINILM, Settings
 from kb.errors import ModelMismatchError
 from kb.index import generations
-from kb.index.store import EF_SEARCH, VECTORS_PERSISTED, Index, cite
+from kb.index.store import VECTORS_PERSISTED, Index, cite
 from kb.models import embed
 
 DECLARATION_CITE = "G7 Leaders' Declaration on Tackling Migrant Smuggling (2026)"
@@ -146,7 +146,7 @@ def test_dense_search_examines_200_candidates_also_in_an_index_built_before(work
     sources, settings = workspace
     copy_declaration(sources)
     pipeline.run(settings, progress=False)
-    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == EF_SEARCH == 200
+    assert Index(settings).collection.configuration["hnsw"]["ef_search"] == settings.ranking.ef_search == 200
     before = Index(settings)  # as versions before made it: ef_search 100, no model in the registry
     before.collection.modify(configuration={"hnsw": {"ef_search": 100}})
     with before.db:

@@ -23,12 +23,6 @@ from kb.search.understand import Understood, narrowed_first, understand, without
 from kb.text import analyzer, language
 from kb.types import Hit
 
-# Calibrated on the evaluation suites (see evals/README.md, "Abstention threshold"). The dense part
-# of the evidence is on MiniLM's scale for every model (kb.models.embed.comparable), so one threshold serves:
-# on the main suite (e5 in ONNX Runtime) every threshold from 0.806 to 0.915 gives the fewest false
-# abstentions and false answers (e5: 0.056 / 0.154; MiniLM to 0.85: 0.056 / 0.231); 0.81 is its low
-# end, answering when in doubt ("What is the G7 position on sanctions against smugglers?": 0.817).
-ABSTAIN_BELOW = 0.81
 NO_ANSWER = "The indexed documents do not appear to address this question."
 CROSS_LANGUAGE_NOTICE = (
     "The passages behind this answer are in {languages} and match the question by meaning only "
@@ -98,7 +92,9 @@ class Answer:
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     understood: Understood = field(default_factory=Understood)  # the constraints read from the question
     notice: str = ""
-    evidence: float = 0.0  # support for an answer (see Support); below ABSTAIN_BELOW the answer abstains
+    evidence: float = (
+        0.0  # support for an answer (see Support); below RankingSettings.abstain_below the answer abstains
+    )
     latency_ms: float = 0.0
     generated_by: str = "extractive"
     extra: dict = field(default_factory=dict)
@@ -153,15 +149,16 @@ def ask(
     started = time.perf_counter()
     filters = filters or Filters()
     pool = k if not answer else max(3 * k, 15)
-    spelled = spelling.correct(question, lexical.load(index.dir))
+    ranking = index.settings.ranking
+    spelled = spelling.correct(question, lexical.load(index.dir), ranking)
     index.refresh()
-    understood = understand(spelled.question, index.documents(), removed)
+    understood = understand(spelled.question, index.documents(), removed, ranking)
     found, narrowing = narrowed_first(
         index,
         without(spelled.question, understood),
         understood,
         filters,
-        ABSTAIN_BELOW,
+        ranking.abstain_below,
         mode=mode,
         k=pool,
         max_per_doc=max_per_doc,
@@ -172,7 +169,7 @@ def ask(
     hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
     support = {h.passage.id: rater(h) for h in hits[:3]}
     evidence = max(support.values(), default=0.0)
-    abstained = evidence < ABSTAIN_BELOW
+    abstained = evidence < ranking.abstain_below
     common = {
         "evidence": evidence,
         "scoped_to": found.query.scoped_to,
@@ -196,7 +193,7 @@ def ask(
             notice=narrowing,
             **common,
         )
-    picked = {} if abstained else pick_sentences(index, found.focus, hits, rater, ABSTAIN_BELOW)
+    picked = {} if abstained else pick_sentences(index, found.focus, hits, rater, ranking.abstain_below)
     about_g7 = any(c.value == "G7" for c in understood.active("country"))
     cited = numbered(
         tuple(
@@ -240,7 +237,7 @@ def ask(
 def _cross_language_notice(hits: list[Hit], support: dict[str, float], rater: Support) -> str:
     """CROSS_LANGUAGE_NOTICE when only passages in other languages than the question support it
     (`support`: each passage's support, by passage id)."""
-    supporting = [h for h in hits if support[h.passage.id] >= ABSTAIN_BELOW]
+    supporting = [h for h in hits if support[h.passage.id] >= rater.ranking.abstain_below]
     if not supporting or not all(rater.by_meaning_only(h) for h in supporting):
         return ""
     names = sorted({language.name(h.document.language) for h in supporting})
@@ -275,7 +272,7 @@ def _diversify(hits: list[Hit], k: int, rater: Support) -> list[Hit]:
     top = list(hits[:k])
     shown = {h.document.id for h in top}
     for h in hits[k:]:
-        if h.document.id in shown or rater(h) < ABSTAIN_BELOW:
+        if h.document.id in shown or rater(h) < rater.ranking.abstain_below:
             continue
         counts: dict[str, int] = {}
         for x in top:

@@ -14,14 +14,6 @@ from kb.search.support import Support
 from kb.text import analyzer
 from kb.types import Hit
 
-SENTENCES_PER_ANSWER = 4
-SENTENCES_PER_PASSAGE = 2
-# Added to a sentence's score (cosine + half its coverage) when it gives the figure, date or name the
-# question asks for (kb.search.wanted). The main suite's checks c21-c34 (a figure, date or name asked for,
-# the answer must quote it): 13/14 without it, and with 0.1, 0.15 and 0.25 (the figure's sentence
-# of c29 is far from the question in meaning: cosine 0.29 against 0.65); 14/14 with 0.3 and 0.4.
-WANTED_BONUS = 0.3
-
 
 @dataclass(frozen=True)
 class Highlight:
@@ -39,10 +31,10 @@ def pick_sentences(
     """The sentences to quote, by passage id.
 
     Each sentence is scored by its cosine similarity to the question plus half its coverage of
-    the question's terms (and WANTED_BONUS when it gives the figure, date or name asked for). First
+    the question's terms (and `wanted_bonus` when it gives the figure, date or name asked for). First
     the best sentence of each document that supports an answer (`supports`: the support that takes;
     so that every such document is cited), then the best remaining sentences close to the
-    top score; at most SENTENCES_PER_PASSAGE per passage and SENTENCES_PER_ANSWER in all.
+    top score; at most `sentences_per_passage` per passage and `sentences_per_answer` in all (RankingSettings).
     """
     candidates: list[tuple[Hit, int, int]] = []
     for h in hits:
@@ -52,13 +44,14 @@ def pick_sentences(
         return {}
     texts = [h.passage.text[a:b] for h, a, b in candidates]
     qvec = embed.encode(index.settings, [question], query=True)[0]
-    scores = embed.comparable(index.settings, embed.encode(index.settings, texts) @ qvec) + 0.5 * np.array(
-        [rater.coverage(t) for t in texts], dtype=np.float32
-    )
+    ranking = index.settings.ranking
+    scores = embed.comparable(
+        index.settings, embed.encode(index.settings, texts) @ qvec
+    ) + ranking.sentence_coverage_weight * np.array([rater.coverage(t) for t in texts], dtype=np.float32)
     kind = wanted.asked_for(question)
     if kind:  # "how many ...?": the sentence with the figure, not the one that repeats the question
         terms = {t for t in analyzer.analyze(question, rater.terms.language) if not t.isdigit()}
-        scores += WANTED_BONUS * np.array(
+        scores += ranking.wanted_bonus * np.array(
             [wanted.gives(kind, t, terms, c[0].document.language) for c, t in zip(candidates, texts)],
             dtype=np.float32,
         )
@@ -74,16 +67,16 @@ def pick_sentences(
 
     supporting = dict.fromkeys(h.document.id for h in hits if rater(h) >= supports)
     for doc_id in supporting:
-        if count() >= SENTENCES_PER_ANSWER:
+        if count() >= ranking.sentences_per_answer:
             break
         take(next(i for i in order if candidates[i][0].document.id == doc_id))
     best = float(scores[order[0]])
     for i in order:
-        if count() >= SENTENCES_PER_ANSWER or scores[i] < best - 0.15:
+        if count() >= ranking.sentences_per_answer or scores[i] < best - ranking.sentence_margin:
             break
         h, a, _ = candidates[i]
         mine = chosen.get(h.passage.id, [])
-        if len(mine) < SENTENCES_PER_PASSAGE and all(x.start != a for x in mine):
+        if len(mine) < ranking.sentences_per_passage and all(x.start != a for x in mine):
             take(i)
     for mine in chosen.values():
         mine.sort(key=lambda x: x.start)

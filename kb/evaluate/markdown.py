@@ -41,7 +41,7 @@ def markdown(report: dict, with_chart: bool = True) -> str:
             ],
             ["Modes", ", ".join(conf["modes"])],
             ["k (passages per question)", str(conf["k"])],
-            ["Abstention threshold", f"ABSTAIN_BELOW = {conf['abstain_below']}"],
+            ["Abstention threshold", f"abstain_below = {conf['abstain_below']}"],
             ["Significance test", f"{test}, by ranx; significant at p < {m.MAX_P}"],
             ["Git commit", env.get("git_commit", "")],
             ["Date", env.get("date", "")],
@@ -225,7 +225,7 @@ def _abstention_section(report: dict, names: list[str]) -> list[str]:
         "## Abstention",
         "",
         f"`kb ask` abstains when the evidence for an answer (`Answer.evidence`, computed by kb.answer.ask) is "
-        f"below ABSTAIN_BELOW = {conf['abstain_below']}. False-abstain: an answerable question where it "
+        f"below abstain_below = {conf['abstain_below']}. False-abstain: an answerable question where it "
         'abstained; false-answer: an unanswerable question where it did not. "Fewest errors at" is the '
         "threshold of the sweep below with the smallest sum of the two rates.",
         "",

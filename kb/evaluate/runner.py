@@ -19,7 +19,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kb.answer import ask as answer
 from kb.api import AskRequest, Library
 from kb.config import Settings
 from kb.evaluate.checks import CheckResult, run_check
@@ -36,7 +35,9 @@ class Ranked:
     query_id: str
     hits: tuple[Hit, ...]
     units: tuple[str | None, ...]  # None for a repeat of a unit already ranked higher
-    evidence: float | None  # Answer.evidence: what ask() compares with ABSTAIN_BELOW (None for BEIR)
+    evidence: (
+        float | None
+    )  # Answer.evidence: what ask() compares with RankingSettings.abstain_below (None for BEIR)
     abstained: bool | None  # whether ask() abstains at the current threshold (None for BEIR)
     seconds: float
 
@@ -154,7 +155,7 @@ def run_suite(
         infos,
         qrels,
         runs,
-        answer.ABSTAIN_BELOW,
+        base.ranking.abstain_below,
         environment(),
         round(time.perf_counter() - started, 1),
         prepared[0][2].languages if prepared else {},  # every configuration indexes the same documents

@@ -35,13 +35,6 @@ from kb.index.registry import (  # filter_metadata: re-exported
 )
 from kb.types import Document, Passage
 
-# Candidates HNSW examines per query. At Chroma's 100, a question over the 20,712 passages of the
-# UN evaluation index missed its best passage (cosine 0.66) even among 50 results after documents had
-# been re-embedded in place; at 200 it is first and recall@10 against exact search goes from 0.989
-# to 0.992. 400 gained 0.001 more but doubled hybrid p95 at 100,000 passages (66 → 157 ms: queries
-# filtered by country walk far more of the graph); 200 costs 66 → 99 ms (evals/README.md).
-EF_SEARCH = 200
-
 
 def chroma_client(settings: Settings, generation: Path | None = None):
     """A Chroma client: a server when KB_CHROMA_URL is set, else the embedded store of a generation
@@ -199,12 +192,13 @@ class Index(Registry):
         def open_collection():
             if not create:
                 return client.get_collection(self.collection_name, embedding_function=None)
-            hnsw, meta = {"space": "cosine", "ef_search": EF_SEARCH}, {"embed_model": self.settings.model_id}
+            ef_search = self.settings.ranking.ef_search
+            hnsw, meta = {"space": "cosine", "ef_search": ef_search}, {"embed_model": self.settings.model_id}
             col = client.get_or_create_collection(
                 self.collection_name, embedding_function=None, configuration={"hnsw": hnsw}, metadata=meta
             )
-            if (col.configuration or {}).get("hnsw", {}).get("ef_search", EF_SEARCH) != EF_SEARCH:
-                col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # an index built before
+            if (col.configuration or {}).get("hnsw", {}).get("ef_search", ef_search) != ef_search:
+                col.modify(configuration={"hnsw": {"ef_search": ef_search}})  # an index built before
             return col
 
         from chromadb.errors import NotFoundError

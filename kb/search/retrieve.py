@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kb.config import RankingSettings
 from kb.errors import UsageError
 from kb.index import lexical
 from kb.index.store import Index, cite
@@ -24,10 +25,6 @@ from kb.text.acronyms import expand as expand_acronyms
 from kb.types import Document, Hit, Passage
 
 MODES = ("dense", "bm25", "hybrid")
-# Candidates taken from each retriever before fusion, whatever k (up to k itself): the fused
-# order of the top passages then does not depend on how many the caller asked for.
-CANDIDATES = 50
-RRF_K = 60  # the constant of Cormack et al. (2009); robust across collections
 # A candidate as the stages pass it on: passage, document, its scores so far, its vector.
 _Entry = tuple[Passage, Document, dict[str, float], np.ndarray]
 
@@ -67,7 +64,7 @@ def retrieve(
     which keeps a strong match of one retriever that the other ranks low; or "rrf", reciprocal
     rank fusion) and `rerank` (optional: maximal marginal relevance, `mmr` 0–1, higher = more
     relevance). `max_per_doc` caps passages per document; `scope=False` turns off scoping to the
-    documents a question names; `candidates` is how many each retriever gives (CANDIDATES).
+    documents a question names; `candidates` is how many each retriever gives (RankingSettings.candidates).
     """
     if mode not in MODES:
         raise UsageError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -76,7 +73,13 @@ def retrieve(
         raise UsageError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
     index.refresh()
     found = gather(
-        index, question, mode, filters or Filters(), candidates or max(CANDIDATES, k), scope, fusion
+        index,
+        question,
+        mode,
+        filters or Filters(),
+        candidates or max(index.settings.ranking.candidates, k),
+        scope,
+        fusion,
     )
     entries = fuse(index, found, mode, fusion)
     if mmr is not None:
@@ -120,7 +123,9 @@ def gather(
         said = mentions(question, documents)
     # When the G7 is among the places named, its documents get their bonus from metadata and
     # the ranking embeds the rest of the question; qvec stays the evidence the answer rates.
-    focus = without_g7(query.text) if G7_FOCUS and "G7" in said.countries else query.text
+    focus = (
+        without_g7(query.text) if index.settings.ranking.g7_focus and "G7" in said.countries else query.text
+    )
     fvec = qvec if focus == query.text else embed.encode(index.settings, [focus], query=True)[0]
     dense = _dense(index, fvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
@@ -136,7 +141,7 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
     if mode == "bm25":
         return _hydrate(index, [(pid, {"bm25": s}) for pid, s in found.sparse], found.qvec, q)
     if fusion == "rrf":
-        return _hydrate(index, rrf(found.dense, found.sparse), found.qvec, q)
+        return _hydrate(index, rrf(found.dense, found.sparse, index.settings.ranking.rrf_k), found.qvec, q)
     pool = dict.fromkeys([p for p, _ in found.dense] + [p for p, _ in found.sparse])
     return _convex(
         _hydrate(index, [(pid, {}) for pid in pool], found.qvec, q),
@@ -145,6 +150,7 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
         found.said,
         found.terms.language,
         None if found.fvec is found.qvec else found.fvec,  # else hydrate's cosines are the ranking's
+        ranking=index.settings.ranking,
     )
 
 
@@ -171,38 +177,19 @@ def rerank(entries: list[_Entry], qvec: np.ndarray, lambda_: float) -> list[_Ent
     return [entries[i] for i in order]
 
 
-# Ranking bonus (on the 0–1 fused scale) for passages whose document is of the country or year
-# the question names; chosen on the evaluation suites (evals/README.md, "Fusion"). The only
-# corrections to the convex combination that earned their place (evals/README.md, "Every ranking
-# constant, ablated"): the country's lifts all three suites, the year's the UN statements.
-PLACE_BONUS = 0.15
-YEAR_BONUS = 0.1
-# The G7 named in a question: its texts get the country bonus, and the ranking embeds the rest of
-# the question (without it, multilingual nDCG@10 0.877 -> 0.858, main 0.930 -> 0.925).
-G7_FOCUS = True
-
-
-# Chroma cuts its top n among equal distances in the order it stored the passages: a report copied
-# under another name (same passages, same vectors) then put one copy or the other into the pool of
-# candidates, and an index updated file by file and its rebuild got different fused scores
-# (evals/reliability/incremental.py). Asking it for twice as many and keeping the n closest, ties
-# by passage id, makes the cut the same for both.
-DENSE_OVERFETCH = 2
 FUSIONS = ("cc", "rrf")
-CC_DENSE_WEIGHT = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
-CROSS_LANGUAGE_FAIR = True  # see _convex; off only for the ablation in evals/README.md
 
 
 def rrf(
-    dense: list[tuple[str, float]], sparse: list[tuple[str, float]]
+    dense: list[tuple[str, float]], sparse: list[tuple[str, float]], k: int = RankingSettings.rrf_k
 ) -> list[tuple[str, dict[str, float]]]:
-    """Reciprocal rank fusion: score = Σ 1 / (60 + rank) over the rankings a passage appears in."""
+    """Reciprocal rank fusion: score = Σ 1 / (k + rank) over the rankings a passage appears in."""
     scores: dict[str, dict[str, float]] = {}
     for name, ranking in (("dense", dense), ("bm25", sparse)):
         for rank, (pid, s) in enumerate(ranking, start=1):
             entry = scores.setdefault(pid, {"rrf": 0.0})
             entry[name] = s
-            entry["rrf"] += 1.0 / (RRF_K + rank)
+            entry["rrf"] += 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1]["rrf"], item[0]))  # ties: by passage id
 
 
@@ -219,7 +206,7 @@ def _dense(index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: in
             options["ids"] = sorted(matching)
     got = index.query(  # Chroma returns fewer than n_results when fewer passages match
         query_embeddings=[qvec],
-        n_results=DENSE_OVERFETCH * n,
+        n_results=index.settings.ranking.dense_overfetch * n,
         where=filters.where(),
         include=["distances"],
         **options,
@@ -234,14 +221,14 @@ def _exact_dense(
     index: Index, qvec: np.ndarray, query: Query, filters: Filters, n: int
 ) -> list[tuple[str, float]] | None:
     """The n passages closest to the question by exact cosine, ties by passage id, in an index of
-    at most EXACT_DENSE_MAX passages (None above that, or when its vectors cannot be read whole).
+    at most `exact_dense_max` passages (RankingSettings) (None above that, or when its vectors cannot be read whole).
 
     Chroma's graph search can miss a passage for good: a report filed twice under two names puts the
     same vectors in the graph twice, and the graph's pruning can leave one of the twins reachable
     from nowhere (found by evals/reliability/incremental.py: a 62-passage index whose passage was
-    not returned even for its own vector). Below EXACT_DENSE_MAX every passage is compared instead."""
+    not returned even for its own vector). Below that every passage is compared instead."""
     snap = lexical.load(index.dir)
-    if snap is None or len(snap) > EXACT_DENSE_MAX:
+    if snap is None or len(snap) > index.settings.ranking.exact_dense_max:
         return None
     matrix = _vectors_of(index, snap)
     if matrix is None:
@@ -256,9 +243,6 @@ def _exact_dense(
     return [(snap.ids[i], float(cos[i])) for i in best]
 
 
-# Up to this many passages dense search compares every vector (_exact_dense): reading them from
-# Chroma takes about 0.16 s for 5,000 (once per process and index generation), the comparison 1 ms.
-EXACT_DENSE_MAX = 5000
 _vectors: dict[str, np.ndarray] = {}  # "<generation>::<BM25 snapshot>" → vectors in the snapshot's row order
 
 
@@ -318,8 +302,10 @@ def _convex(
     said: Mentions,
     language: str | None = None,
     fvec: np.ndarray | None = None,
+    *,
+    ranking: RankingSettings,
 ) -> list[_Entry]:
-    """Rank candidates by CC_DENSE_WEIGHT · minmax(cosine) + (1 − CC_DENSE_WEIGHT) · bm25 / max bm25,
+    """Rank candidates by w · minmax(cosine) + (1 − w) · bm25 / max bm25 (w: cc_dense_weight),
     plus a bonus for documents of the country and year the question names. The cosine is taken
     with `fvec` (the question as the ranking embeds it) when given; `language` is the question's."""
     if not entries:
@@ -333,16 +319,19 @@ def _convex(
     span = cos.max() - cos.min()
     dense_part = (cos - cos.min()) / span if span > 1e-9 else np.ones_like(cos)
     sparse_part = bm / bm.max() if bm.max() > 0 else np.zeros_like(bm)
-    if language is not None and CROSS_LANGUAGE_FAIR:
+    if language is not None and ranking.cross_language_fair:
         # BM25 cannot match words across languages: for a passage in another language than the
         # question it would only pull it down, so its dense part stands in for it (evals/README.md,
         # "Fusion across languages").
         other = np.array([analyzer.other_language(e[1].language, language) for e in entries])
         sparse_part = np.where(other, dense_part, sparse_part)
-    fused = CC_DENSE_WEIGHT * dense_part + (1 - CC_DENSE_WEIGHT) * sparse_part
+    fused = ranking.cc_dense_weight * dense_part + (1 - ranking.cc_dense_weight) * sparse_part
     if said:
         fused = fused + np.array(
-            [PLACE_BONUS * place + YEAR_BONUS * year for place, year in (said.matches(e[1]) for e in entries)]
+            [
+                ranking.place_bonus * place + ranking.year_bonus * year
+                for place, year in (said.matches(e[1]) for e in entries)
+            ]
         )
     out = []
     for i in sorted(range(len(entries)), key=lambda j: (-fused[j], entries[j][0].id)):  # ties: by id

@@ -25,12 +25,11 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from kb.config import RankingSettings
 from kb.index import lexical
 from kb.text import analyzer
 from kb.text.places import country_terms
 
-CORRECT_SPELLING = True  # off: questions are searched as typed (the misspelling suite's "before")
-MIN_LETTERS = 4  # shorter words have too many neighbours to guess from
 _QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»|„[^“”]*[“”]')
 
 
@@ -42,9 +41,12 @@ class Spelling:
     changes: tuple[tuple[str, str], ...] = ()
 
 
-def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
+def correct(
+    question: str, snapshot: lexical.Snapshot | None, ranking: RankingSettings | None = None
+) -> Spelling:
     """The question with its misspelled words corrected (see the module's docstring)."""
-    if not CORRECT_SPELLING or snapshot is None or not snapshot.words:
+    ranking = ranking or RankingSettings()
+    if not ranking.correct_spelling or snapshot is None or not snapshot.words:
         return Spelling(question)
     language = analyzer.analyzer_language(analyzer.question_language(question))
     candidates = None  # built on the first unknown word only
@@ -53,7 +55,9 @@ def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
     out, changes, last = [], [], 0
     for m in analyzer.WORD.finditer(question):
         word = m.group()
-        if _as_typed(word, countries, language, snapshot) or any(a <= m.start() < b for a, b in quoted):
+        if _as_typed(word, countries, language, snapshot, ranking.spelling_min_letters) or any(
+            a <= m.start() < b for a, b in quoted
+        ):
             continue
         candidates = candidates or _candidates(snapshot, language)
         found = _closest(word.lower(), candidates)
@@ -68,11 +72,13 @@ def correct(question: str, snapshot: lexical.Snapshot | None) -> Spelling:
     return Spelling("".join(out) + question[last:], tuple(changes))
 
 
-def _as_typed(word: str, countries: set[str], language: str, snapshot: lexical.Snapshot) -> bool:
+def _as_typed(
+    word: str, countries: set[str], language: str, snapshot: lexical.Snapshot, min_letters: int
+) -> bool:
     """Whether a word stays as typed; `countries`: the question's country words (kb.text.places)."""
     lower = word.lower()
     return (
-        len(word) < MIN_LETTERS
+        len(word) < min_letters
         or word.isupper()
         or lower in analyzer.stopwords(language)
         or any(lower in words for words in snapshot.words.values())  # first: the word list loads in 0.4 s

@@ -1,5 +1,5 @@
 """How well a passage supports an answer to a question: what abstention is measured by (kb.answer.ask
-compares it with ABSTAIN_BELOW) and what the answer's passages and quoted sentences are chosen by."""
+compares it with RankingSettings.abstain_below) and what the answer's passages and quoted sentences are chosen by."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ from kb.index import lexical
 from kb.models import e5
 from kb.text import analyzer
 from kb.types import Document, Hit
-
-# A passage in another language than the question shares none of its words, so the share of the
-# question's terms it contains says nothing; it is counted as this share instead (e5 only: it is the
-# model that matches across languages). Measured on the multilingual suite (evals/README.md,
-# "Abstention across languages"): cosine alone does not separate answerable from unanswerable
-# cross-language questions (on MiniLM's scale, 0.23-0.48 for English questions answered by a French,
-# German, Italian or Japanese passage; 0.21-0.43 for unanswerable ones about the same reports), so
-# no value serves both: at 0.40 it refused 24 of 44 answerable questions and answered 3 of 13
-# unanswerable ones, at 0.55 4 of 44 and 9 of 13. It answers (0.55), and such an answer carries
-# CROSS_LANGUAGE_NOTICE so that the reader checks the quotes.
-CROSS_LANGUAGE_COVERAGE = 0.55
 
 
 class Support:
@@ -34,6 +23,7 @@ class Support:
     def __init__(self, terms: lexical.QuestionTerms, settings: Settings):
         self.terms = terms
         self.across_languages = e5.wanted(settings.embed_model)
+        self.ranking = settings.ranking
 
     def coverage(self, text: str, document: Document | None = None) -> float:
         """The rarity-weighted share of the question's terms that occur in a text (0–1); a
@@ -51,6 +41,6 @@ class Support:
 
     def __call__(self, hit: Hit) -> float:
         if self.by_meaning_only(hit):
-            return hit.scores.get("dense", 0.0) + CROSS_LANGUAGE_COVERAGE
+            return hit.scores.get("dense", 0.0) + self.ranking.cross_language_coverage
         text = lexical.lexical_text(hit.passage.text, hit.passage.heading)
         return hit.scores.get("dense", 0.0) + self.coverage(text, hit.document)

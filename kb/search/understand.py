@@ -13,15 +13,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
+from kb.config import RankingSettings
 from kb.index.store import Index
 from kb.search.query import PHRASE, Filters, catalog, named_documents
-from kb.search.retrieve import CANDIDATES, Retrieval, retrieve
+from kb.search.retrieve import Retrieval, retrieve
 from kb.search.support import Support
 from kb.types import Document
 
-# The countries, years and kinds of document a question states restrict the search first
-# (off: they only raise the ranking of their documents, kb.search.retrieve.PLACE_BONUS and YEAR_BONUS).
-NARROW_FIRST = True
 NOTHING_THERE = (
     "Nothing in the documents for {where} appears to answer this; the answer comes from the other indexed "
     "documents."
@@ -40,9 +38,6 @@ _KIND_WORDS = (
 # own texts are searched first, as for a country. (A same-language national report otherwise
 # outranked the English declaration for questions asked in Italian or Japanese.)
 _G7 = re.compile(r"(?<![A-Za-z0-9])G-?7(?![0-9])")
-G7_FIRST = True
-# When the G7's texts hold nothing that answers a question about them, they still come first.
-G7_TEXTS_FIRST = True
 # A question about commitments, "the declaration", "the action plan", "the leaders" or "the summit"
 # is about the G7's own texts even when it does not say "G7" (a commitment is made in a G7 text;
 # national documents report on carrying it out): they are searched first, shown as the same "G7
@@ -124,8 +119,14 @@ class Understood:
         }
 
 
-def understand(question: str, documents: list[Document], removed: Iterable[str] = ()) -> Understood:
+def understand(
+    question: str,
+    documents: list[Document],
+    removed: Iterable[str] = (),
+    ranking: RankingSettings | None = None,
+) -> Understood:
     """The constraints of a question over these documents; `removed` are keys the user took away."""
+    g7_first = (ranking or RankingSettings()).g7_first
     from kb.text.places import country_names
 
     cat = catalog(documents)
@@ -148,13 +149,13 @@ def understand(question: str, documents: list[Document], removed: Iterable[str] 
 
     seen: set[str] = set()
     countries = {d.country for d in documents}
-    named = [(m.start(), "G7", "G7 texts", m.span()) for m in _G7.finditer(question) if G7_FIRST]
+    named = [(m.start(), "G7", "G7 texts", m.span()) for m in _G7.finditer(question) if g7_first]
     named += [
         (span[0], code, name, span)
         for code, name, span in country_names(question)
         if not _PRESIDENCY.search(question[max(0, span[0] - 20) : span[1] + 20])
     ]
-    if G7_FIRST and not named and not any(c.kind == "document" for c in found) and "G7" in countries:
+    if g7_first and not named and not any(c.kind == "document" for c in found) and "G7" in countries:
         cue = next((m for m in _G7_TEXTS.finditer(question) if free(m.span())), None)
         if cue:
             named.append((cue.start(), "G7", "G7 texts", cue.span()))
@@ -216,22 +217,25 @@ def narrowed_first(
     """The retrieval for a question, the passages of the countries, years and kinds of document it
     states first when some of them support an answer on their own; else every document's, with a
     notice saying that those documents hold nothing that answers. `threshold`: the support a passage
-    needs to answer on its own (kb.answer.ask.ABSTAIN_BELOW)."""
+    needs to answer on its own (RankingSettings.abstain_below)."""
     everything = retrieve(index, question, filters=filters, **options)
-    narrowed = understood.narrowed(filters) if NARROW_FIRST else None
+    narrowed = understood.narrowed(filters) if index.settings.ranking.narrow_first else None
     if narrowed is None:
         return everything, ""
     # Every candidate of the narrowed search is rated, whatever k: the top passages then do not
     # depend on how many were asked for.
     first = retrieve(
-        index, question, filters=narrowed, **{**options, "k": max(options.get("k", 5), CANDIDATES)}
+        index,
+        question,
+        filters=narrowed,
+        **{**options, "k": max(options.get("k", 5), index.settings.ranking.candidates)},
     )
     rater = Support(first.terms, index.settings)
     own = [h for h in first.hits if rater(h) >= threshold]
     if not own:  # said only when other documents do answer: else the abstention says it all
         elsewhere = any(rater(h) >= threshold for h in everything.hits[:3])
         notice = NOTHING_THERE.format(where=understood.read_as) if elsewhere else ""
-        if G7_TEXTS_FIRST and "G7" in (narrowed.countries or ()) and first.hits:
+        if index.settings.ranking.g7_texts_first and "G7" in (narrowed.countries or ()) and first.hits:
             # A question about the G7's texts is answered from them even when they say little: the
             # national passages that follow are evidence of carrying a commitment out, not the answer.
             ids = {h.passage.id for h in first.hits}
