@@ -470,7 +470,7 @@ SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "beir" / "scifact"
 def test_scifact_subset_smoke(tmp_path):
     """The CI smoke run of the public benchmark: the first 25 test claims (in qrels order), the
     abstracts they cite and the next 200 abstracts of the corpus, through `kb eval --beir`; the full
-    run's figures are in the README. Hybrid must beat BM25 here as it does on the whole set."""
+    run's figures are in docs/evaluation.md. Hybrid must beat BM25 here as it does on the whole set."""
     subset = tmp_path / "scifact-subset"
     (subset / "qrels").mkdir(parents=True)
     lines = (SCIFACT / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
