@@ -1,4 +1,4 @@
-"""OCR accuracy and speed on rendered pages: `python -m evals.ocr` prints the README's figures.
+"""OCR accuracy and speed on rendered pages: `python -m evals.ocr` prints the figures of docs/adding-documents.md.
 
 Known text (the invented fixture reports of evals/corpus and evals/corpus-multilingual) is typeset
 onto A4 pages as images, at 200 dpi like an office scanner, wrapped into image-only PDFs (by

@@ -6,7 +6,7 @@ tesseract-ocr and tesseract-ocr-<lang>; `make` installs them), whose TSV output 
 box. Lines come back in PDF points, so that ingest/pdf.py finds paragraphs, headings and page
 furniture in them as in a PDF's own text.
 
-Measured on rendered pages (`python -m evals.ocr`, README "Scanned PDFs"): Tesseract 5.3 reads
+Measured on rendered pages (`python -m evals.ocr`, docs/adding-documents.md, "Scanned PDFs"): Tesseract 5.3 reads
 English, French, German and Italian at 99.9% character accuracy, Japanese at 95%, in about 2 s a
 page on one core. RapidOCR (rapidocr-onnxruntime 1.4.4), the other engine tried, read 94%, 89%,
 92%, 88% and 54% in 12-18 s a page.

@@ -469,7 +469,7 @@ SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "beir" / "scifact"
 def test_scifact_subset_smoke(tmp_path):
     """The CI smoke run of the public benchmark: the first 25 test claims (in qrels order), the
     abstracts they cite and the next 200 abstracts of the corpus, through `kb eval --beir`; the full
-    run's figures are in the README. Hybrid must beat BM25 here as it does on the whole set."""
+    run's figures are in docs/evaluation.md. Hybrid must beat BM25 here as it does on the whole set."""
     subset = tmp_path / "scifact-subset"
     (subset / "qrels").mkdir(parents=True)
     lines = (SCIFACT / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
@@ -640,7 +640,43 @@ def test_kb_eval_as_the_readme_shows_it_leaves_the_committed_reports_alone(mini)
 
 
 def test_the_readme_figures_are_those_of_the_committed_reports():
+    """The README's headline figures and docs/evaluation.md's table, against evals/reports/."""
     from evals import readme_figures
 
-    _, disagreements = readme_figures.rewritten(readme_figures.README.read_text(encoding="utf-8"))
-    assert disagreements == [], "run: python -m evals.readme_figures"
+    assert readme_figures.problems() == [], "run: python -m evals.readme_figures"
+
+
+def test_the_figures_check_names_a_wrong_figure_and_a_missing_row(tmp_path):
+    from evals import readme_figures
+
+    reports = tmp_path / "reports"
+    (reports / "s").mkdir(parents=True)
+    run = {
+        "metrics": {"recall@5": 0.9, "ndcg@10": 0.8, "mrr@10": 0.7},
+        "abstention": {"false_abstain": 0.05, "false_answer": 0.25, "unanswerable": 4},
+        "checks_passed": 3,
+        "checks_total": 4,
+    }
+    runs = {"bm25": {**run, "mode": "bm25"}, "hybrid": {**run, "mode": "hybrid"}}
+    (reports / "s" / "report.json").write_text(json.dumps({"runs": runs}), encoding="utf-8")
+    readme, evaluation = tmp_path / "README.md", tmp_path / "evaluation.md"
+    readme.write_text(
+        "| What | Figure |\n|---|---|\n"
+        "| Main ([s, hybrid](evals/reports/s/report.md)) | Recall@5 0.900, nDCG@10 **0.801**, false answer 0.25 |\n",
+        encoding="utf-8",
+    )
+    evaluation.write_text(
+        "| Suite | Run | Recall@5 | nDCG@10 | MRR@10 | Checks | False abstain | False answer |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| [s](../evals/reports/s/report.md): a suite | **hybrid** | **0.900** | **0.800** | **0.700** | 3/4 | 0.05 | 0.20 |\n",
+        encoding="utf-8",
+    )
+    assert readme_figures.problems(readme, evaluation, reports) == [
+        "README.md: s hybrid nDCG@10: page 0.801, report 0.800",
+        "evaluation.md: s hybrid False answer: page 0.20, report 0.25",
+        "evaluation.md: no row for s bm25",
+    ]
+    text, _ = readme_figures.rewritten(readme.read_text(encoding="utf-8"), reports)
+    assert "nDCG@10 **0.800**, false answer 0.25" in text
+    readme.write_text("| What | Figure |\n|---|---|\n| Main | Recall@5 0.900 |\n", encoding="utf-8")
+    assert "README.md: no headline figure" in readme_figures.problems(readme, evaluation, reports)[0]

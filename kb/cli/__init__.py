@@ -17,7 +17,7 @@ Typical use:
   kb search "returns" --type declaration --json
   kb sources                     what is in sources/ and in the index
 
-Environment: KB_INDEX_DIR, KB_SOURCES_DIR, KB_CHROMA_URL, KB_EMBED_MODEL (see README).
+Environment: KB_INDEX_DIR, KB_SOURCES_DIR, KB_CHROMA_URL, KB_EMBED_MODEL (all of them: docs/configuration.md).
 Exit codes: 0 ok, 1 partial failure (some files failed), 2 usage error."""
 
 

@@ -1,4 +1,4 @@
-"""`kb bench`: measure ingest and query performance and write the table behind the README's figures."""
+"""`kb bench`: measure ingest and query performance and write the table behind docs/performance.md's figures."""
 
 from __future__ import annotations
 

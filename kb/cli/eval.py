@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--update-reference",
         action="store_true",
         help=f"write the reports to {REFERENCE}/<suite name>/, the committed reference reports that the "
-        "README's figures come from (python -m evals.readme_figures then updates the README)",
+        "README's and docs/evaluation.md's figures come from (python -m evals.readme_figures then updates them)",
     )
     p.add_argument(
         "--min",

@@ -80,7 +80,7 @@ def add_query_options(p: argparse.ArgumentParser) -> None:
         metavar="L",
         help="diversify with maximal marginal relevance (0-1, higher = more relevance)",
     )
-    p.add_argument("--json", action="store_true", help="print the answer object as JSON (schema in README)")
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON (see docs/cli.md)")
 
 
 def filters_from(args: argparse.Namespace) -> Filters:

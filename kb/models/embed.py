@@ -24,7 +24,7 @@ def _load(model_path: str):
     except OSError as exc:  # a hub name that is not in the local cache, a wrong path
         raise KBError(
             f"cannot load the embedding model {model_path!r} offline ({exc.__class__.__name__}). "
-            "Give a local directory in KB_EMBED_MODEL, or download the model first (see README, 'Using another model')."
+            "Give a local directory in KB_EMBED_MODEL, or download the model first (see docs/configuration.md, 'Using another embedding model')."
         ) from None
 
 
