@@ -77,7 +77,7 @@ class Reading(Generic[J]):
                 self._submit(i)
                 parsed = self.parsed(job)
             except FutureTimeout:
-                parsed = Parsed([], error=f"reading took longer than {self._time_limit(job):.0f} s; skipped")
+                parsed = Parsed([], error=f"reading took longer than {self._time_limit(job):g} s; skipped")
                 self._restart(jobs[i + 1 :])
             except BrokenProcessPool:
                 self._restart(jobs[i:])

