@@ -11,68 +11,26 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-from kb.answer.quote import Highlight, pick_sentences
-from kb.config import Settings
+from kb.answer.compose import (
+    NO_ANSWER,
+    AnswerSentence,
+    CitedPassage,
+    compose,
+    cross_language_notice,
+    numbered,
+    translated,
+    with_llm,
+)
+from kb.answer.quote import pick_sentences
+from kb.config import RankingSettings
 from kb.index import lexical
 from kb.index.store import Index
-from kb.models import llm
 from kb.search import spelling
 from kb.search.query import Filters
+from kb.search.retrieve import Retrieval
 from kb.search.support import Support
 from kb.search.understand import Understood, narrowed_first, understand, without
-from kb.text import analyzer, language
 from kb.types import Hit
-
-NO_ANSWER = "The indexed documents do not appear to address this question."
-CROSS_LANGUAGE_NOTICE = (
-    "The passages behind this answer are in {languages} and match the question by meaning only "
-    "(their words cannot be compared with the question's): check that the quotes answer it."
-)
-
-
-@dataclass(frozen=True)
-class CitedPassage:
-    """A passage in the answer's list: its marker number, citation and highlighted sentences."""
-
-    marker: int
-    hit: Hit
-    highlights: tuple[Highlight, ...] = ()
-    # A national document's passage in the answer to a question about the G7's texts (its commitments,
-    # the declaration, the leaders): evidence of carrying a commitment out, not a commitment.
-    national_evidence: bool = False
-
-    def to_dict(self) -> dict:
-        h, p, d = self.hit, self.hit.passage, self.hit.document
-        return {
-            "marker": self.marker,
-            "rank": h.rank,
-            "id": p.id,
-            "score": round(h.score, 6),
-            "scores": {k: round(v, 6) for k, v in h.scores.items()},
-            "citation": h.citation,
-            "text": p.text,
-            "document": {k: v for k, v in asdict(d).items() if k not in ("sha256", "listed")},
-            "page": p.page,
-            "page_end": p.page_end,
-            "ocr": p.ocr,
-            "paragraph": p.paragraph,
-            "heading": p.heading,
-            "start": p.start,
-            "end": p.end,
-            "highlights": [asdict(x) for x in self.highlights],
-            "national_evidence": self.national_evidence,
-        }
-
-
-@dataclass(frozen=True)
-class AnswerSentence:
-    """One sentence of the composed answer: a verbatim quote and the marker of its passage."""
-
-    text: str
-    marker: int
-    doc_id: str
-    # A machine translation into the question's language (optional LLM), shown under text, never in its place.
-    translation: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +82,36 @@ class Answer:
         }
 
 
+@dataclass(frozen=True)
+class Reading:
+    """Stage 1, understand: the question as typed, with its misspelled words corrected, and the
+    constraints read from it (countries, years, kinds of document, quoted phrases)."""
+
+    asked: str
+    spelled: spelling.Spelling
+    understood: Understood
+
+
+@dataclass(frozen=True)
+class Found:
+    """Stage 2, retrieve: the passages in the order the answer lists them, the retrieval they came
+    from, how well each supports an answer (`rater`), and the notice of a narrowed search."""
+
+    retrieval: Retrieval
+    hits: list[Hit]
+    rater: Support
+    notice: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Stage 3, decide: the support of the top passages and whether the answer abstains."""
+
+    support: dict[str, float]
+    evidence: float
+    abstained: bool
+
+
 def ask(
     index: Index,
     question: str,
@@ -137,7 +125,8 @@ def ask(
 ) -> Answer:
     """Retrieve passages for a question and, unless answer=False, compose a cited answer.
 
-    The one entry point that the CLI, the app and the evaluation harness call. With
+    The one entry point that the CLI, the app and the evaluation harness call, in five stages:
+    understand → retrieve → decide (abstain or not) → pick the sentences to quote → compose. With
     answer=False the passages are the plain ranking (what `kb search` shows). With an answer,
     a document that addresses the question but has no passage in the top k gets its best
     passage in place of a lower-ranked repeat passage of another document, so that the
@@ -148,53 +137,71 @@ def ask(
     """
     started = time.perf_counter()
     filters = filters or Filters()
-    pool = k if not answer else max(3 * k, 15)
+    reading = understand_question(index, question, removed)
+    found = retrieve_passages(index, reading, filters, mode, k, answer, max_per_doc, mmr)
+    verdict = decide(found, index.settings.ranking)
+    if not answer:
+        cited = tuple(CitedPassage(h.rank, h) for h in found.hits)
+        return _answer(reading, mode, filters, found, verdict, started, cited=cited, generated_by="none")
+    cited, sentences = pick(index, reading, found, verdict)
+    return compose_answer(index, reading, mode, filters, found, verdict, cited, sentences, started)
+
+
+def understand_question(index: Index, question: str, removed: tuple[str, ...] = ()) -> Reading:
+    """Stage 1: the question's spelling corrected against the index's words, then its constraints."""
     ranking = index.settings.ranking
     spelled = spelling.correct(question, lexical.load(index.dir), ranking)
     index.refresh()
-    understood = understand(spelled.question, index.documents(), removed, ranking)
-    found, narrowing = narrowed_first(
+    return Reading(question, spelled, understand(spelled.question, index.documents(), removed, ranking))
+
+
+def retrieve_passages(
+    index: Index,
+    reading: Reading,
+    filters: Filters,
+    mode: str,
+    k: int,
+    answer: bool,
+    max_per_doc: int | None,
+    mmr: float | None,
+) -> Found:
+    """Stage 2: the retrieval (the stated constraints first, kb.search.understand.narrowed_first),
+    cut to k passages; for an answer, with each further supporting document swapped in."""
+    understood = reading.understood
+    retrieval, notice = narrowed_first(
         index,
-        without(spelled.question, understood),
+        without(reading.spelled.question, understood),
         understood,
         filters,
-        ranking.abstain_below,
+        index.settings.ranking.abstain_below,
         mode=mode,
-        k=pool,
+        k=k if not answer else max(3 * k, 15),
         max_per_doc=max_per_doc,
         mmr=mmr,
         scope=not any(key.startswith("document:") for key in understood.removed),
     )
-    rater = Support(found.terms, index.settings)
-    hits = found.hits[:k] if not answer else _diversify(found.hits, k, rater)
-    support = {h.passage.id: rater(h) for h in hits[:3]}
+    rater = Support(retrieval.terms, index.settings)
+    hits = retrieval.hits[:k] if not answer else _diversify(retrieval.hits, k, rater)
+    return Found(retrieval, hits, rater, notice)
+
+
+def decide(found: Found, ranking: RankingSettings) -> Verdict:
+    """Stage 3: the evidence is the best support among the top three passages; below
+    `abstain_below` the answer abstains."""
+    support = {h.passage.id: found.rater(h) for h in found.hits[:3]}
     evidence = max(support.values(), default=0.0)
-    abstained = evidence < ranking.abstain_below
-    common = {
-        "evidence": evidence,
-        "scoped_to": found.query.scoped_to,
-        "searched_for": spelled.question if spelled.changes else "",
-        "corrections": spelled.changes,
-        "understood": understood,
-    }
-    if not answer:
-        cited = tuple(CitedPassage(h.rank, h) for h in hits)
-        elapsed = (time.perf_counter() - started) * 1000
-        return Answer(
-            question,
-            mode,
-            _filters_dict(filters),
-            "",
-            abstained,
-            (),
-            cited,
-            latency_ms=elapsed,
-            generated_by="none",
-            notice=narrowing,
-            **common,
-        )
-    picked = {} if abstained else pick_sentences(index, found.focus, hits, rater, ranking.abstain_below)
-    about_g7 = any(c.value == "G7" for c in understood.active("country"))
+    return Verdict(support, evidence, evidence < ranking.abstain_below)
+
+
+def pick(
+    index: Index, reading: Reading, found: Found, verdict: Verdict
+) -> tuple[tuple[CitedPassage, ...], tuple[AnswerSentence, ...]]:
+    """Stage 4: the sentences to quote (none when the answer abstains), the passages numbered in the
+    order the answer quotes them."""
+    hits, rater = found.hits, found.rater
+    threshold = index.settings.ranking.abstain_below
+    picked = {} if verdict.abstained else pick_sentences(index, found.retrieval.focus, hits, rater, threshold)
+    about_g7 = any(c.value == "G7" for c in reading.understood.active("country"))
     cited = numbered(
         tuple(
             CitedPassage(
@@ -206,64 +213,90 @@ def ask(
     sentences = tuple(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
-    notices = [narrowing] + ([_cross_language_notice(hits[:3], support, rater)] if sentences else [])
-    llm_configured = bool(index.settings.llm_base_url and index.settings.llm_model)
+    return cited, sentences
+
+
+def compose_answer(
+    index: Index,
+    reading: Reading,
+    mode: str,
+    filters: Filters,
+    found: Found,
+    verdict: Verdict,
+    cited: tuple[CitedPassage, ...],
+    sentences: tuple[AnswerSentence, ...],
+    started: float,
+) -> Answer:
+    """Stage 5: the answer text (the quotes grouped by document, or NO_ANSWER), with the optional
+    LLM's translations and checked fluent answer, and the notices the reader needs."""
+    settings = index.settings
+    notices = [found.notice]
+    if sentences:
+        notices.append(cross_language_notice(found.hits[:3], verdict.support, found.rater))
+    llm_configured = bool(settings.llm_base_url and settings.llm_model)
     if llm_configured and sentences:
-        sentences, problem = _translated(index.settings, sentences, cited, rater.terms.language)
+        sentences, problem = translated(settings, sentences, cited, found.rater.terms.language)
         notices.append(problem)
-    text = NO_ANSWER if abstained or not sentences else compose(cited, sentences, index.settings.llm_model)
+    text = NO_ANSWER if verdict.abstained or not sentences else compose(cited, sentences, settings.llm_model)
     extra: dict = {}
     if llm_configured and sentences:
-        text, extra = _with_llm(index, spelled.question, hits, text)
+        text, extra = with_llm(index, reading.spelled.question, found.hits, text)
         if any(s.translation for s in sentences):
-            extra["translated_by"] = index.settings.llm_model
-    elapsed = (time.perf_counter() - started) * 1000
-    return Answer(
-        question,
+            extra["translated_by"] = settings.llm_model
+    notices.append(extra.pop("notice", ""))
+    return _answer(
+        reading,
         mode,
-        _filters_dict(filters),
-        text,
-        abstained or not sentences,
-        sentences,
-        cited,
-        latency_ms=elapsed,
+        filters,
+        found,
+        verdict,
+        started,
+        cited=cited,
+        text=text,
+        abstained=verdict.abstained or not sentences,
+        sentences=sentences,
         generated_by=extra.pop("generated_by", "extractive"),
-        notice=" ".join(x for x in (*notices, extra.pop("notice", "")) if x),
+        notices=notices,
         extra=extra,
-        **common,
     )
 
 
-def _cross_language_notice(hits: list[Hit], support: dict[str, float], rater: Support) -> str:
-    """CROSS_LANGUAGE_NOTICE when only passages in other languages than the question support it
-    (`support`: each passage's support, by passage id)."""
-    supporting = [h for h in hits if support[h.passage.id] >= rater.ranking.abstain_below]
-    if not supporting or not all(rater.by_meaning_only(h) for h in supporting):
-        return ""
-    names = sorted({language.name(h.document.language) for h in supporting})
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return CROSS_LANGUAGE_NOTICE.format(languages=listed)
-
-
-def _with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> tuple[str, dict]:
-    """The LLM's checked answer, or the extractive one with a notice when the endpoint fails."""
-    settings = index.settings
-    try:
-        checked = llm.check(llm.generate(settings, question, hits), hits)
-    except llm.LLMError as exc:
-        return extractive, {"notice": f"{exc}; showing the extractive answer instead."}
-    unsupported = sum(1 for s in checked if not s.supported)
-    notice = (
-        f"{unsupported} sentence(s) of the generated answer are not supported by the cited passages "
-        f"and are marked {llm.UNSUPPORTED}."
-        if unsupported
-        else ""
+def _answer(
+    reading: Reading,
+    mode: str,
+    filters: Filters,
+    found: Found,
+    verdict: Verdict,
+    started: float,
+    *,
+    cited: tuple[CitedPassage, ...],
+    generated_by: str,
+    text: str = "",
+    abstained: bool | None = None,
+    sentences: tuple[AnswerSentence, ...] = (),
+    notices: list[str] | None = None,
+    extra: dict | None = None,
+) -> Answer:
+    """The one place an Answer is built from the stages' results."""
+    spelled = reading.spelled
+    return Answer(
+        question=reading.asked,
+        mode=mode,
+        filters=_filters_dict(filters),
+        text=text,
+        abstained=verdict.abstained if abstained is None else abstained,
+        sentences=sentences,
+        passages=cited,
+        scoped_to=found.retrieval.query.scoped_to,
+        searched_for=spelled.question if spelled.changes else "",
+        corrections=spelled.changes,
+        understood=reading.understood,
+        notice=" ".join(x for x in (notices if notices is not None else [found.notice]) if x),
+        evidence=verdict.evidence,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        generated_by=generated_by,
+        extra=extra or {},
     )
-    return llm.render(checked), {
-        "generated_by": f"llm:{settings.llm_model}",
-        "notice": notice,
-        "llm_sentences": [asdict(s) for s in checked],
-    }
 
 
 def _diversify(hits: list[Hit], k: int, rater: Support) -> list[Hit]:
@@ -284,61 +317,6 @@ def _diversify(hits: list[Hit], k: int, rater: Support) -> list[Hit]:
         shown.add(h.document.id)
     top.sort(key=lambda h: h.rank)
     return [replace(h, rank=i) for i, h in enumerate(top, start=1)]
-
-
-def numbered(cited: tuple[CitedPassage, ...]) -> tuple[CitedPassage, ...]:
-    """The passages renumbered [1]…[n] in the order the answer quotes them (grouped by document, as
-    `compose` writes them), then the passages it does not quote, in rank order."""
-    quoting = [c for c in cited if c.highlights]
-    first: dict[str, int] = {}
-    for c in quoting:
-        first.setdefault(c.hit.document.id, len(first))
-    ordered = sorted(quoting, key=lambda c: first[c.hit.document.id]) + [c for c in cited if not c.highlights]
-    return tuple(replace(c, marker=i) for i, c in enumerate(ordered, 1))
-
-
-def compose(
-    cited: tuple[CitedPassage, ...], sentences: tuple[AnswerSentence, ...] = (), model: str = ""
-) -> str:
-    """The answer text: quoted sentences grouped by document, each ending with its marker, and a
-    sentence's machine translation (from `sentences`) on the line under it, marked as such."""
-    translations = {(s.marker, s.text): s.translation for s in sentences if s.translation}
-    by_doc: dict[str, list[str]] = {}
-    titles: dict[str, str] = {}
-    for c in cited:
-        for x in c.highlights:
-            titles[c.hit.document.id] = c.hit.document.cite_title
-            lines = by_doc.setdefault(c.hit.document.id, [])
-            lines.append(f"{x.text} [{c.marker}]")
-            if translated := translations.get((c.marker, x.text)):
-                lines.append(f"    {llm.translation_label(model)}: {translated}")
-    return "\n\n".join(f"{titles[d]}:\n" + "\n".join(lines) for d, lines in by_doc.items())
-
-
-def _translated(
-    settings: Settings,
-    sentences: tuple[AnswerSentence, ...],
-    cited: tuple[CitedPassage, ...],
-    question_language: str,
-) -> tuple[tuple[AnswerSentence, ...], str]:
-    """The sentences, those in another language than the question with the LLM's translation into
-    it; and a notice when the endpoint failed (the sentences are then returned untranslated)."""
-    languages = {c.marker: c.hit.document.language for c in cited}
-    foreign = [
-        i for i, s in enumerate(sentences) if analyzer.other_language(languages[s.marker], question_language)
-    ]
-    if not foreign:
-        return sentences, ""
-    try:
-        translated = llm.translate(
-            settings, [sentences[i].text for i in foreign], language.name(question_language)
-        )
-    except llm.LLMError as exc:
-        return sentences, f"No machine translation of the quotes: {exc}."
-    out = list(sentences)
-    for i, t in zip(foreign, translated, strict=True):
-        out[i] = replace(sentences[i], translation=t)
-    return tuple(out), ""
 
 
 def _filters_dict(filters: Filters) -> dict:
