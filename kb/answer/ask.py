@@ -15,7 +15,7 @@ from kb.answer.quote import Highlight, pick_sentences
 from kb.config import Settings
 from kb.index import lexical
 from kb.index.store import Index
-from kb.models import llm
+from kb.models import llm, llm_config
 from kb.search import spelling
 from kb.search.query import Filters
 from kb.search.support import Support
@@ -210,16 +210,20 @@ def ask(
         AnswerSentence(x.text, c.marker, c.hit.document.id) for c in cited for x in c.highlights
     )
     notices = [narrowing] + ([_cross_language_notice(hits[:3], support, rater)] if sentences else [])
-    llm_configured = bool(index.settings.llm_base_url and index.settings.llm_model)
+    llm_configured = llm_config.configured(index.settings)
     if llm_configured and sentences:
         sentences, problem = _translated(index.settings, sentences, cited, rater.terms.language)
         notices.append(problem)
-    text = NO_ANSWER if abstained or not sentences else compose(cited, sentences, index.settings.llm_model)
+    text = (
+        NO_ANSWER
+        if abstained or not sentences
+        else compose(cited, sentences, llm_config.name(index.settings))
+    )
     extra: dict = {}
     if llm_configured and sentences:
         text, extra = _with_llm(index, spelled.question, hits, text)
         if any(s.translation for s in sentences):
-            extra["translated_by"] = index.settings.llm_model
+            extra["translated_by"] = llm_config.name(index.settings)
     elapsed = (time.perf_counter() - started) * 1000
     return Answer(
         question,
@@ -263,7 +267,7 @@ def _with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> 
         else ""
     )
     return llm.render(checked), {
-        "generated_by": f"llm:{settings.llm_model}",
+        "generated_by": f"llm:{llm_config.name(settings)}",
         "notice": notice,
         "llm_sentences": [asdict(s) for s in checked],
     }
