@@ -15,7 +15,6 @@ import secrets
 import sys
 import urllib.parse
 from html import escape
-from pathlib import Path
 
 import kb  # noqa: F401  (sets the offline environment before gradio and huggingface_hub are imported)
 
@@ -36,6 +35,7 @@ from kb.cli import served
 from kb.compat import gradio_signed_in
 from kb.config import Settings
 from kb.errors import KBError, UsageError
+from kb.logins import auth_pairs
 
 # System fonts: the app works offline, so nothing is fetched from a font service.
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
@@ -172,33 +172,6 @@ def browser_secret(settings: Settings) -> str:
     if settings.index_dir.is_dir():
         path.write_text(secret)
     return secret
-
-
-def auth_pairs(value: str) -> list[tuple[str, str]]:
-    """Logins from KB_AUTH: `user:password` pairs separated by commas, or a file path with one pair per line."""
-    value = value.strip()
-    if not value:
-        return []
-    path = Path(value)
-    if ":" not in value and not path.is_file():
-        raise UsageError(f"KB_AUTH={value!r} is neither a file nor user:password pairs")
-    source, lines = (
-        (str(path), path.read_text(encoding="utf-8").splitlines())
-        if path.is_file()
-        else ("KB_AUTH", value.split(","))
-    )
-    pairs = []
-    for n, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not (sep and user.strip() and password):
-            raise UsageError(f"{source}: entry {n} is not of the form user:password")
-        pairs.append((user.strip(), password))
-    if not pairs:
-        raise UsageError(f"{source} holds no user:password pair")
-    return pairs
 
 
 def serve(
