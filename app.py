@@ -23,6 +23,7 @@ import gradio as gr
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 
+from kb import web_api
 from kb.answer import render
 from kb.api import AskRequest, Library
 from kb.app.ask_tab import ask_tab
@@ -35,7 +36,7 @@ from kb.cli import served
 from kb.compat import gradio_signed_in
 from kb.config import Settings
 from kb.errors import KBError, UsageError
-from kb.logins import auth_pairs
+from kb.logins import auth_pairs, basic_login
 
 # System fonts: the app works offline, so nothing is fetched from a font service.
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
@@ -209,9 +210,15 @@ def serve(
             "another port with --port or KB_PORT"
         ) from exc
 
+    def allowed(request: Request) -> bool:
+        """The check Gradio applies to its own routes (no login configured, or a session cookie it
+        issued), or a login of KB_AUTH sent as HTTP Basic credentials, as programs do."""
+        return gradio_signed_in(app, request.cookies) or basic_login(
+            logins, request.headers.get("authorization", "")
+        )
+
     def signed_in(request: Request) -> None:
-        """The check Gradio applies to its own routes: no login configured, or a session cookie it issued."""
-        if not gradio_signed_in(app, request.cookies):
+        if not allowed(request):
             raise HTTPException(401, "Not authenticated")
 
     def pdf(doc_id: str) -> FileResponse:
@@ -221,6 +228,7 @@ def serve(
         return FileResponse(path, media_type="application/pdf")
 
     app.add_api_route("/kb/pdf/{doc_id}", pdf, methods=["GET"], dependencies=[Depends(signed_in)])
+    app.mount(web_api.PREFIX, web_api.api(library, allowed))  # the JSON API (kb/web_api.py)
 
     token = served.token()
 
