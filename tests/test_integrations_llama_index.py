@@ -9,11 +9,14 @@ the prompt it was given), and the LLM path a stub of the OpenAI API on loopback 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import kb
+from helpers import ROOT, kb
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import CitationQueryEngine, RetrieverQueryEngine
 
@@ -158,3 +161,25 @@ def test_a_kb_llm_class_that_cannot_be_used_is_a_usage_error_saying_what_to_do(f
         settings = fixtures_index.settings.with_(llm_class=llm_class, llm_options=options)
         with pytest.raises(UsageError, match=message):
             ask(Index(settings), QUESTION)
+
+
+def test_the_documented_example_runs_and_cites_what_kb_ask_cites(fixtures_index, asked):
+    example = ROOT / "docs" / "examples" / "llama_index_query.py"
+    result = subprocess.run(
+        [sys.executable, str(example), "--index", str(fixtures_index.dir), QUESTION],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "KB_LLM_BASE_URL": "",
+            "KB_LLM_MODEL": "",
+            "KB_LLM_CLASS": "",
+        },
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No language model configured" in result.stdout
+    for n, passage in enumerate(asked["passages"], start=1):
+        assert f"[{n}] {passage['citation']}  ({passage['id']}, score" in result.stdout
