@@ -228,7 +228,7 @@ def serve(
         return FileResponse(path, media_type="application/pdf")
 
     app.add_api_route("/kb/pdf/{doc_id}", pdf, methods=["GET"], dependencies=[Depends(signed_in)])
-    app.mount(web_api.PREFIX, web_api.api(library, allowed))  # the JSON API (kb/web_api.py)
+    app.include_router(web_api.router(library, allowed))  # the JSON API (kb/web_api.py)
 
     token = served.token()
 

@@ -17,13 +17,14 @@ docs/integrations.md shows each with curl.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.api import Library
@@ -32,7 +33,9 @@ from kb.commitments import listing, topics
 from kb.errors import KBError, UsageError
 
 PREFIX = "/api/v1"
-log = logging.getLogger("kb.web_api")
+TITLE = "G7 migrant smuggling knowledge base"
+DESCRIPTION = "Cited answers, passages, documents and commitments (docs/integrations.md)."
+FORM = "application/x-www-form-urlencoded"
 
 
 class FiltersIn(BaseModel):
@@ -98,12 +101,12 @@ class AnswerOut(BaseModel):
     commitments: list[dict]
 
 
-def api(library: Library, signed_in: Callable[[Request], bool]) -> FastAPI:
-    """The JSON API as an app to mount at PREFIX on the app's server; `signed_in` is the app's
-    login check (kb/logins.py), applied to every route."""
+def router(library: Library, allowed: Callable[[Request], bool]) -> APIRouter:
+    """The JSON API's routes, to include in the app's server; `allowed` is the app's login check
+    (kb/logins.py), applied to every route."""
 
-    def login(request: Request) -> None:
-        if not signed_in(request):
+    def signed_in(request: Request) -> None:
+        if not allowed(request):
             raise HTTPException(
                 401,
                 "Not signed in: send a login of KB_AUTH as HTTP Basic credentials (curl -u user:password), "
@@ -111,19 +114,7 @@ def api(library: Library, signed_in: Callable[[Request], bool]) -> FastAPI:
                 headers={"WWW-Authenticate": 'Basic realm="kb"'},
             )
 
-    app = FastAPI(
-        title="G7 migrant smuggling knowledge base",
-        version="1",
-        description="Cited answers, passages, documents and commitments (docs/integrations.md).",
-        docs_url=None,  # Swagger's page loads its scripts from a CDN; this app works offline
-        redoc_url=None,
-        dependencies=[Depends(login)],
-    )
-    app.add_middleware(_ReadBodiesAsJSON)
-
-    @app.exception_handler(RequestValidationError)
-    def unusable(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _described(exc.errors())}, status_code=422)
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(signed_in)], route_class=_JSONRoute)
 
     def call(fn, *args, refused: int = 422):
         """fn(*args), its errors as HTTP errors with the app's messages (`refused`: the status of a UsageError)."""
@@ -136,27 +127,27 @@ def api(library: Library, signed_in: Callable[[Request], bool]) -> FastAPI:
         except Exception as exc:  # the traceback goes to the server's log (kb/app/messages.py)
             raise HTTPException(503, readable(exc, library)) from None
 
-    @app.post("/ask", responses={200: {"model": AnswerOut}})
+    @api.post("/ask", responses={200: {"model": AnswerOut}})
     def ask(body: AskIn) -> dict:
         """A cited answer: sentences quoted from the passages, each with the marker of its passage."""
         return call(library.ask, *body.arguments())
 
-    @app.post("/search", responses={200: {"model": AnswerOut}})
+    @api.post("/search", responses={200: {"model": AnswerOut}})
     def search(body: AskIn) -> dict:
         """The ranked passages for a question, without an answer (`kb search --json`)."""
         return call(library.ask, *body.arguments(), False)
 
-    @app.get("/documents")
+    @api.get("/documents")
     def documents() -> list[dict]:
         """Every indexed document: its manifest fields, passage count and ingest time."""
         return call(library.documents)
 
-    @app.get("/documents/{doc_id}", responses={404: {"description": "no document with this id"}})
+    @api.get("/documents/{doc_id}", responses={404: {"description": "no document with this id"}})
     def document(doc_id: str) -> dict:
         """A document and its passages in reading order, each with paragraph, page, text and citation."""
         return call(library.document, doc_id, refused=404)  # its one UsageError: no such document
 
-    @app.get("/commitments")
+    @api.get("/commitments")
     def commitments(
         doc: Annotated[list[str] | None, Query(description="only these documents' commitments")] = None,
         topic: Annotated[
@@ -169,7 +160,7 @@ def api(library: Library, signed_in: Callable[[Request], bool]) -> FastAPI:
         """The commitments of the G7's texts, with their citation, topics, lineage and evidence countries."""
         return call(_commitments, library, doc or [], topic or [], strength or [])
 
-    @app.get("/commitments/{ref}", responses={404: {"description": "no commitment with this id"}})
+    @api.get("/commitments/{ref}", responses={404: {"description": "no commitment with this id"}})
     def commitment(
         ref: str, country: Annotated[str, Query(description="ISO 3166 alpha-3: only this country")] = ""
     ) -> dict:
@@ -179,7 +170,12 @@ def api(library: Library, signed_in: Callable[[Request], bool]) -> FastAPI:
             raise HTTPException(404, f"no commitment {ref!r}; GET {PREFIX}/commitments lists them")
         return call(listing.evidence, tracker, ref, library.settings.sources_dir, country)
 
-    return app
+    @api.get("/openapi.json", include_in_schema=False)
+    def schema() -> dict:
+        """The OpenAPI schema of these routes alone (the server's /openapi.json has Gradio's too)."""
+        return get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=api.routes)
+
+    return api
 
 
 def _commitments(library: Library, doc: list[str], topic: list[str], strength: list[str]) -> dict:
@@ -205,20 +201,24 @@ def _described(errors: list) -> str:
     return "; ".join(parts)
 
 
-class _ReadBodiesAsJSON:
-    """Reads a body sent as a form, or with no type, as JSON: `curl -d '{…}'` sends a form's type.
-    Safe because no route of this API changes anything: a page of another site that posts a form
-    here gets an answer its browser does not let it read."""
+class _JSONRoute(APIRoute):
+    """A route of this API: it reads a body sent as a form, or with no type, as JSON (`curl -d '{…}'`
+    sends a form's type), and says what is wrong with a body it cannot use in one sentence. Reading
+    forms is safe because no route here changes anything: a page of another site that posts a form
+    gets an answer its browser does not let it read."""
 
-    FORM = b"application/x-www-form-urlencoded"
+    def get_route_handler(self):
+        handle = super().get_route_handler()
 
-    def __init__(self, app) -> None:
-        self.app = app
+        async def handle_json(request: Request):
+            kind = request.headers.get("content-type", "")
+            if request.method == "POST" and (not kind or kind.split(";")[0].strip() == FORM):
+                headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+                scope = {**request.scope, "headers": [*headers, (b"content-type", b"application/json")]}
+                request = Request(scope, request.receive)
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                return JSONResponse({"detail": _described(exc.errors())}, status_code=422)
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            kind = dict(scope["headers"]).get(b"content-type", b"")
-            if not kind or kind.split(b";")[0].strip() == self.FORM:
-                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
-        await self.app(scope, receive, send)
+        return handle_json

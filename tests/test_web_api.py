@@ -118,10 +118,11 @@ def test_commitments_filtered_by_topic_and_one_with_its_evidence(api):
 
 def test_the_openapi_schema_describes_the_four_endpoints(api):
     schema = api.get("/openapi.json").json()
-    assert {"/ask", "/search", "/documents/{doc_id}", "/commitments"} <= set(schema["paths"])
+    assert {f"/api/v1/{p}" for p in ("ask", "search", "documents/{doc_id}", "commitments")} <= set(
+        schema["paths"]
+    )
     body = schema["components"]["schemas"]["AskIn"]
     assert body["required"] == ["question"] and {"mode", "k", "filters", "removed"} <= set(body["properties"])
-    assert schema["servers"] == [{"url": "/api/v1"}]
 
 
 def test_with_kb_auth_the_api_refuses_requests_without_a_login(with_login):
@@ -131,6 +132,7 @@ def test_with_kb_auth_the_api_refuses_requests_without_a_login(with_login):
             ("POST", "/api/v1/search"),
             ("GET", f"/api/v1/documents/{DECLARATION_ID}"),
             ("GET", "/api/v1/commitments"),
+            ("GET", "/api/v1/openapi.json"),
         ):
             refused = http.request(method, path, json={"question": QUESTION})
             assert refused.status_code == 401, path
