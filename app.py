@@ -15,7 +15,6 @@ import secrets
 import sys
 import urllib.parse
 from html import escape
-from pathlib import Path
 
 import kb  # noqa: F401  (sets the offline environment before gradio and huggingface_hub are imported)
 
@@ -24,6 +23,7 @@ import gradio as gr
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 
+from kb import web_api
 from kb.answer import render
 from kb.api import AskRequest, Library
 from kb.app.ask_tab import ask_tab
@@ -36,6 +36,7 @@ from kb.cli import served
 from kb.compat import gradio_signed_in
 from kb.config import Settings
 from kb.errors import KBError, UsageError
+from kb.logins import auth_pairs, basic_login
 
 # System fonts: the app works offline, so nothing is fetched from a font service.
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
@@ -174,33 +175,6 @@ def browser_secret(settings: Settings) -> str:
     return secret
 
 
-def auth_pairs(value: str) -> list[tuple[str, str]]:
-    """Logins from KB_AUTH: `user:password` pairs separated by commas, or a file path with one pair per line."""
-    value = value.strip()
-    if not value:
-        return []
-    path = Path(value)
-    if ":" not in value and not path.is_file():
-        raise UsageError(f"KB_AUTH={value!r} is neither a file nor user:password pairs")
-    source, lines = (
-        (str(path), path.read_text(encoding="utf-8").splitlines())
-        if path.is_file()
-        else ("KB_AUTH", value.split(","))
-    )
-    pairs = []
-    for n, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not (sep and user.strip() and password):
-            raise UsageError(f"{source}: entry {n} is not of the form user:password")
-        pairs.append((user.strip(), password))
-    if not pairs:
-        raise UsageError(f"{source} holds no user:password pair")
-    return pairs
-
-
 def serve(
     settings: Settings,
     block: bool = True,
@@ -236,9 +210,15 @@ def serve(
             "another port with --port or KB_PORT"
         ) from exc
 
+    def allowed(request: Request) -> bool:
+        """The check Gradio applies to its own routes (no login configured, or a session cookie it
+        issued), or a login of KB_AUTH sent as HTTP Basic credentials, as programs do."""
+        return gradio_signed_in(app, request.cookies) or basic_login(
+            logins, request.headers.get("authorization", "")
+        )
+
     def signed_in(request: Request) -> None:
-        """The check Gradio applies to its own routes: no login configured, or a session cookie it issued."""
-        if not gradio_signed_in(app, request.cookies):
+        if not allowed(request):
             raise HTTPException(401, "Not authenticated")
 
     def pdf(doc_id: str) -> FileResponse:
@@ -248,6 +228,7 @@ def serve(
         return FileResponse(path, media_type="application/pdf")
 
     app.add_api_route("/kb/pdf/{doc_id}", pdf, methods=["GET"], dependencies=[Depends(signed_in)])
+    app.include_router(web_api.router(library, allowed))  # the JSON API (kb/web_api.py)
 
     token = served.token()
 

@@ -135,14 +135,16 @@ class Library:
         k: int = 5,
         filters: dict | None = None,
         removed: list[str] | None = None,
+        answer: bool = True,
     ) -> dict:
         """The answer dict for a question (see Answer.to_dict); refuses empty or over-long questions.
-        `removed`: keys of constraints read from the question to ignore (`understood.constraints[].key`)."""
+        `removed`: keys of constraints read from the question to ignore (`understood.constraints[].key`).
+        answer=False: the ranked passages alone, as `kb search --json` prints them."""
         if not isinstance(removed, list | tuple | type(None)):
             raise UsageError("removed must be a list of constraint keys such as 'country:FRA'")
         if not (isinstance(k, int | float) and 1 <= k <= 50):
             raise UsageError(f"k (the number of passages) must be between 1 and 50, not {k!r}")
-        request = AskRequest(question, mode, k, Filters.read(filters), tuple(removed or ()))
+        request = AskRequest(question, mode, k, Filters.read(filters), tuple(removed or ()), answer)
         return self.answer(request).to_dict()
 
     def answer(self, request: AskRequest) -> Answer:

@@ -124,10 +124,16 @@ class Settings:
     port: int = 7860
     auth: str = ""  # "user:password,user2:password2" or the path of a file with one pair per line
     max_question_chars: int = 500
-    llm_base_url: str = ""  # an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
+    # The optional language model (kb/models/llm_config.py): an OpenAI-compatible endpoint, e.g.
+    # http://localhost:11434/v1 with a model name, or the import path of an installed llama-index
+    # LLM class with its keyword arguments as a JSON object.
+    llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    llm_class: str = ""  # e.g. llama_index.llms.azure_openai.AzureOpenAI
+    # e.g. {"engine": "gpt-4o", "azure_endpoint": "https://…", "api_version": "2024-10-21"}
+    llm_options: str = ""
     ranking: RankingSettings = field(default_factory=RankingSettings)  # not from the environment
 
     @classmethod

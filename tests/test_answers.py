@@ -249,7 +249,11 @@ class _StubLLM(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         assert body["messages"][0]["content"].count("[1]") >= 1
         time.sleep(type(self).delay)
-        payload = json.dumps({"choices": [{"message": {"content": type(self).reply}}]}).encode()
+        # The shape of OpenAI's chat completion (llama-index's OpenAILike reads the role too)
+        message = {"role": "assistant", "content": type(self).reply}
+        payload = json.dumps(
+            {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

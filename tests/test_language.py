@@ -260,7 +260,11 @@ class _TranslatingLLM(BaseHTTPRequestHandler):
             return
         numbered = re.findall(r"^(\d+)\. (.+)$", prompt, flags=re.M)
         reply = "\n".join(f"{n}. EN: {' '.join(text.split()[:3])}" for n, text in numbered)
-        payload = json.dumps({"choices": [{"message": {"content": reply}}]}).encode()
+        # The shape of OpenAI's chat completion (llama-index's OpenAILike reads the role too)
+        message = {"role": "assistant", "content": reply}
+        payload = json.dumps(
+            {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

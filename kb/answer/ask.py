@@ -25,6 +25,7 @@ from kb.answer.quote import pick_sentences
 from kb.config import RankingSettings
 from kb.index import lexical
 from kb.index.store import Index
+from kb.models import llm_config
 from kb.search import spelling
 from kb.search.query import Filters
 from kb.search.retrieve import Retrieval
@@ -233,16 +234,20 @@ def compose_answer(
     notices = [found.notice]
     if sentences:
         notices.append(cross_language_notice(found.hits[:3], verdict.support, found.rater))
-    llm_configured = bool(settings.llm_base_url and settings.llm_model)
+    llm_configured = llm_config.configured(settings)
     if llm_configured and sentences:
         sentences, problem = translated(settings, sentences, cited, found.rater.terms.language)
         notices.append(problem)
-    text = NO_ANSWER if verdict.abstained or not sentences else compose(cited, sentences, settings.llm_model)
+    text = (
+        NO_ANSWER
+        if verdict.abstained or not sentences
+        else compose(cited, sentences, llm_config.name(settings))
+    )
     extra: dict = {}
     if llm_configured and sentences:
         text, extra = with_llm(index, reading.spelled.question, found.hits, text)
         if any(s.translation for s in sentences):
-            extra["translated_by"] = settings.llm_model
+            extra["translated_by"] = llm_config.name(settings)
     notices.append(extra.pop("notice", ""))
     return _answer(
         reading,

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from kb.answer.quote import Highlight
 from kb.config import Settings
 from kb.index.store import Index
-from kb.models import llm
+from kb.models import llm, llm_config
 from kb.search.support import Support
 from kb.text import analyzer, language
 from kb.types import Hit
@@ -92,7 +92,7 @@ def with_llm(index: Index, question: str, hits: list[Hit], extractive: str) -> t
         else ""
     )
     return llm.render(checked), {
-        "generated_by": f"llm:{settings.llm_model}",
+        "generated_by": f"llm:{llm_config.name(settings)}",
         "notice": notice,
         "llm_sentences": [asdict(s) for s in checked],
     }

@@ -129,35 +129,13 @@ def _open(args: argparse.Namespace):
 def run_list(args: argparse.Namespace) -> int:
     if args.eval:
         return run_eval(args)
-    from kb.commitments import rules as rules_mod
+    from kb.commitments import listing, view
     from kb.commitments import topics as topics_mod
-    from kb.commitments import view
-    from kb.errors import UsageError
 
     settings, library, tracker = _open(args)
-    taxonomy, rules = topics_mod.load(), rules_mod.load()
+    taxonomy = topics_mod.load()
     docs = {d: r.document for d, r in library.records().items()}
-    wanted_topics = _split(args.topic)
-    wanted_strengths = _split(args.strength)
-    wanted_docs = _split(args.doc)
-    bad = [t for t in wanted_topics if t not in taxonomy.keys]
-    if bad:
-        raise UsageError(f"unknown topic {', '.join(bad)}; choose from {', '.join(taxonomy.keys)}")
-    bad = [s for s in wanted_strengths if s not in [x.key for x in rules.strengths]]
-    if bad:
-        raise UsageError(
-            f"unknown strength {', '.join(bad)}; choose from {', '.join(x.key for x in rules.strengths)}"
-        )
-    bad = [d for d in wanted_docs if d not in docs]
-    if bad:
-        raise UsageError(f"no indexed document has id {', '.join(bad)}; see `kb sources`")
-    rows = [
-        c
-        for c in tracker.commitments
-        if (not wanted_docs or c.doc_id in wanted_docs)
-        and (not wanted_topics or set(c.topic_keys) & set(wanted_topics))
-        and (not wanted_strengths or c.strength in wanted_strengths)
-    ]
+    rows = listing.select(tracker, docs, _split(args.doc), _split(args.topic), _split(args.strength))
     if args.json:
         print(json.dumps([output.as_json(c, tracker, taxonomy) for c in rows], indent=2, ensure_ascii=False))
     elif args.csv:
@@ -170,21 +148,19 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_evidence(args: argparse.Namespace) -> int:
-    from kb.commitments import compliance, matrix
+    from kb.commitments import compliance, listing, matrix
     from kb.commitments import rules as rules_mod
     from kb.commitments import topics as topics_mod
 
     settings, library, tracker = _open(args)
     c = _one(tracker, args.id)
+    if getattr(args, "json", False):
+        data = listing.evidence(tracker, c.key, settings.sources_dir)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
     taxonomy, rules = topics_mod.load(), rules_mod.load()
     docs = {d: r.document for d, r in library.records().items()}
     m = matrix.build(tracker, compliance.load(settings.sources_dir), rules) if c.is_commitment else None
-    if getattr(args, "json", False):
-        data = output.as_json(c, tracker, taxonomy, full=True)
-        if m:
-            data["compliance"] = {k: m.cell(c.key, k).score.to_dict() for k in m.countries}
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-        return 0
     width = output.width()
     print(f"{c.id}  {c.citation}")
     print(f"  {c.strength} · actor: {c.actor} · topics: {output.topics(c, taxonomy)}")
@@ -376,16 +352,9 @@ def _gold_docs(args) -> list[str]:
 
 
 def _one(tracker, ref: str):
-    from kb.errors import UsageError
+    from kb.commitments import listing
 
-    found = tracker.find(ref)
-    if not found:
-        raise UsageError(f"no commitment {ref!r}; list them with `kb commitments`")
-    if len(found) > 1:
-        raise UsageError(
-            f"{ref!r} names {len(found)} commitments; write one of: {', '.join(c.key for c in found)}"
-        )
-    return found[0]
+    return listing.one(tracker, ref)
 
 
 def _split(values: list[str]) -> list[str]:

@@ -6,24 +6,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-
-def as_json(c, tracker, taxonomy, full: bool = False) -> dict:
-    lin = tracker.lineage.get(c.key)
-    evidence = tracker.evidence.get(c.key, [])
-    data = {
-        **c.to_dict(),
-        "topics": [
-            {"key": t.key, "label": taxonomy.label(t.key), "score": t.score, "keywords": list(t.keywords)}
-            for t in c.topics
-        ],
-        "lineage": lin.to_dict() if lin else None,
-        "evidence_countries": sorted({e.country for e in evidence}),
-    }
-    if full:
-        data["evidence"] = [e.to_dict() for e in evidence]
-    else:
-        data["evidence"] = [{k: v for k, v in e.to_dict().items() if k != "text"} for e in evidence]
-    return data
+from kb.commitments.listing import as_json  # noqa: F401  (the JSON of `kb commitments`, shared with the APIs)
 
 
 def as_csv(rows, tracker, docs) -> str:

@@ -1,6 +1,9 @@
-"""Optional fluent answers from an OpenAI-compatible endpoint, checked against the passages.
+"""Optional fluent answers from a language model, checked against the passages.
 
-Used only when KB_LLM_BASE_URL and KB_LLM_MODEL are set (e.g. a local Ollama or vLLM server).
+The model is any llama-index `LLM` (kb/models/llm_config.py builds it from the settings): an
+OpenAI-compatible endpoint (KB_LLM_BASE_URL and KB_LLM_MODEL, e.g. a local Ollama, vLLM or
+llama.cpp server) through `OpenAILike`, or the llama-index integration KB_LLM_CLASS names (Azure
+OpenAI, Bedrock, ...). Nothing here runs unless one of them is set.
 It also translates quoted sentences that are in another language than the question (`translate`):
 the translation is shown under the original, marked as a machine translation, never in its place.
 The model sees the numbered passages and must cite them as [n] after each sentence, in the
@@ -15,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from kb.config import Settings
+from kb.models import llm_config
 from kb.text.sentences import sentence_spans
 from kb.types import Hit
 
@@ -81,29 +85,25 @@ def translate(settings: Settings, sentences: list[str], language: str) -> list[s
 
 
 def _complete(settings: Settings, prompt: str) -> str:
-    """The endpoint's reply to one user message; raises LLMError on any failure."""
-    import httpx
+    """The model's reply to one user message; raises LLMError on any failure of the model."""
+    from llama_index.core.llms import ChatMessage
 
-    headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
-    body = {
-        "model": settings.llm_model,
-        "messages": [{"role": "user", "content": prompt}],
-        "temperature": 0,
-    }
-    url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+    model = llm_config.model(settings)  # a configuration error is the user's to fix: not caught here
+    where = llm_config.where(settings)
     try:
-        response = httpx.post(url, json=body, headers=headers, timeout=settings.llm_timeout)
-        response.raise_for_status()
-        return str(response.json()["choices"][0]["message"]["content"]).strip()
-    except httpx.TimeoutException:
-        raise LLMError(
-            f"the language model at {settings.llm_base_url} did not answer within "
-            f"{settings.llm_timeout:.0f} s"
-        ) from None
-    except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-        raise LLMError(
-            f"the language model at {settings.llm_base_url} failed ({exc.__class__.__name__})"
-        ) from None
+        reply = model.chat([ChatMessage(role="user", content=prompt)])
+    # Whatever the integration raises (each has its own errors: openai's, boto's, httpx's) means
+    # no generated answer; the caller shows the extractive one with this message, never a traceback.
+    except Exception as exc:
+        if any("timeout" in k.__name__.lower() for k in type(exc).__mro__):
+            raise LLMError(
+                f"the language model {where} did not answer within {settings.llm_timeout:.0f} s"
+            ) from None
+        raise LLMError(f"the language model {where} failed ({exc.__class__.__name__})") from None
+    text = reply.message.content
+    if not text or not text.strip():
+        raise LLMError(f"the language model {where} returned no text")
+    return text.strip()
 
 
 def check(text: str, hits: list[Hit]) -> list[CheckedSentence]:
