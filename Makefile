@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install lint audit bench clean
+.PHONY: run test test-fast install lint audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ audit: $(TEST_STAMP)
 test: $(TEST_STAMP) /usr/bin/chromium $(TESSERACT) lint audit
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10 --hypothesis-profile=ci
 	$(BIN)/kb eval evals/suites/g7-smuggling.yaml --mode hybrid --out test-output/eval -q $(EVAL_FLOORS)
+
+# The inner loop: lint and every test but the browser's and the long end-to-end runs (-m slow),
+# stopping at the first failure; `make test` runs them all.
+test-fast: $(TEST_STAMP) $(TESSERACT) lint
+	$(BIN)/python -m pytest -q -x -n auto --maxprocesses 4 --dist loadfile -m "not slow and not browser" --hypothesis-profile=ci
 
 bench: $(STAMP)
 	$(BIN)/kb bench
