@@ -21,6 +21,10 @@ from ingest.tables.pdf_text import PageText, read_page
 _CAPTION_LINES = 3  # a caption is at most this many lines above (or below) its table
 _CAPTION_GAP = 2.5  # ... and at most this many line heights away from it
 _NOTE_LINES = 6
+# A curve of this many points near a run of "rows" makes it a chart (its legend and axis labels).
+_CHART_POINTS = 6
+# A grid of rules with text in fewer of its cells than this is a chart's grid or a frame, not a table.
+_FILLED_CELLS = 0.4
 
 
 def tables_of_pdf(path: Path | str) -> list[Table]:
@@ -62,7 +66,10 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
     """The tables of one pdfplumber page (`number` 1-based); `before` is the last table of the
     pages before it, which a table at the top of this page may continue."""
     text = read_page(page, number)
-    regions = find_regions(text, _ruled_boxes(page))
+    charts = [_box(c) for c in page.curves if len(c.get("pts", ())) >= _CHART_POINTS]
+    regions = [
+        r for r in find_regions(text, _ruled_boxes(page)) if r.ruled or not any(_meets(r.bbox, c) for c in charts)
+    ]
     out = []
     for k, region in enumerate(regions):
         cells = build_cells(text, region.lines, region.bbox)
@@ -70,12 +77,20 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
             continue
         caption = _caption(text, region, regions[k - 1] if k else None)
         table = Table(number, region.bbox, caption, cells, _notes(text, region))
-        if not caption and k == 0 and before is not None and before.page == number - 1:
+        if not caption and k == 0 and before is not None and before.caption and before.page == number - 1:
             if table.cols == before.cols and _first_on_page(text, region):
                 caption = before.caption.removesuffix(" (continued)") + " (continued)"
                 table = Table(number, region.bbox, caption, cells, table.notes)
         out.append(table)
     return out
+
+
+def _box(obj) -> tuple[float, float, float, float]:
+    return (float(obj["x0"]), float(obj["top"]), float(obj["x1"]), float(obj["bottom"]))
+
+
+def _meets(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _ruled_boxes(page) -> list[tuple[float, float, float, float]]:
@@ -84,8 +99,24 @@ def _ruled_boxes(page) -> list[tuple[float, float, float, float]]:
     boxes = []
     for table in finder.tables:
         rows = table.rows
-        if len(rows) >= 2 and max(len(r.cells) for r in rows) >= 2:
-            boxes.append(tuple(float(v) for v in table.bbox))
+        if len(rows) < 2 or max(len(r.cells) for r in rows) < 2:
+            continue
+        texts = [t for row in table.extract() for t in row if t is not None]
+        if sum(1 for t in texts if t.strip()) < _FILLED_CELLS * len(texts):
+            continue
+        # A row of one cell across the grid (a heading between two tables drawn in one frame)
+        # parts the grid.
+        run: list = []
+        for row in [*rows, None]:
+            if row is None or (
+                sum(1 for c in row.cells if c is not None) <= 1
+                and row.bbox[2] - row.bbox[0] >= 0.9 * (table.bbox[2] - table.bbox[0])
+            ):
+                if len(run) >= 2:
+                    boxes.append((run[0].bbox[0], run[0].bbox[1], run[-1].bbox[2], run[-1].bbox[3]))
+                run = []
+            else:
+                run.append(row)
     return boxes
 
 

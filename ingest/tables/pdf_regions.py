@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from ingest.tables.pdf_text import PageText, Segment, TextLine
 
 CAPTION = re.compile(r"^\s*(?:table|tab\.|tableau|tabelle|tabla|tabella|exhibit)\s*[\dIVXA-Z]", re.I)
+# A figure's caption or a section heading ("6.4.  Teachers and trainers") is never a table row.
+BLOCKER = re.compile(r"^\s*(?:figure|fig\.|chart|graph|diagram|map|box|exhibit|graphique|abbildung)\s*[\dIVX]", re.I)
+_ENUMERATOR = re.compile(r"^(?:\(?\d{1,2}(?:\.\d{1,2})*[.):]?|[•·▪◦\-–]|\(?[a-z][.)])$")
 NOTE = re.compile(r"^\s*(?:sources?|notes?|nb|\*|†|‡|§|¹|\(\w\)|\w\)|abbreviations?)\b|^\s*[*†‡§]", re.I)
 # A segment with this many words that is wider than this share of the page's text width is prose
 # (two-column pages give two such segments a line), never a cell of a row.
@@ -27,6 +30,8 @@ _ROW_GAP = 2.2
 _HEAD_GAP = 1.6  # column headings sit at most this many line heights above the row under them
 _BETWEEN = 3  # lines that are not rows allowed between two rows of one table
 _MIN_ROWS = 2
+_JOIN_GAP = 6.0  # blocks of rows of one table are at most this many line heights apart
+_ALIGNED = 0.8  # ... and this share of the lower block's cells sit under cells of the upper one
 
 
 @dataclass
@@ -42,7 +47,10 @@ def find_regions(page: PageText, ruled_boxes: list[tuple[float, float, float, fl
     """The tables of a page, top to bottom."""
     width = _text_width(page)
     cells = [_cells(line, width) for line in page.lines]
+    _drop_paragraph_ends(page, cells, width)
     regions = _text_regions(page, cells, width)
+    # A text region over several ruled tables (rows of three grids read as one run) gives way to them.
+    regions = [r for r in regions if sum(1 for box in ruled_boxes if _overlap(r.bbox, box) > 0.1 * _area(box)) < 2]
     for box in ruled_boxes:
         inside = [i for i, line in enumerate(page.lines) if _centre_in(line, box)]
         if not inside:
@@ -67,9 +75,30 @@ def is_prose(segment: Segment, width: float) -> bool:
 
 def _cells(line: TextLine, width: float) -> list[Segment]:
     """The segments of a line that could be cells (not prose), none when it is a caption."""
-    if CAPTION.match(line.text):
+    segments = line.segments
+    if any(CAPTION.match(s.text) or BLOCKER.match(s.text) for s in segments):
         return []
-    return [s for s in line.segments if not is_prose(s, width)]
+    if len(segments) == 2 and _ENUMERATOR.match(segments[0].text) and len(segments[1].words) >= 3:
+        return []  # a numbered heading or list item
+    return [s for s in segments if not is_prose(s, width)]
+
+
+def _drop_paragraph_ends(page: PageText, cells: list[list[Segment]], width: float) -> None:
+    """Leave out of the cells the short lines of prose (a paragraph's last line, a short line of
+    a narrow column) that start where a line of prose just above or below them starts."""
+    lines = page.lines
+    for i, line in enumerate(lines):
+        starts = {
+            round(s.x0)
+            for j in (i - 1, i + 1)
+            if 0 <= j < len(lines)
+            for s in lines[j].segments
+            if is_prose(s, width)
+        }
+        if starts:
+            cells[i] = [
+                s for s in cells[i] if not (len(s.words) >= 3 and any(abs(s.x0 - x) <= 1.5 for x in starts))
+            ]
 
 
 def _text_regions(page: PageText, cells: list[list[Segment]], width: float) -> list[Region]:
@@ -84,7 +113,45 @@ def _text_regions(page: PageText, cells: list[list[Segment]], width: float) -> l
         run.append(i)
     if run:
         regions.extend(_region_of(page, cells, run, width))
-    return [r for r in regions if len(r.lines) >= _MIN_ROWS and not _all_in_one(lines, r)]
+    regions = [r for r in regions if len(r.lines) >= _MIN_ROWS]
+    return _joined(page, cells, regions)
+
+
+def _joined(page: PageText, cells: list[list[Segment]], regions: list[Region]) -> list[Region]:
+    """Neighbouring regions joined where only white space, rules and short lines (a section
+    row: "Male", "Female") stand between them and their columns line up: a table whose blocks
+    of rows are set apart."""
+    out: list[Region] = []
+    for region in regions:
+        if out and _same_table(page, cells, out[-1], region):
+            last = out[-1]
+            last.lines = list(range(last.lines[0], region.lines[-1] + 1))
+            between = [s for i in last.lines for s in cells[i]]
+            last.bbox = _union([last.bbox, region.bbox] + [
+                (s.x0, s.top, s.x1, s.bottom) for s in between if s.x0 >= last.bbox[0] - 2 and s.x1 <= last.bbox[2] + 2
+            ])  # fmt: skip
+        else:
+            out.append(region)
+    return out
+
+
+def _same_table(page: PageText, cells, upper: Region, lower: Region) -> bool:
+    lines = page.lines
+    size = lines[upper.lines[-1]].size
+    if lower.bbox[1] - upper.bbox[3] > _JOIN_GAP * size:
+        return False
+    for i in range(upper.lines[-1] + 1, lower.lines[0]):
+        line = lines[i]
+        if not cells[i] or len(cells[i]) > 1 or NOTE.match(line.text) or len(line.words) > 4:
+            return False
+        if not (upper.bbox[0] - 1 <= line.x0 and line.x1 <= upper.bbox[2] + 1):
+            return False
+    bands = [(s.x0, s.x1) for i in upper.lines for s in cells[i] if len(cells[i]) >= 2]
+    below = [s for i in lower.lines for s in cells[i] if len(cells[i]) >= 2]
+    aligned = sum(1 for s in below if any(s.x0 < b[1] and s.x1 > b[0] for b in bands))
+    overlap = min(upper.bbox[2], lower.bbox[2]) - max(upper.bbox[0], lower.bbox[0])
+    widths = min(upper.bbox[2] - upper.bbox[0], lower.bbox[2] - lower.bbox[0])
+    return aligned >= _ALIGNED * max(1, len(below)) and overlap >= 0.8 * widths
 
 
 def _continues(page: PageText, cells: list[list[Segment]], last: int, nxt: int) -> bool:
@@ -142,10 +209,6 @@ def _region_of(page: PageText, cells: list[list[Segment]], run: list[int], width
     if not boxes:
         return []
     return [Region(members, _union(boxes))]
-
-
-def _all_in_one(lines: list[TextLine], region: Region) -> bool:
-    return False
 
 
 def _centre_in(line: TextLine, box) -> bool:

@@ -16,7 +16,9 @@ from ingest.glyphs import clean_glyphs
 # divided by font size; /tmp gap study over 3,114 same-cell and 6,544 next-cell pairs).
 SEGMENT_GAP = 0.5
 _WORD_GAP = 1.5  # pdfplumber x_tolerance: characters closer than this (pt) are one word
-_RULE_MIN = 4.0  # a drawn edge shorter than this (pt) is a tick or a glyph, not a rule
+_RULE_MIN = 4.0
+_PROSE_WORDS = 6
+_EVEN_GAPS = 2.0  # in a justified line the widest gap is at most this many times the median one  # a drawn edge shorter than this (pt) is a tick or a glyph, not a rule
 
 
 @dataclass(slots=True)
@@ -172,7 +174,19 @@ def _core(line: TextLine) -> tuple[float, float]:
     return big.top, big.bottom
 
 
+def _justified(line: TextLine) -> bool:
+    """Whether the line is a line of justified prose: many words, mostly words of letters, the
+    gaps between them about equal (wide, but alike; a table row's column gaps stand out)."""
+    words = line.words
+    if len(words) < _PROSE_WORDS or sum(any(c.isalpha() for c in w.text) for w in words) < 0.7 * len(words):
+        return False
+    gaps = sorted(b.x0 - a.x1 for a, b in zip(words, words[1:]))
+    return gaps[-1] <= _EVEN_GAPS * max(gaps[len(gaps) // 2], 0.1)
+
+
 def _segments(line: TextLine, verticals: list[Rule]) -> list[Segment]:
+    if _justified(line) and not any(line.x0 < r.x0 < line.x1 and r.top < line.bottom and r.bottom > line.top for r in verticals):
+        return [Segment(list(line.words))]
     out: list[Segment] = []
     for word in line.words:
         if out:
