@@ -15,6 +15,7 @@ from pathlib import Path
 from ingest.blocks import ReadError, reason
 from ingest.tables.model import Table
 from ingest.tables.pdf_grid import build_cells
+from ingest.tables.pdf_lattice import lattice_cells
 from ingest.tables.pdf_regions import CAPTION, NOTE, Region, find_regions
 from ingest.tables.pdf_text import PageText, read_page
 
@@ -67,12 +68,14 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
     pages before it, which a table at the top of this page may continue."""
     text = read_page(page, number)
     charts = [_box(c) for c in page.curves if len(c.get("pts", ())) >= _CHART_POINTS]
+    finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
     regions = [
-        r for r in find_regions(text, _ruled_boxes(page)) if r.ruled or not any(_meets(r.bbox, c) for c in charts)
+        r for r in find_regions(text, _ruled_boxes(finder)) if r.ruled or not any(_meets(r.bbox, c) for c in charts)
     ]
+    grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
     out = []
     for k, region in enumerate(regions):
-        cells = build_cells(text, region.lines, region.bbox)
+        cells = lattice_cells(text, region.lines, region.bbox, grid) or build_cells(text, region.lines, region.bbox)
         if not cells:
             continue
         caption = _caption(text, region, regions[k - 1] if k else None)
@@ -93,9 +96,8 @@ def _meets(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _ruled_boxes(page) -> list[tuple[float, float, float, float]]:
+def _ruled_boxes(finder) -> list[tuple[float, float, float, float]]:
     """Boxes of the grids drawn with rules (two rows and two columns at least)."""
-    finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
     boxes = []
     for table in finder.tables:
         rows = table.rows
@@ -171,5 +173,7 @@ def table_in_box(page, number: int, bbox: tuple[float, float, float, float]) -> 
         for i, line in enumerate(text.lines)
         if bbox[1] - 1 <= (line.top + line.bottom) / 2 <= bbox[3] + 1 and line.x0 < bbox[2] and line.x1 > bbox[0]
     ]
-    cells = build_cells(text, ids, bbox) if ids else []
+    finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
+    cells = (lattice_cells(text, ids, bbox, grid) or build_cells(text, ids, bbox)) if ids else []
     return Table(number, tuple(bbox), "", cells) if cells else None

@@ -79,7 +79,7 @@ def _span(s: Segment, bands: list[tuple[float, float]]) -> tuple[int, int]:
     return hit[0], hit[-1]
 
 
-def _is_figure(text: str) -> bool:
+def is_figure(text: str) -> bool:
     return bool(_FIGURE.match(text))
 
 
@@ -125,7 +125,7 @@ def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> list[list[int]]
                 and prev_cols == {0}
                 and lower
                 and 0 in cols
-                and not any(_is_figure(p.segment.text) for p in by_line[prev[0]])
+                and not any(is_figure(p.segment.text) for p in by_line[prev[0]])
             ):
                 prev.append(k)
                 continue
@@ -137,7 +137,7 @@ def _head_end(lines, by_line, ncols: int) -> int:
     """How many lines the column headings take: those above the first line with figures in
     two or more cells (or the first line, in a table without figures)."""
     for k in range(len(lines)):
-        figures = sum(1 for p in by_line[k] if _is_figure(p.segment.text) and p.c0 == p.c1)
+        figures = sum(1 for p in by_line[k] if is_figure(p.segment.text) and p.c0 == p.c1)
         if figures >= min(2, max(1, ncols - 1)):
             return k
     return 1 if len(lines) > 1 else 0
