@@ -21,7 +21,6 @@ import importlib.util
 import json
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 DEFAULT_SPLIT = Path(__file__).resolve().parents[2] / "shared" / "icdar2013"
@@ -147,10 +146,24 @@ def worst(report: dict, n: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])  # fmt: skip
-    parser.add_argument("--split", type=Path, default=DEFAULT_SPLIT, help="ICDAR 2013 folder with evaluate.py (default %(default)s)")
-    parser.add_argument("--regions-given", action="store_true", help="run on each ground-truth region (structure only)")
-    parser.add_argument("--out", type=Path, default=Path("evals/reports/tables"), help="where the JSON go (default %(default)s)")
-    parser.add_argument("--tools", default="ours,pdfplumber", help="comma-separated: ours, pdfplumber (default both)")
+    parser.add_argument(
+        "--split",
+        type=Path,
+        default=DEFAULT_SPLIT,
+        help="ICDAR 2013 folder with evaluate.py (default %(default)s)",
+    )
+    parser.add_argument(
+        "--regions-given", action="store_true", help="run on each ground-truth region (structure only)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("evals/reports/tables"),
+        help="where the JSON go (default %(default)s)",
+    )
+    parser.add_argument(
+        "--tools", default="ours,pdfplumber", help="comma-separated: ours, pdfplumber (default both)"
+    )
     parser.add_argument("--docs", help="comma-separated document names (default all)")
     parser.add_argument("--worst", type=int, default=8, help="list this many worst documents (default 8)")
     args = parser.parse_args(argv)  # fmt: skip

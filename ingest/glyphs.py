@@ -16,7 +16,9 @@ import unicodedata
 # fonts have are matched, which leaves a path in a URL ("/draft_docs", "/fi/__yleiset") alone.
 _LIGATURE_NAME = re.compile(r"/((?:f_)+[a-z]|[sc]_t|T_h)(?:\.(?:alt|liga|sc)\d*)?")
 # "/uni00E9", "/uni00660069" (several code points), "/u1F600"; an optional ".alt"-style suffix.
-_UNI_NAME = re.compile(r"/uni((?:[0-9A-F]{4})+)(?:\.[A-Za-z0-9]+)?|/u([0-9A-F]{4,6})(?:\.[A-Za-z0-9]+)?(?![0-9A-Za-z])")
+_UNI_NAME = re.compile(
+    r"/uni((?:[0-9A-F]{4})+)(?:\.[A-Za-z0-9]+)?|/u([0-9A-F]{4,6})(?:\.[A-Za-z0-9]+)?(?![0-9A-Za-z])"
+)
 _CID = re.compile(r"\(cid:\d+\)")
 _LIGATURES = re.compile("[\ufb00-\ufb06]")  # ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ
 

@@ -50,4 +50,6 @@ def tables_of(path: Path) -> list[Table]:
         return tables_of_docx(path)
     if suffix in (".html", ".htm"):
         return tables_of_html(path)
-    raise ReadError(f"unsupported file type {path.suffix or '(none)'}: tables are read from {', '.join(SUFFIXES)}")
+    raise ReadError(
+        f"unsupported file type {path.suffix or '(none)'}: tables are read from {', '.join(SUFFIXES)}"
+    )

@@ -50,7 +50,9 @@ def _table(tbl) -> Table:
             if merge is not None and merge.get(qn("w:val")) != "restart" and col in open_cells:
                 k = open_cells[col]
                 above = cells[k]
-                cells[k] = Cell(above.row, above.col, r - above.row + 1, above.colspan, above.text, above.header)
+                cells[k] = Cell(
+                    above.row, above.col, r - above.row + 1, above.colspan, above.text, above.header
+                )
             else:
                 text = "\n".join(t for p in tc.iterchildren(qn("w:p")) if (t := collapse(_text(p))))
                 cells.append(Cell(r, col, 1, span, text, header))

@@ -70,20 +70,23 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
     charts = [_box(c) for c in page.curves if len(c.get("pts", ())) >= _CHART_POINTS]
     finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
     regions = [
-        r for r in find_regions(text, _ruled_boxes(finder)) if r.ruled or not any(_meets(r.bbox, c) for c in charts)
+        r
+        for r in find_regions(text, _ruled_boxes(finder))
+        if r.ruled or not any(_meets(r.bbox, c) for c in charts)
     ]
     grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
     out = []
     for k, region in enumerate(regions):
-        cells = lattice_cells(text, region.lines, region.bbox, grid) or build_cells(text, region.lines, region.bbox)
+        cells = lattice_cells(text, region.lines, region.bbox, grid) or build_cells(
+            text, region.lines, region.bbox
+        )
         if not cells:
             continue
         caption = _caption(text, region, regions[k - 1] if k else None)
         table = Table(number, region.bbox, caption, cells, _notes(text, region))
-        if not caption and k == 0 and before is not None and before.caption and before.page == number - 1:
-            if table.cols == before.cols and _first_on_page(text, region):
-                caption = before.caption.removesuffix(" (continued)") + " (continued)"
-                table = Table(number, region.bbox, caption, cells, table.notes)
+        if _continues(table, before, k) and _first_on_page(text, region):
+            caption = before.caption.removesuffix(" (continued)") + " (continued)"
+            table = Table(number, region.bbox, caption, cells, table.notes)
         out.append(table)
     return out
 
@@ -159,6 +162,19 @@ def _beside(line, region: Region) -> bool:
     return line.x0 < region.bbox[2] and line.x1 > region.bbox[0]
 
 
+def _continues(table: Table, before: Table | None, k: int) -> bool:
+    """Whether `table`, the `k`th on its page, has no caption of its own and as many columns as
+    `before`, the last table of the page before, which has one."""
+    return (
+        not table.caption
+        and k == 0
+        and before is not None
+        and bool(before.caption)
+        and before.page == table.page - 1
+        and table.cols == before.cols
+    )
+
+
 def _first_on_page(text: PageText, region: Region) -> bool:
     """Whether nothing but a running header stands above the table."""
     return sum(1 for line in text.lines if line.bottom < region.bbox[1]) <= 2
@@ -171,7 +187,9 @@ def table_in_box(page, number: int, bbox: tuple[float, float, float, float]) -> 
     ids = [
         i
         for i, line in enumerate(text.lines)
-        if bbox[1] - 1 <= (line.top + line.bottom) / 2 <= bbox[3] + 1 and line.x0 < bbox[2] and line.x1 > bbox[0]
+        if bbox[1] - 1 <= (line.top + line.bottom) / 2 <= bbox[3] + 1
+        and line.x0 < bbox[2]
+        and line.x1 > bbox[0]
     ]
     finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
     grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]

@@ -19,10 +19,13 @@ import re
 from dataclasses import dataclass
 
 from ingest.tables.model import Cell
-from ingest.tables.pdf_text import PageText, Rule, Segment, TextLine
+from ingest.tables.pdf_text import PageText, Rule, Segment
 
-_FIGURE = re.compile(r"^[\s(\[+\-–—−]*[$€£¥%]?\s*[\d.,]+\d*\s*[%‰)\]*]*[a-z]?$|^[-–—.:]+$|^n\.?a\.?$|^\(?x\)?$", re.I)
+_FIGURE = re.compile(
+    r"^[\s(\[+\-–—−]*[$€£¥%]?\s*[\d.,]+\d*\s*[%‰)\]*]*[a-z]?$|^[-–—.:]+$|^n\.?a\.?$|^\(?x\)?$", re.I
+)
 _OPEN_END = re.compile(r"(?:[-‐/,&(]|\b(?:and|or|of|the|for|in|to|by|with|a|an|on))$", re.I)
+_YEAR = re.compile(r"^(?:19|20)\d\d$")  # a row of years over the columns is a heading row
 _STACK_GAP = 0.9  # lines of one heading cell are at most this many font sizes apart (bottom to top)
 _RULED_ROWS = 0.6  # rules between this share of neighbouring lines make a ruled table
 
@@ -48,8 +51,8 @@ def build_cells(page: PageText, line_ids: list[int], bbox) -> list[Cell]:
         return []
     bands = _columns([s for segs in lines for s in segs])
     pieces = [_Piece(n, *_span(s, bands), s) for n, segs in enumerate(lines) for s in segs]
-    rows = _rows(lines, pieces, page.rules, bbox, len(bands))
-    return _cells(rows, pieces, lines)
+    rows, head_rows = _rows(lines, pieces, page.rules, bbox, len(bands))
+    return _cells(rows, pieces, head_rows)
 
 
 def _columns(segments: list[Segment]) -> list[tuple[float, float]]:
@@ -83,8 +86,8 @@ def is_figure(text: str) -> bool:
     return bool(_FIGURE.match(text))
 
 
-def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> list[list[int]]:
-    """Groups of line numbers, one group per grid row (heading rows first)."""
+def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> tuple[list[list[int]], int]:
+    """Groups of line numbers, one group per grid row, and how many of them are heading rows."""
     by_line: dict[int, list[_Piece]] = {}
     for p in pieces:
         by_line.setdefault(p.line, []).append(p)
@@ -94,9 +97,7 @@ def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> list[list[int]]
     width = bbox[2] - bbox[0]
     hrules = [r for r in rules if r.horizontal and r.x1 - r.x0 > 0.5 * width
               and r.x0 < bbox[2] and r.x1 > bbox[0] and bbox[1] - 3 <= r.top <= bbox[3] + 3]  # fmt: skip
-    ruled_between = [
-        any(bottoms[k] - 1 <= r.top <= tops[k + 1] + 1 for r in hrules) for k in range(n - 1)
-    ]
+    ruled_between = [any(bottoms[k] - 1 <= r.top <= tops[k + 1] + 1 for r in hrules) for k in range(n - 1)]
     if n > 2 and sum(ruled_between) >= _RULED_ROWS * (n - 1):
         groups, current = [], [0]
         for k in range(n - 1):
@@ -105,7 +106,7 @@ def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> list[list[int]]
                 current = []
             current.append(k + 1)
         groups.append(current)
-        return groups
+        return groups, 1
     head_end = _head_end(lines, by_line, ncols)
     groups = [[k] for k in range(head_end)]
     body: list[list[int]] = []
@@ -130,23 +131,23 @@ def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> list[list[int]]
                 prev.append(k)
                 continue
         body.append([k])
-    return groups + body
+    return groups + body, head_end
 
 
 def _head_end(lines, by_line, ncols: int) -> int:
     """How many lines the column headings take: those above the first line with figures in
     two or more cells (or the first line, in a table without figures)."""
     for k in range(len(lines)):
-        figures = sum(1 for p in by_line[k] if is_figure(p.segment.text) and p.c0 == p.c1)
-        if figures >= min(2, max(1, ncols - 1)):
+        pieces = by_line[k]
+        figures = [p for p in pieces if is_figure(p.segment.text) and p.c0 == p.c1]
+        years = all(_YEAR.match(p.segment.text) for p in figures) and all(p.c0 > 0 for p in pieces)
+        if len(figures) >= min(2, max(1, ncols - 1)) and not years:
             return k
     return 1 if len(lines) > 1 else 0
 
 
-def _cells(rows: list[list[int]], pieces: list[_Piece], lines) -> list[Cell]:
+def _cells(rows: list[list[int]], pieces: list[_Piece], head_rows: int) -> list[Cell]:
     row_of = {k: r for r, group in enumerate(rows) for k in group}
-    head_rows = 0
-    # Heading rows are those of single lines before the first row with figures; they stack.
     slots: dict[tuple[int, int, int], list[_Piece]] = {}
     for p in pieces:
         slots.setdefault((row_of[p.line], p.c0, p.c1), []).append(p)

@@ -73,7 +73,8 @@ def _gapped(words: list[Word]) -> bool:
     """Whether two words on one line of the cell are further apart than a cell's words ever are."""
     ordered = sorted(words, key=lambda w: ((w.top + w.bottom) // 4, w.x0))
     return any(
-        abs(a.top - b.top) < 1 and b.x0 - a.x1 > _WIDE_GAP * max(a.size, b.size) for a, b in zip(ordered, ordered[1:])
+        abs(a.top - b.top) < 1 and b.x0 - a.x1 > _WIDE_GAP * max(a.size, b.size)
+        for a, b in zip(ordered, ordered[1:])
     )
 
 

@@ -17,7 +17,9 @@ from ingest.tables.pdf_text import PageText, Segment, TextLine
 
 CAPTION = re.compile(r"^\s*(?:table|tab\.|tableau|tabelle|tabla|tabella|exhibit)\s*[\dIVXA-Z]", re.I)
 # A figure's caption or a section heading ("6.4.  Teachers and trainers") is never a table row.
-BLOCKER = re.compile(r"^\s*(?:figure|fig\.|chart|graph|diagram|map|box|exhibit|graphique|abbildung)\s*[\dIVX]", re.I)
+BLOCKER = re.compile(
+    r"^\s*(?:figure|fig\.|chart|graph|diagram|map|box|exhibit|graphique|abbildung)\s*[\dIVX]", re.I
+)
 _ENUMERATOR = re.compile(r"^(?:\(?\d{1,2}(?:\.\d{1,2})*[.):]?|[•·▪◦\-–]|\(?[a-z][.)])$")
 NOTE = re.compile(r"^\s*(?:sources?|notes?|nb|\*|†|‡|§|¹|\(\w\)|\w\)|abbreviations?)\b|^\s*[*†‡§]", re.I)
 # A segment with this many words that is wider than this share of the page's text width is prose
@@ -50,7 +52,9 @@ def find_regions(page: PageText, ruled_boxes: list[tuple[float, float, float, fl
     _drop_paragraph_ends(page, cells, width)
     regions = _text_regions(page, cells, width)
     # A text region over several ruled tables (rows of three grids read as one run) gives way to them.
-    regions = [r for r in regions if sum(1 for box in ruled_boxes if _overlap(r.bbox, box) > 0.1 * _area(box)) < 2]
+    regions = [
+        r for r in regions if sum(1 for box in ruled_boxes if _overlap(r.bbox, box) > 0.1 * _area(box)) < 2
+    ]
     for box in ruled_boxes:
         inside = [i for i, line in enumerate(page.lines) if _centre_in(line, box)]
         if not inside:
@@ -87,7 +91,7 @@ def _drop_paragraph_ends(page: PageText, cells: list[list[Segment]], width: floa
     """Leave out of the cells the short lines of prose (a paragraph's last line, a short line of
     a narrow column) that start where a line of prose just above or below them starts."""
     lines = page.lines
-    for i, line in enumerate(lines):
+    for i, _line in enumerate(lines):
         starts = {
             round(s.x0)
             for j in (i - 1, i + 1)
@@ -102,7 +106,6 @@ def _drop_paragraph_ends(page: PageText, cells: list[list[Segment]], width: floa
 
 
 def _text_regions(page: PageText, cells: list[list[Segment]], width: float) -> list[Region]:
-    lines = page.lines
     rows = [i for i, c in enumerate(cells) if len(c) >= 2]
     regions: list[Region] = []
     run: list[int] = []
@@ -201,10 +204,7 @@ def _region_of(page: PageText, cells: list[list[Segment]], run: list[int], width
         first = above
     members = [i for i in members if cells[i]]
     boxes = [
-        (s.x0, s.top, s.x1, s.bottom)
-        for i in members
-        for s in cells[i]
-        if s.x1 > x0 - 1 and s.x0 < x1 + 1
+        (s.x0, s.top, s.x1, s.bottom) for i in members for s in cells[i] if s.x1 > x0 - 1 and s.x0 < x1 + 1
     ]
     if not boxes:
         return []

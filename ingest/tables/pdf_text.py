@@ -185,7 +185,9 @@ def _justified(line: TextLine) -> bool:
 
 
 def _segments(line: TextLine, verticals: list[Rule]) -> list[Segment]:
-    if _justified(line) and not any(line.x0 < r.x0 < line.x1 and r.top < line.bottom and r.bottom > line.top for r in verticals):
+    if _justified(line) and not any(
+        line.x0 < r.x0 < line.x1 and r.top < line.bottom and r.bottom > line.top for r in verticals
+    ):
         return [Segment(list(line.words))]
     out: list[Segment] = []
     for word in line.words:

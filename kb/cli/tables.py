@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         except (OSError, UnicodeError) as error:
             failed += 1
-            print(f"{prefix}: could not be read ({type(error).__name__}: {reason(error)}); skipped", file=sys.stderr)
+            print(
+                f"{prefix}: could not be read ({type(error).__name__}: {reason(error)}); skipped",
+                file=sys.stderr,
+            )
             continue
         stem = path.stem if path.stem not in used else path.name
         used.add(stem)
@@ -81,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
                     csv.writer(f).writerows(table.grid())
                 written.append(csv_path)
         count = f"{len(tables)} table{'s' if len(tables) != 1 else ''}"
-        print(f"{prefix}: {count} -> {', '.join(str(p) for p in written[:3])}{' ...' if len(written) > 3 else ''}", file=sys.stderr)
+        print(
+            f"{prefix}: {count} -> {', '.join(str(p) for p in written[:3])}{' ...' if len(written) > 3 else ''}",
+            file=sys.stderr,
+        )
     if failed:
         print(f"kb tables: {failed} of {len(args.files)} files could not be read", file=sys.stderr)
     return 1 if failed else 0
