@@ -15,6 +15,7 @@ import pypdfium2.raw as pdfium_c
 
 from ingest import ocr
 from ingest.blocks import reason
+from ingest.glyphs import clean_glyphs
 from ingest.lines import collapse
 
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
@@ -165,7 +166,7 @@ def _is_bold(font) -> bool:
 
 def _close_line(runs: list, lines: list[Line], number: int) -> None:
     """Turn the collected runs into one Line (if they hold any text) and clear them."""
-    text = collapse("".join(run[0] for run in runs))
+    text = collapse(clean_glyphs("".join(run[0] for run in runs)))  # "Con/f_irmed" → "Confirmed"
     if text:
         placed = next((run for run in runs if run[0].strip() and run[2]), None)
         sizes: Counter[float] = Counter()

@@ -66,7 +66,7 @@ def test_word_piece_spans_match_the_transformers_tokenizer(model_path):
 def test_a_new_process_encodes_without_pytorch_once_the_export_is_cached():
     embed.encode(MINILM_SETTINGS, ["warm the cache"])  # exports into the user's cache if not there yet
     code = (
-        "import sys; from kb import embed; from kb.config import MINILM, Settings; s = Settings(embed_model=MINILM); "
+        "import sys; from kb.models import embed; from kb.config import MINILM, Settings; s = Settings(embed_model=MINILM); "
         "v = embed.encode(s, ['What did the G7 agree on returns?']); "
         "print(v.shape, embed.max_tokens(s), embed.dimension(s), "
         "'torch' in sys.modules, 'sentence_transformers' in sys.modules)"

@@ -133,7 +133,7 @@ print(scipy.stats.norm.cdf(0), "sklearn.preprocessing" in sys.modules)
         "0.5 True",
     ]
     alone = (
-        "import sys; from kb import analyzer, sentences; sentences.sentences('A. B.'); analyzer.terms('smugglers');"
+        "import sys; from kb.text import analyzer, sentences; sentences.sentences('A. B.'); analyzer.terms('smugglers');"
         "print(sorted({'numba', 'scipy', 'sklearn'} & set(sys.modules)))"
     )
     assert (

@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kb {kb.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Each command module defines `register(subparsers)`, which adds its commands.
-    from kb.cli import bench, commitments, eval, feedback, index, mcp, query, serve, sources
+    from kb.cli import bench, commitments, eval, feedback, index, mcp, query, serve, sources, tables
 
-    for module in (index, sources, query, serve, mcp, eval, commitments, feedback, bench):
+    for module in (index, sources, query, serve, mcp, eval, commitments, feedback, bench, tables):
         module.register(sub)
     return parser
 
