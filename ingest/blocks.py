@@ -34,6 +34,12 @@ class Block:
     page: int | None = None  # 1-based page on which the block starts (paged formats only)
     page_end: int | None = None  # page on which it ends, when it runs over a page break
     ocr: bool = False  # read by OCR from a scanned page: may hold misread characters
+    # A table's data row (ingest/table_rows.py): the table's label ("3"), the row's name (its first
+    # cell), each value with its column heading, and the table's position among the document's.
+    table: str = ""
+    row: str = ""
+    cells: tuple[tuple[str, str], ...] = ()
+    table_seq: int = 0
 
 
 @dataclass(frozen=True)

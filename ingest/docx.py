@@ -10,28 +10,15 @@ a later stage cites paragraphs by their numbers. Bullets are not rendered.
 from __future__ import annotations
 
 import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from docx.oxml.ns import qn
 
 from ingest.blocks import Block, Extracted, ReadError, reason
+from ingest.docx_xml import CORRUPT, text_of
 from ingest.lines import collapse
 
-# A damaged zip archive or XML part surfaces as any of these, from zipfile, zlib, lxml or python-docx.
-_CORRUPT = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    NotImplementedError,
-    KeyError,
-    ValueError,
-    TypeError,
-    OSError,
-)
-_TEXT_TAGS = {qn("w:t"): None, qn("w:tab"): " ", qn("w:br"): " ", qn("w:cr"): " ", qn("w:noBreakHyphen"): "-"}
-_SKIPPED = {qn("w:txbxContent"), qn("w:del"), qn("w:moveFrom"), qn("w:instrText"), qn("w:delText")}
 _NUMBER_FORMATS = {"decimal", "decimalZero", "lowerLetter", "upperLetter", "lowerRoman", "upperRoman"}
 
 
@@ -52,7 +39,7 @@ def read_docx(path: Path) -> Extracted:
         document = Document(str(path))
         body = document.element.body
         numbering = _Numbering(document)
-        blocks = [block for element in _paragraphs(body) if (block := _block(element, document, numbering))]
+        blocks = _blocks(body, document, numbering)
         properties = document.core_properties
         title = collapse(properties.title or "") or next((b.text for b in blocks if b.heading), None)
         meta = {"author": collapse(properties.author or "")}
@@ -66,9 +53,49 @@ def read_docx(path: Path) -> Extracted:
     except AttributeError as error:
         # python-docx trips over a missing or malformed package part with an AttributeError.
         raise ReadError("corrupt DOCX: a required part is missing or malformed") from error
-    except (*_CORRUPT, LxmlError) as error:
+    except (*CORRUPT, LxmlError) as error:
         raise ReadError(f"corrupt DOCX: {reason(error)}") from error
     return Extracted(blocks=blocks, title=title, meta={key: value for key, value in meta.items() if value})
+
+
+def _blocks(body, document, numbering) -> list[Block]:
+    """The blocks of the body in order: a paragraph each, and a data table's rows
+    (ingest/table_rows.py); the cells of a layout table are read as paragraphs."""
+    from ingest import table_rows
+    from ingest.tables.docx import table_of_element
+
+    blocks: list[Block] = []
+    tables = 0
+    for child in _top_level(body):
+        if child.tag == qn("w:tbl"):
+            table = table_of_element(child)
+            if table_rows.is_data_table(table):
+                tables += 1
+                blocks.extend(table_rows.row_blocks(table, tables))
+                continue
+            elements = _paragraphs_of_table(child)
+        else:
+            elements = [child]
+        blocks.extend(block for element in elements if (block := _block(element, document, numbering)))
+    return blocks
+
+
+def _top_level(container) -> Iterator:
+    """The w:p and w:tbl elements of the body in order, through content controls."""
+    for child in container.iterchildren():
+        if child.tag in (qn("w:p"), qn("w:tbl")):
+            yield child
+        elif child.tag == qn("w:sdt"):
+            content = child.find(qn("w:sdtContent"))
+            if content is not None:
+                yield from _top_level(content)
+
+
+def _paragraphs_of_table(tbl) -> Iterator:
+    for cell in tbl.iter(qn("w:tc")):
+        # The cells of a nested table are read from the cell that holds it.
+        if _owning_table(cell) is tbl:
+            yield from _paragraphs(cell)
 
 
 def _paragraphs(container) -> Iterator:
@@ -94,25 +121,8 @@ def _owning_table(cell):
     return parent
 
 
-def _text(paragraph) -> str:
-    """The visible text of a w:p element, line breaks and tabs as spaces."""
-    parts: list[str] = []
-
-    def walk(element) -> None:
-        for child in element:
-            if child.tag in _SKIPPED:
-                continue
-            if child.tag in _TEXT_TAGS:
-                parts.append(child.text or "" if _TEXT_TAGS[child.tag] is None else _TEXT_TAGS[child.tag])
-            elif child.tag != qn("w:pPr"):
-                walk(child)
-
-    walk(paragraph)
-    return collapse("".join(parts))
-
-
 def _block(paragraph, document, numbering: _Numbering) -> Block | None:
-    text = _text(paragraph)
+    text = text_of(paragraph)
     number = numbering.label(paragraph, document)
     if not text:
         return None

@@ -197,6 +197,7 @@ class _Walker:
         self.run = _Run()
         self.out: list[Block] = []
         self.last_level = 0
+        self.tables = 0  # data tables read as rows so far
 
     def blocks(self, root: Tag) -> list[Block]:
         self._visit(root, link=False, bold=False)
@@ -225,6 +226,8 @@ class _Walker:
                 self._flush()  # two <br> in a row end a paragraph
             else:
                 self.run.add("\n", link, bold)
+        elif name == "table" and self._table(tag):
+            return
         elif name in _BLOCK_TAGS:
             self._flush()
             self._visit(tag, link, bold)
@@ -233,6 +236,20 @@ class _Walker:
             return
         else:
             self._visit(tag, link or name == "a", bold or name in _BOLD_TAGS)
+
+    def _table(self, tag: Tag) -> bool:
+        """A data table becomes one block per row (ingest/table_rows.py); a layout table is walked
+        like any other block (False)."""
+        from ingest import table_rows
+        from ingest.tables.html import table_of_element
+
+        table = table_of_element(tag)
+        if not table_rows.is_data_table(table):
+            return False
+        self._flush()
+        self.tables += 1
+        self.out.extend(table_rows.row_blocks(table, self.tables))
+        return True
 
     def _flush(self) -> None:
         pieces, self.run = self.run.pieces, _Run()

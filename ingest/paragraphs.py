@@ -31,6 +31,9 @@ class Paragraph:
     start: int  # offset of `text` in the document text
     end: int
     ocr: bool = False  # read by OCR from a scanned page
+    table: str = ""  # a table row's table label, row name and (heading, value) pairs (ingest/table_rows.py)
+    row: str = ""
+    cells: tuple[tuple[str, str], ...] = ()
 
 
 def document_text(blocks: list[Block]) -> str:
@@ -53,7 +56,7 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
     printed over them. A section ends at the next numbered heading or at an unnumbered heading
     of a higher rank; paragraphs outside numbered sections keep their running count.
     """
-    body = [b for b in blocks if not b.heading]
+    body = [b for b in blocks if not b.heading and not b.table]
     count = sum(1 for b in body if _NUMBER.match(b.text))
     numbered = count >= 2 and count * 3 >= len(body)
     paragraphs: list[Paragraph] = []
@@ -62,9 +65,19 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
     current = ""  # the last top-level number seen
     preamble = 0
     section, section_level = "", 0  # the numbered section the paragraphs are in, and its heading's level
+    rows: dict[int, int] = {}  # table position → rows labelled so far
+    counted = 0  # body paragraphs so far (table rows are not counted)
     for block in blocks:
         start = offset
         offset += len(block.text) + len(BLOCK_SEPARATOR)
+        if block.table:  # cited by its table and row, not by a paragraph number
+            rows[block.table_seq] = rows.get(block.table_seq, 0) + 1
+            label = f"table {block.table_seq}.{rows[block.table_seq]}"
+            paragraphs.append(
+                Paragraph(label, block.text, heading, block.page, block.page_end, start, start + len(block.text),
+                          block.ocr, block.table, block.row, block.cells)
+            )  # fmt: skip
+            continue
         if block.heading:
             heading = block.text
             if m := _SECTION.match(block.text):
@@ -86,9 +99,10 @@ def number_paragraphs(blocks: list[Block]) -> list[Paragraph]:
                 label, cut = f"preamble {preamble}", 0
             text, start = text[cut:], start + cut
         else:
-            label = section or str(len(paragraphs) + 1)
+            label = section or str(counted + 1)
         if not text.strip():
             continue
+        counted += 1
         paragraphs.append(
             Paragraph(label, text, heading, block.page, block.page_end, start, start + len(text), block.ocr)
         )

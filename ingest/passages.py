@@ -26,7 +26,8 @@ def make_passages(
     passages: list[Passage] = []
     parts_per_label: Counter[str] = Counter()
     for para in paragraphs:
-        spans = sentence_spans(para.text, language=language)
+        # A table row is quoted whole, never cut into "sentences" at "Table 3." or "4.2".
+        spans = [(0, len(para.text))] if para.table else sentence_spans(para.text, language=language)
         for a, b in fitting_ranges(para.text, spans, token_spans(para.text), max_tokens):
             part = parts_per_label[para.label]
             parts_per_label[para.label] += 1
@@ -45,6 +46,9 @@ def make_passages(
                     seq=len(passages),
                     sentences=tuple((s - a, e - a) for s, e in spans if s >= a and e <= b),
                     ocr=para.ocr,
+                    table=para.table,
+                    row=para.row,
+                    cells=para.cells,
                 )
             )
     return passages

@@ -20,12 +20,14 @@ the runs of one printed line make a `Line`. Then, over the whole document:
   the paragraph they interrupt, which goes on over them into the next column or page;
 - line numbers in a page's margin (bare numbers counting up, each a line of its own, as in a
   court transcript) go, named in the warnings;
-- a table (at least three rows, on one page, with at most two other lines between them; a row
-  is made mostly of figures or holds dot leaders, or is a short line that starts with a word and
-  ends in one figure or tick: "Ireland 50") is left out with its column headings (the short lines
-  or lines in another font in its area, also when they are drawn after the rows) and named in
-  the warnings: read line by line it is a salad of figures that no passage should quote. Its
-  caption, title, notes and sources stay.
+- a table found by the table reader (ingest/tables: ruled and unruled tables, from the PDF's own
+  text and rules through pdfplumber) becomes one block per data row, carrying its caption and its
+  column headings (ingest/table_rows.py), cited by page, table and row; its lines leave the
+  running text. A table the reader misses (at least three rows, on one page, with at most two
+  other lines between them; a row is made mostly of figures or holds dot leaders, or is a short
+  line that starts with a word and ends in one figure or tick: "Ireland 50") is left out with its
+  column headings and named in the warnings: read line by line it is a salad of figures that no
+  passage should quote.
 
 Lines come in the order of the page's content stream, which is the column order in the files we
 have seen (three-column Federal Register pages, two-column reports): see docs/real-pdfs.md.
@@ -49,9 +51,10 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 
-from ingest import ocr, pdf_furniture, pdf_layout, pdf_lines
+from ingest import ocr, pdf_furniture, pdf_layout, pdf_lines, table_rows
 from ingest.blocks import Extracted, ReadError, reason
 from ingest.lines import collapse
+from ingest.tables.model import Table
 
 # pypdf raises its own errors on broken files, and sometimes plain Python ones from deep inside.
 _CORRUPT = (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError,
@@ -82,17 +85,32 @@ def read_pdf(path: Path, options: ocr.Options | None = None) -> Extracted:
     warnings = pdf_lines.read_scanned_pages(path, pages, options or ocr.Options())
     if not any(line.text for page in pages for line in page):
         raise ReadError("; ".join(["no text found", *warnings]) if warnings else _NO_TEXT)
+    tables = _tables(path, warnings)
+    inside = table_rows.in_tables(tables, {n: float(p.mediabox.top) for n, p in enumerate(reader.pages, 1)})
+    pages = [[line for line in page if not inside(line.page, line.x, line.y)] for page in pages]
     lines, numbers = pdf_furniture.drop_line_numbers(pdf_furniture.drop_furniture(pages))
-    lines, tables = pdf_furniture.drop_tables(lines)
-    warnings.extend(numbers + tables)
+    lines, dropped = pdf_furniture.drop_tables(lines)  # what the table reader did not find
+    warnings.extend(numbers + dropped)
     style = pdf_layout.body_style(lines)
     pdf_layout.mark_footnotes(lines, style)
     pdf_layout.mark_headings(lines, style)
-    blocks = pdf_layout.blocks_of(lines, style)
+    blocks = table_rows.with_rows(pdf_layout.blocks_of(lines, style), tables)
     title = _metadata_title(reader) or next((block.text for block in blocks if block.heading), None)
     return Extracted(
         blocks=blocks, title=title, pages=len(pages), meta=_metadata(reader), warnings=tuple(warnings)
     )
+
+
+def _tables(path: Path, warnings: list[str]) -> list[Table]:
+    """The PDF's tables (ingest/tables), or none with a warning when their reader fails: the text
+    is read all the same, and the lines of tables the table reader did not find are left out."""
+    from ingest.tables import tables_of_pdf
+
+    try:
+        return [t for t in tables_of_pdf(path) if table_rows.is_pdf_data_table(t)]
+    except Exception as error:  # noqa: BLE001  (a table reader's failure must not lose the text)
+        warnings.append(f"tables not read: {reason(error)}")
+        return []
 
 
 def _open(path: Path) -> PdfReader:

@@ -292,6 +292,9 @@ class Library:
                 "page_end": p.page_end,
                 "text": p.text,
                 "citation": cite(p, d),
+                "table": p.table,
+                "row": p.row,
+                "cells": [list(c) for c in p.cells],
             }
             for p in index.document_passages(doc_id)
         ]

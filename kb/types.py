@@ -70,6 +70,11 @@ class Passage:
     seq: int = 0  # position of the passage in the document
     sentences: tuple[tuple[int, int], ...] = field(default=())
     ocr: bool = False  # read by OCR from a scanned page: check the original before quoting
+    # A table's data row: the table's label ("3"), the row's name (its first cell), and each value
+    # with its column heading; the text reads "<caption> — <heading>: <value> · …".
+    table: str = ""
+    row: str = ""
+    cells: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,7 @@ def test_html_footer_rules_spare_ordinary_paragraphs(tmp_path):
 # --- DOCX --------------------------------------------------------------------------------------
 
 
-def test_docx_headings_paragraphs_lists_and_tables(tmp_path):
+def test_docx_headings_paragraphs_lists_and_table_rows(tmp_path):
     extracted = read_docx(fb.build_docx(tmp_path))
     assert extracted.title == fb.FIXTURE_TITLE
     assert extracted.meta == {"author": "Reader tests"}
@@ -239,10 +239,14 @@ def test_docx_headings_paragraphs_lists_and_tables(tmp_path):
         para("Protect smuggled migrants."),
         heading("Measures", 2),
         para("2. A national coordinator will lead the work of all ministries."),
-        para("Measure"),
-        para("Deadline"),
-        para("Joint investigation teams"),
-        para("2027"),
+        # A data table: one block per row, its values under their column headings.
+        Block(
+            "Table 1 — Measure: Joint investigation teams · Deadline: 2027",
+            table="1",
+            row="Joint investigation teams",
+            cells=(("Measure", "Joint investigation teams"), ("Deadline", "2027")),
+            table_seq=1,
+        ),
         para("3. The plan will be evaluated in 2030."),
     ]
 

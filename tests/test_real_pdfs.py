@@ -160,6 +160,9 @@ def line_start(page: PageText, index: int) -> int:
 def check(passage: Passage, pages: list[PageText]) -> Checked:
     cited = pages[passage.page - 1 : (passage.page_end or passage.page)]
     text = "".join(page.text for page in cited)
+    if passage.table:  # a table's row: each of its values is printed on the cited page
+        values = [normalise(value) for _, value in passage.cells]
+        return Checked(passage, found=all(v in text for v in values if v), mixes_columns=False)
     needle = normalise(passage.text)
     found = pieces(needle, text)
     if found is None or len(found) > _MAX_PIECES_PER_PAGE * len(cited):
@@ -193,11 +196,16 @@ def report(name: str) -> FileReport:
 
 
 def cite(passage: Passage) -> str:
-    return citation("doc", passage.paragraph, passage.page, passage.page_end)
+    return citation("doc", passage.paragraph, passage.page, passage.page_end, passage.table, passage.row)
 
 
 def texts(name: str) -> list[str]:
     return [c.passage.text for c in report(name).checked]
+
+
+def paragraph_texts(name: str) -> list[str]:
+    """The passages' texts, tables' rows left out."""
+    return [c.passage.text for c in report(name).checked if not c.passage.table]
 
 
 # --- the corpus as a whole ---------------------------------------------------------------------
@@ -260,11 +268,16 @@ def test_footnotes_are_passages_of_their_own_and_do_not_cut_paragraphs():
 
 
 @needs_pdfs
-def test_tables_and_dot_leaders_are_left_out_and_named_in_the_warnings():
+def test_tables_are_read_as_rows_and_dot_leaders_left_out():
     survey = report("icdar2013-eu-021.pdf")
-    assert [w.split(":")[0] for w in survey.parsed.warnings] == ["page 3", "page 7"]
-    assert "tables are not read" in survey.parsed.warnings[0]
-    assert not any("Percentage 18.8%" in t or "Count 93" in t for t in texts("icdar2013-eu-021.pdf"))
+    assert survey.parsed.warnings == ()  # its two tables (pages 3 and 7) are read, not left out
+    rows = [c.passage for c in survey.checked if c.passage.table]
+    assert {(p.table, p.page) for p in rows} == {("3.1", 3), ("3.2", 7)}
+    assert all(c.found for c in survey.checked if c.passage.table)  # every value on the cited page
+    # No paragraph holds a table's figures read line by line.
+    assert not any(
+        "Percentage 18.8%" in t or "Count 93" in t for t in paragraph_texts("icdar2013-eu-021.pdf")
+    )
     for name in FILES:
         assert not any("....." in t or ". . . ." in t for t in texts(name)), name
     # The captions stay, and the prose around the tables.
@@ -272,8 +285,8 @@ def test_tables_and_dot_leaders_are_left_out_and_named_in_the_warnings():
 
 
 @needs_pdfs
-def test_tables_with_one_figure_a_row_and_headings_drawn_after_the_rows_are_left_out():
-    retail = texts("icdar2013-eu-004.pdf")
+def test_tables_with_one_figure_a_row_and_headings_drawn_after_the_rows_are_not_paragraphs():
+    retail = paragraph_texts("icdar2013-eu-004.pdf")
     for row in (
         "Nestle Switzerland 38.2",
         "Ireland 50",
@@ -282,9 +295,9 @@ def test_tables_with_one_figure_a_row_and_headings_drawn_after_the_rows_are_left
         "% points period",
     ):
         assert not any(row in t for t in retail), row
-    assert not any("Curriculum development x" in t for t in texts("icdar2013-eu-013.pdf"))
+    assert not any("Curriculum development x" in t for t in paragraph_texts("icdar2013-eu-013.pdf"))
     # Census Table 1 and 2: the column headings come after the rows in the content stream.
-    census = texts("icdar2013-us-001.pdf")
+    census = paragraph_texts("icdar2013-us-001.pdf")
     assert not any("Margin of error (±)" in t for t in census)
     note = next(t for t in census if t.startswith("2 A margin of error is a measure"))
     assert note.endswith("June–September 2005 and May–August 2010.")
@@ -328,10 +341,10 @@ def test_numbered_sections_are_cited_by_their_number():
     assert noste[0].heading == "5.1.3. The Noste programme"
     cited = {cite(c.passage) for c in vet}
     assert {"doc, p. 3, para. 5.2.3", "doc, p. 9, para. 6.2.1"} <= cited
-    # Every passage under a numbered heading cites that heading's number.
+    # Every passage under a numbered heading cites that heading's number (a table's row: its table).
     for c in vet:
         number = c.passage.heading.split(" ", 1)[0].rstrip(".")
-        if c.passage.heading[:1].isdigit() and "." in number:
+        if c.passage.heading[:1].isdigit() and "." in number and not c.passage.table:
             assert c.passage.paragraph == number, (c.passage.heading, cite(c.passage))
     # An unnumbered sub-heading ("Universities", under 5.2.2.) stays in its section.
     universities = next(c.passage for c in vet if c.passage.heading == "Universities")

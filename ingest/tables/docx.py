@@ -10,7 +10,7 @@ from pathlib import Path
 from docx.oxml.ns import qn
 
 from ingest.blocks import ReadError, reason
-from ingest.docx import _CORRUPT, _text
+from ingest.docx_xml import CORRUPT, text_of
 from ingest.lines import collapse
 from ingest.tables.model import Cell, Table
 from ingest.tables.pdf_regions import CAPTION
@@ -33,7 +33,7 @@ def tables_of_docx(path: Path | str) -> list[Table]:
         raise ReadError("corrupt DOCX: not a Word document (no document part in its zip archive)") from error
     except AttributeError as error:
         raise ReadError("corrupt DOCX: a required part is missing or malformed") from error
-    except (*_CORRUPT, LxmlError) as error:
+    except (*CORRUPT, LxmlError) as error:
         raise ReadError(f"corrupt DOCX: {reason(error)}") from error
 
 
@@ -54,7 +54,7 @@ def _table(tbl) -> Table:
                     above.row, above.col, r - above.row + 1, above.colspan, above.text, above.header
                 )
             else:
-                text = "\n".join(t for p in tc.iterchildren(qn("w:p")) if (t := collapse(_text(p))))
+                text = "\n".join(t for p in tc.iterchildren(qn("w:p")) if (t := collapse(text_of(p))))
                 cells.append(Cell(r, col, 1, span, text, header))
                 if merge is not None:
                     open_cells[col] = len(cells) - 1
@@ -69,7 +69,7 @@ def _table(tbl) -> Table:
 def _caption(tbl) -> str:
     for sibling in (tbl.getprevious(), tbl.getnext()):
         if sibling is not None and sibling.tag == qn("w:p"):
-            text = collapse(_text(sibling))
+            text = collapse(text_of(sibling))
             style = sibling.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
             if text and (CAPTION.match(text) or (style is not None and style.get(qn("w:val")) == "Caption")):
                 return text
@@ -83,3 +83,8 @@ def _int(element, default: int, least: int = 1) -> int:
         return max(least, int(element.get(qn("w:val"))))
     except (TypeError, ValueError):
         return default
+
+
+def table_of_element(tbl) -> Table:
+    """One w:tbl element as a Table: for the document reader (ingest/docx.py)."""
+    return _table(tbl)

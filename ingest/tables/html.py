@@ -91,3 +91,8 @@ def _span(value, default: int) -> int:
         return min(_MAX_SPAN, max(1, int(str(value).strip())))
     except (TypeError, ValueError):
         return default
+
+
+def table_of_element(element) -> Table:
+    """One <table> element (BeautifulSoup) as a Table: for the page reader (ingest/html.py)."""
+    return _table(element)

@@ -51,6 +51,9 @@ class CitedPassage:
             "start": p.start,
             "end": p.end,
             "highlights": [asdict(x) for x in self.highlights],
+            "table": p.table,
+            "row": p.row,
+            "cells": [list(c) for c in p.cells],
             "national_evidence": self.national_evidence,
         }
 

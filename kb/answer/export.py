@@ -76,7 +76,11 @@ def to_markdown(entries: list[Entry], title: str = "Briefing", date: str | None 
     date = date or time.strftime("%Y-%m-%d")
     lines = [f"# {md_escape(title)}", "", f"_{SOURCE_LINE}, {date}._", ""]
     for e in entries:
-        lines += [f"> {md_escape(e.passage.text)}", "", f"— {md_escape(e.citation)}", ""]
+        if e.passage.cells:  # a table's row: a real table, its caption above
+            lines += [f"_{md_escape(_caption(e.passage))}_", "", *_md_table(e.passage.cells), ""]
+            lines += [f"— {md_escape(e.citation)}", ""]
+        else:
+            lines += [f"> {md_escape(e.passage.text)}", "", f"— {md_escape(e.citation)}", ""]
         if e.note:
             lines += [f"**Note:** {md_escape(e.note)}", ""]
     lines += ["## References", ""]
@@ -98,7 +102,17 @@ def write_docx(entries: list[Entry], path: Path, title: str = "Briefing", date: 
     doc.add_heading(_word(title), level=0)
     doc.add_paragraph(f"{SOURCE_LINE}, {date}.").runs[0].italic = True
     for e in entries:
-        doc.add_paragraph(f"“{_word(e.passage.text)}”", style="Quote")
+        if e.passage.cells:  # a table's row: a real table (its headings over its values), captioned
+            doc.add_paragraph(_word(_caption(e.passage)), style="Caption")
+            table = doc.add_table(rows=2, cols=len(e.passage.cells))
+            table.style = "Table Grid"
+            for i, (heading, value) in enumerate(e.passage.cells):
+                table.cell(0, i).text = _word(heading)
+                table.cell(1, i).text = _word(value)
+                for run in table.cell(0, i).paragraphs[0].runs:
+                    run.bold = True
+        else:
+            doc.add_paragraph(f"“{_word(e.passage.text)}”", style="Quote")
         last = doc.add_paragraph()
         last.add_run(f"— {_word(e.citation)}").italic = True
         if e.note:
@@ -135,6 +149,24 @@ def export(
         path.write_text(to_markdown(entries, title), encoding="utf-8")
         return path
     return write_docx(entries, path, title)
+
+
+def _caption(passage: Passage) -> str:
+    """A table row's caption: its text before the values ("Table 3: Returns by country")."""
+    return passage.text.split(" — ", 1)[0]
+
+
+def _md_table(cells: tuple[tuple[str, str], ...]) -> list[str]:
+    """A table row as a Markdown table: its column headings, then its values."""
+
+    def cell(text: str) -> str:
+        return md_escape(text) or " "
+
+    return [
+        "| " + " | ".join(cell(h) for h, _ in cells) + " |",
+        "|" + "---|" * len(cells),
+        "| " + " | ".join(cell(v) for _, v in cells) + " |",
+    ]
 
 
 def md_escape(text: str) -> str:

@@ -83,7 +83,11 @@ def where(passage: dict) -> str:
         parts.append(
             f"pp. {passage['page']}–{end}" if end and end != passage["page"] else f"p. {passage['page']}"
         )
-    if passage.get("paragraph"):
+    if passage.get("table"):
+        parts.append(f"table {passage['table']}")
+        if passage.get("row"):
+            parts.append(f"row “{passage['row']}”")
+    elif passage.get("paragraph"):
         parts.append(f"para. {passage['paragraph']}")
     return " · ".join(parts)
 
@@ -116,7 +120,8 @@ def card(passage: dict, in_briefing: bool = False) -> str:
         + "</header>"
         f'<div class="kb-docmeta">{escape(meta)}</div>'
         f'<p class="kb-text">{marked(passage["text"], passage.get("highlights", []))}</p>'
-        f'<div class="kb-citation">{escape(passage["citation"])}</div>'
+        + row_table(passage.get("cells") or [])
+        + f'<div class="kb-citation">{escape(passage["citation"])}</div>'
         '<div class="kb-actions">'
         '<button type="button" data-action="copy-citation">Copy citation</button>'
         '<button type="button" data-action="copy-passage">Copy passage with citation</button>'
@@ -272,10 +277,21 @@ def reader(doc: dict, selected: str = "") -> str:
     if any(links):
         out.append(f'<div class="kb-meta">{" · ".join(x for x in links if x)}</div>')
     heading = None
-    for p in doc["paragraphs"]:
+    paragraphs = doc["paragraphs"]
+    i = 0
+    while i < len(paragraphs):
+        p = paragraphs[i]
         if p["heading"] and p["heading"] != heading:
             out.append(f"<h4>{escape(p['heading'])}</h4>")
         heading = p["heading"]
+        if p.get("table"):  # a table's rows, shown as the table
+            rows = [p]
+            while i + len(rows) < len(paragraphs) and _same_table(paragraphs[i + len(rows)], p):
+                rows.append(paragraphs[i + len(rows)])
+            out.append(table_html(rows, selected))
+            i += len(rows)
+            continue
+        i += 1
         label = escape(f"para. {p['paragraph']}") if p["part"] == 0 else ""
         if p.get("page") and p["part"] == 0:
             label += f"<br>p. {int(p['page'])}"
@@ -286,6 +302,48 @@ def reader(doc: dict, selected: str = "") -> str:
         )
     out.append("</div>")
     return "".join(out)
+
+
+def _same_table(a: dict, b: dict) -> bool:
+    return a.get("table") == b.get("table") and a.get("page") == b.get("page") and bool(a.get("cells"))
+
+
+def table_html(rows: list[dict], selected: str = "") -> str:
+    """A table's rows (passage dicts with their (heading, value) cells) as one HTML table under its
+    caption, each row a passage (data-pid), the `selected` one highlighted."""
+    columns = list(dict.fromkeys(h for r in rows for h, _ in r["cells"]))
+    caption = rows[0]["text"].split(" — ", 1)[0]
+    where_ = f"p. {int(rows[0]['page'])}" if rows[0].get("page") else ""
+    out = [
+        f'<table class="kb-table"><caption>{escape(caption)}'
+        + (f' <span class="kb-label">{where_}</span>' if where_ else "")
+        + "</caption><thead><tr>"
+        + "".join(f"<th>{escape(c)}</th>" for c in columns)
+        + "</tr></thead><tbody>"
+    ]
+    for r in rows:
+        values = {h: v for h, v in r["cells"]}
+        cls = "kb-row kb-selected" if r["id"] == selected else "kb-row"
+        out.append(
+            f'<tr class="{cls}" data-pid="{escape(r["id"])}">'
+            + "".join(f"<td>{escape(values.get(c, ''))}</td>" for c in columns)
+            + "</tr>"
+        )
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def row_table(cells: list) -> str:
+    """A table row's headings over its values, for a passage card ("" for other passages)."""
+    if not cells:
+        return ""
+    return (
+        '<table class="kb-table kb-row-table"><tr>'
+        + "".join(f"<th>{escape(h)}</th>" for h, _ in cells)
+        + "</tr><tr>"
+        + "".join(f"<td>{escape(v)}</td>" for _, v in cells)
+        + "</tr></table>"
+    )
 
 
 def basket_item(entry: dict, pid: str) -> str:

@@ -156,6 +156,11 @@ mark.kb-hl { background: #fff1a8; color: #1b1f24; padding: 0 1px; border-bottom:
 .kb-para .kb-label { min-width: 64px; color: #57606a; font-size: 13px; padding-top: 2px; }
 .kb-para .kb-ptext { white-space: pre-wrap; overflow-wrap: anywhere; }
 .kb-para.kb-selected { background: #fff1a8; outline: 2px solid #d4a72c; }
+.kb-table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
+.kb-table th, .kb-table td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+.kb-table caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.kb-table tr.kb-selected td { background: #fff1a8; }
+.kb-row-table { font-size: 13px; }
 .kb-reader a, .kb-card a.kb-pdf { color: #0550ae; }
 .kb-basket-item { background: #ffffff; padding: 8px 12px; }
 .kb-basket-item .kb-text { margin: 4px 0; }

@@ -252,6 +252,7 @@ def _passage_fields(p: Passage, d: Document) -> dict:
         "sentences": json.dumps(p.sentences),
         "date_int": d.date_int,
         "ocr": p.ocr,
+        **({"table": p.table, "row": p.row, "cells": [list(c) for c in p.cells]} if p.table else {}),
     }
 
 
@@ -271,4 +272,7 @@ def passage_from_metadata(pid: str, text: str, meta: dict) -> Passage:
         seq=meta["seq"],
         sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
         ocr=bool(meta.get("ocr", False)),  # absent in indexes built before OCR
+        table=meta.get("table", ""),
+        row=meta.get("row", ""),
+        cells=tuple(tuple(c) for c in meta.get("cells", ())),
     )

@@ -351,4 +351,6 @@ PASSAGES_IN_SQLITE = "sqlite"  # the registry's `passages` info once SQLite hold
 
 def cite(passage: Passage, document: Document) -> str:
     """The citation string of a stored passage."""
-    return citation(document.cite_title, passage.paragraph, passage.page, passage.page_end)
+    return citation(
+        document.cite_title, passage.paragraph, passage.page, passage.page_end, passage.table, passage.row
+    )
