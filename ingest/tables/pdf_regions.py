@@ -26,6 +26,9 @@ NOTE = re.compile(r"^\s*(?:sources?|notes?|nb|\*|†|‡|§|¹|\(\w\)|\w\)|abbre
 # (two-column pages give two such segments a line), never a cell of a row.
 _PROSE_WORDS = 6
 _PROSE_WIDTH = 0.3
+# A line whose segments all have three words or more, two of them this many, is a line across
+# columns of prose (the rows of a table without rules are short: figures, a label).
+_COLUMN_WORDS = 4
 # Rows of one table are at most this many line heights apart (bottom of one to top of the next);
 # 2.2 keeps the double-spaced rows of eu-003 and stops before a caption two lines down.
 _ROW_GAP = 2.2
@@ -84,6 +87,9 @@ def _cells(line: TextLine, width: float) -> list[Segment]:
         return []
     if len(segments) == 2 and _ENUMERATOR.match(segments[0].text) and len(segments[1].words) >= 3:
         return []  # a numbered heading or list item
+    if len(segments) >= 2 and all(len(s.words) >= 3 for s in segments):
+        if sum(1 for s in segments if len(s.words) >= _COLUMN_WORDS) >= 2:
+            return []  # a line across two or three columns of prose
     return [s for s in segments if not is_prose(s, width)]
 
 
@@ -161,11 +167,12 @@ def _continues(page: PageText, cells: list[list[Segment]], last: int, nxt: int) 
     """Whether row line `nxt` continues the table whose last row line is `last`."""
     lines = page.lines
     height = lines[last].size
-    between = range(last + 1, nxt)
-    if len(between) > _BETWEEN:
-        return False
     x0 = min(s.x0 for s in cells[last])
     x1 = max(s.x1 for s in cells[last])
+    # Lines beside the table (prose in the next column, set on other baselines) do not part it.
+    between = [j for j in range(last + 1, nxt) if not _beside_rows(lines[j], x0, x1)]
+    if len(between) > _BETWEEN:
+        return False
     for j in between:
         line = lines[j]
         if CAPTION.match(line.text) or not cells[j]:
@@ -178,6 +185,11 @@ def _continues(page: PageText, cells: list[list[Segment]], last: int, nxt: int) 
     row_x0 = min(s.x0 for s in cells[nxt])
     row_x1 = max(s.x1 for s in cells[nxt])
     return row_x0 < x1 and row_x1 > x0  # side by side with the rows above
+
+
+def _beside_rows(line: TextLine, x0: float, x1: float) -> bool:
+    """Whether all the line's words lie right of x1 or left of x0 (in another column)."""
+    return all(w.x0 >= x1 or w.x1 <= x0 for w in line.words)
 
 
 def _region_of(page: PageText, cells: list[list[Segment]], run: list[int], width: float) -> list[Region]:
