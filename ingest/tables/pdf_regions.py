@@ -87,10 +87,17 @@ def _cells(line: TextLine, width: float) -> list[Segment]:
         return []
     if len(segments) == 2 and _ENUMERATOR.match(segments[0].text) and len(segments[1].words) >= 3:
         return []  # a numbered heading or list item
-    if len(segments) >= 2 and all(len(s.words) >= 3 for s in segments):
-        if sum(1 for s in segments if len(s.words) >= _COLUMN_WORDS) >= 2:
-            return []  # a line across two or three columns of prose
+    if _across_columns(segments):
+        return []  # a line across two or three columns of prose
     return [s for s in segments if not is_prose(s, width)]
+
+
+def _across_columns(segments: list[Segment]) -> bool:
+    return (
+        len(segments) >= 2
+        and all(len(s.words) >= 3 for s in segments)
+        and sum(1 for s in segments if len(s.words) >= _COLUMN_WORDS) >= 2
+    )
 
 
 def _drop_paragraph_ends(page: PageText, cells: list[list[Segment]], width: float) -> None:
