@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.tables.pdf_grid import is_figure
 from ingest.tables.pdf_text import PageText, Segment, TextLine
 
 CAPTION = re.compile(r"^\s*(?:table|tab\.|tableau|tabelle|tabla|tabella|exhibit)\s*[\dIVXA-Z]", re.I)
@@ -89,7 +90,9 @@ def _cells(line: TextLine, width: float) -> list[Segment]:
         return []  # a numbered heading or list item
     if _across_columns(segments):
         return []  # a line across two or three columns of prose
-    return [s for s in segments if not is_prose(s, width)]
+    # A long first segment before two figures or more is a row's label, not a line of prose.
+    labelled = sum(1 for s in segments[1:] if is_figure(s.text)) >= 2
+    return [s for k, s in enumerate(segments) if not is_prose(s, width) or (k == 0 and labelled)]
 
 
 def _across_columns(segments: list[Segment]) -> bool:
@@ -104,13 +107,14 @@ def _drop_paragraph_ends(page: PageText, cells: list[list[Segment]], width: floa
     """Leave out of the cells the short lines of prose (a paragraph's last line, a short line of
     a narrow column) that start where a line of prose just above or below them starts."""
     lines = page.lines
-    for i, _line in enumerate(lines):
+    kept = [{id(s) for s in c} for c in cells]  # a long row label is kept, and is not prose
+    for i in range(len(lines)):
         starts = {
             round(s.x0)
             for j in (i - 1, i + 1)
             if 0 <= j < len(lines)
             for s in lines[j].segments
-            if is_prose(s, width)
+            if is_prose(s, width) and id(s) not in kept[j]
         }
         if starts:
             cells[i] = [
