@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("evals/reports/tables"),
+        default=Path("evals/reports/tables-icdar2013"),
         help="where the JSON go (default %(default)s)",
     )
     parser.add_argument(

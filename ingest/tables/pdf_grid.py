@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.tables.model import Cell
+from ingest.tables.pdf_headings import heading_cells
 from ingest.tables.pdf_text import PageText, Rule, Segment
 
 _FIGURE = re.compile(
@@ -26,7 +27,6 @@ _FIGURE = re.compile(
 )
 _OPEN_END = re.compile(r"(?:[-‐/,&(]|\b(?:and|or|of|the|for|in|to|by|with|a|an|on))$", re.I)
 _YEAR = re.compile(r"^(?:19|20)\d\d$")  # a row of years over the columns is a heading row
-_STACK_GAP = 0.9  # lines of one heading cell are at most this many font sizes apart (bottom to top)
 _RULED_ROWS = 0.6  # rules between this share of neighbouring lines make a ruled table
 
 
@@ -51,8 +51,12 @@ def build_cells(page: PageText, line_ids: list[int], bbox) -> list[Cell]:
         return []
     bands = _columns([s for segs in lines for s in segs])
     pieces = [_Piece(n, *_span(s, bands), s) for n, segs in enumerate(lines) for s in segs]
-    rows, head_rows = _rows(lines, pieces, page.rules, bbox, len(bands))
-    return _cells(rows, pieces, head_rows)
+    rows, head_rows, ruled = _rows(lines, pieces, page.rules, bbox, len(bands))
+    if ruled or head_rows == 0:
+        return _cells(rows, pieces, head_rows)
+    head, levels = heading_cells([p for p in pieces if p.line < head_rows], head_rows)
+    body = _cells(rows[head_rows:], [p for p in pieces if p.line >= head_rows], 0)
+    return head + [Cell(c.row + levels, c.col, c.rowspan, c.colspan, c.text, c.header) for c in body]
 
 
 def _columns(segments: list[Segment]) -> list[tuple[float, float]]:
@@ -86,8 +90,9 @@ def is_figure(text: str) -> bool:
     return bool(_FIGURE.match(text))
 
 
-def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> tuple[list[list[int]], int]:
-    """Groups of line numbers, one group per grid row, and how many of them are heading rows."""
+def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> tuple[list[list[int]], int, bool]:
+    """Groups of line numbers, one group per grid row; how many of them are heading rows (one
+    line each); whether the rows are those drawn between rules."""
     by_line: dict[int, list[_Piece]] = {}
     for p in pieces:
         by_line.setdefault(p.line, []).append(p)
@@ -106,7 +111,13 @@ def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> tuple[list[list
                 current = []
             current.append(k + 1)
         groups.append(current)
-        return groups, 1
+
+        def figure_line(k: int) -> bool:
+            return sum(1 for p in by_line[k] if is_figure(p.segment.text)) >= 2
+
+        # Rules around groups of rows (a table ruled every few rows) do not make each group one row.
+        if not any(sum(1 for k in group if figure_line(k)) >= 2 for group in groups):
+            return groups, 1, True
     head_end = _head_end(lines, by_line, ncols)
     groups = [[k] for k in range(head_end)]
     body: list[list[int]] = []
@@ -131,7 +142,7 @@ def _rows(lines, pieces, rules: list[Rule], bbox, ncols: int) -> tuple[list[list
                 prev.append(k)
                 continue
         body.append([k])
-    return groups + body, head_end
+    return groups + body, head_end, False
 
 
 def _head_end(lines, by_line, ncols: int) -> int:
@@ -158,8 +169,4 @@ def _cells(rows: list[list[int]], pieces: list[_Piece], head_rows: int) -> list[
             by_line.setdefault(p.line, []).append(p.segment.text)
         text = "\n".join(" ".join(parts) for parts in by_line.values())
         cells.append(Cell(r, c0, 1, c1 - c0 + 1, text, header=r < head_rows))
-    return _stack_headings(cells, rows, pieces)
-
-
-def _stack_headings(cells: list[Cell], rows, pieces) -> list[Cell]:
     return cells

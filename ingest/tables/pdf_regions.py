@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.tables.pdf_grid import is_figure
 from ingest.tables.pdf_text import PageText, Segment, TextLine
 
 CAPTION = re.compile(r"^\s*(?:table|tab\.|tableau|tabelle|tabla|tabella|exhibit)\s*[\dIVXA-Z]", re.I)
@@ -26,6 +27,9 @@ NOTE = re.compile(r"^\s*(?:sources?|notes?|nb|\*|†|‡|§|¹|\(\w\)|\w\)|abbre
 # (two-column pages give two such segments a line), never a cell of a row.
 _PROSE_WORDS = 6
 _PROSE_WIDTH = 0.3
+# A line whose segments all have three words or more, two of them this many, is a line across
+# columns of prose (the rows of a table without rules are short: figures, a label).
+_COLUMN_WORDS = 4
 # Rows of one table are at most this many line heights apart (bottom of one to top of the next);
 # 2.2 keeps the double-spaced rows of eu-003 and stops before a caption two lines down.
 _ROW_GAP = 2.2
@@ -84,20 +88,33 @@ def _cells(line: TextLine, width: float) -> list[Segment]:
         return []
     if len(segments) == 2 and _ENUMERATOR.match(segments[0].text) and len(segments[1].words) >= 3:
         return []  # a numbered heading or list item
-    return [s for s in segments if not is_prose(s, width)]
+    if _across_columns(segments):
+        return []  # a line across two or three columns of prose
+    # A long first segment before two figures or more is a row's label, not a line of prose.
+    labelled = sum(1 for s in segments[1:] if is_figure(s.text)) >= 2
+    return [s for k, s in enumerate(segments) if not is_prose(s, width) or (k == 0 and labelled)]
+
+
+def _across_columns(segments: list[Segment]) -> bool:
+    return (
+        len(segments) >= 2
+        and all(len(s.words) >= 3 for s in segments)
+        and sum(1 for s in segments if len(s.words) >= _COLUMN_WORDS) >= 2
+    )
 
 
 def _drop_paragraph_ends(page: PageText, cells: list[list[Segment]], width: float) -> None:
     """Leave out of the cells the short lines of prose (a paragraph's last line, a short line of
     a narrow column) that start where a line of prose just above or below them starts."""
     lines = page.lines
-    for i, _line in enumerate(lines):
+    kept = [{id(s) for s in c} for c in cells]  # a long row label is kept, and is not prose
+    for i in range(len(lines)):
         starts = {
             round(s.x0)
             for j in (i - 1, i + 1)
             if 0 <= j < len(lines)
             for s in lines[j].segments
-            if is_prose(s, width)
+            if is_prose(s, width) and id(s) not in kept[j]
         }
         if starts:
             cells[i] = [
@@ -161,11 +178,12 @@ def _continues(page: PageText, cells: list[list[Segment]], last: int, nxt: int) 
     """Whether row line `nxt` continues the table whose last row line is `last`."""
     lines = page.lines
     height = lines[last].size
-    between = range(last + 1, nxt)
-    if len(between) > _BETWEEN:
-        return False
     x0 = min(s.x0 for s in cells[last])
     x1 = max(s.x1 for s in cells[last])
+    # Lines beside the table (prose in the next column, set on other baselines) do not part it.
+    between = [j for j in range(last + 1, nxt) if not _beside_rows(lines[j], x0, x1)]
+    if len(between) > _BETWEEN:
+        return False
     for j in between:
         line = lines[j]
         if CAPTION.match(line.text) or not cells[j]:
@@ -178,6 +196,11 @@ def _continues(page: PageText, cells: list[list[Segment]], last: int, nxt: int) 
     row_x0 = min(s.x0 for s in cells[nxt])
     row_x1 = max(s.x1 for s in cells[nxt])
     return row_x0 < x1 and row_x1 > x0  # side by side with the rows above
+
+
+def _beside_rows(line: TextLine, x0: float, x1: float) -> bool:
+    """Whether all the line's words lie right of x1 or left of x0 (in another column)."""
+    return all(w.x0 >= x1 or w.x1 <= x0 for w in line.words)
 
 
 def _region_of(page: PageText, cells: list[list[Segment]], run: list[int], width: float) -> list[Region]:

@@ -18,7 +18,10 @@ SEGMENT_GAP = 0.5
 _WORD_GAP = 1.5  # pdfplumber x_tolerance: characters closer than this (pt) are one word
 _RULE_MIN = 4.0
 _PROSE_WORDS = 6
-_EVEN_GAPS = 2.0  # in a justified line the widest gap is at most this many times the median one  # a drawn edge shorter than this (pt) is a tick or a glyph, not a rule
+_EVEN_GAPS = 2.0  # in a justified line the widest gap is at most this many times the median one
+# ... and the median gap is below this many em (a row of headings "no. Rate (95% CI) no. Rate"
+# has even gaps too, but wide ones: 1.13 em or more between cells in 95% of the DEV rows).
+_JUSTIFIED_SPACE = 1.0  # a drawn edge shorter than this (pt) is a tick or a glyph, not a rule
 
 
 @dataclass(slots=True)
@@ -181,7 +184,8 @@ def _justified(line: TextLine) -> bool:
     if len(words) < _PROSE_WORDS or sum(any(c.isalpha() for c in w.text) for w in words) < 0.7 * len(words):
         return False
     gaps = sorted(b.x0 - a.x1 for a, b in zip(words, words[1:]))
-    return gaps[-1] <= _EVEN_GAPS * max(gaps[len(gaps) // 2], 0.1)
+    median = gaps[len(gaps) // 2]
+    return median < _JUSTIFIED_SPACE * line.size and gaps[-1] <= _EVEN_GAPS * max(median, 0.1)
 
 
 def _segments(line: TextLine, verticals: list[Rule]) -> list[Segment]:
