@@ -85,11 +85,20 @@ def read_pdf(path: Path, options: ocr.Options | None = None) -> Extracted:
     warnings = pdf_lines.read_scanned_pages(path, pages, options or ocr.Options())
     if not any(line.text for page in pages for line in page):
         raise ReadError("; ".join(["no text found", *warnings]) if warnings else _NO_TEXT)
-    tables = _tables(path, warnings)
-    inside = table_rows.in_tables(tables, {n: float(p.mediabox.top) for n, p in enumerate(reader.pages, 1)})
-    pages = [[line for line in page if not inside(line.page, line.x, line.y)] for page in pages]
     lines, numbers = pdf_furniture.drop_line_numbers(pdf_furniture.drop_furniture(pages))
-    lines, dropped = pdf_furniture.drop_tables(lines)  # what the table reader did not find
+    kept, dropped = pdf_furniture.drop_tables(lines)
+    # The table reader (0.2-0.5 s a page) reads the pages where a table shows: lines that read as
+    # a table's rows, or a caption ("Table 3: ...").
+    left = {id(line) for line in kept}
+    candidates = {line.page for line in lines if id(line) not in left or table_rows.is_caption(line.text)}
+    tables = _tables(path, candidates, warnings) if candidates else []
+    if tables:
+        inside = table_rows.in_tables(
+            tables, {n: float(p.mediabox.top) for n, p in enumerate(reader.pages, 1)}
+        )
+        lines = [line for line in lines if not inside(line.page, line.x, line.y)]
+        kept, dropped = pdf_furniture.drop_tables(lines)  # what the table reader did not find
+    lines = kept
     warnings.extend(numbers + dropped)
     style = pdf_layout.body_style(lines)
     pdf_layout.mark_footnotes(lines, style)
@@ -101,13 +110,13 @@ def read_pdf(path: Path, options: ocr.Options | None = None) -> Extracted:
     )
 
 
-def _tables(path: Path, warnings: list[str]) -> list[Table]:
+def _tables(path: Path, pages: set[int], warnings: list[str]) -> list[Table]:
     """The PDF's tables (ingest/tables), or none with a warning when their reader fails: the text
     is read all the same, and the lines of tables the table reader did not find are left out."""
     from ingest.tables import tables_of_pdf
 
     try:
-        return [t for t in tables_of_pdf(path) if table_rows.is_pdf_data_table(t)]
+        return [t for t in tables_of_pdf(path, pages) if table_rows.is_pdf_data_table(t)]
     except Exception as error:  # noqa: BLE001  (a table reader's failure must not lose the text)
         warnings.append(f"tables not read: {reason(error)}")
         return []

@@ -21,6 +21,11 @@ PARTS = " · "
 HEAD = " — "
 
 
+def is_caption(text: str) -> bool:
+    """Whether a line reads as a table's caption ("Table 3: Returns", "Tableau 2 –")."""
+    return bool(_LABEL.match(text))
+
+
 def table_label(table: Table, seq: int) -> str:
     """The table's own number when its caption gives one ("Table 3: …" → "3"), else its position
     among the document's tables (1-based)."""

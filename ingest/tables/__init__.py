@@ -18,11 +18,11 @@ __all__ = ["Cell", "Table", "table_dict", "tables_of", "tables_of_docx", "tables
 SUFFIXES = (".pdf", ".docx", ".html", ".htm")
 
 
-def tables_of_pdf(path: Path | str) -> list[Table]:
-    """The tables of a PDF (see ingest/tables/pdf.py)."""
+def tables_of_pdf(path: Path | str, pages: set[int] | None = None) -> list[Table]:
+    """The tables of a PDF, or of some of its pages (1-based; see ingest/tables/pdf.py)."""
     from ingest.tables.pdf import tables_of_pdf as read
 
-    return read(path)
+    return read(path, pages)
 
 
 def tables_of_docx(path: Path | str) -> list[Table]:

@@ -28,9 +28,10 @@ _CHART_POINTS = 6
 _FILLED_CELLS = 0.4
 
 
-def tables_of_pdf(path: Path | str) -> list[Table]:
-    """Every table of the PDF at `path`, page by page, top to bottom. Raises ReadError (one
-    line, without the path) for an empty, encrypted, corrupt or non-PDF file."""
+def tables_of_pdf(path: Path | str, pages: set[int] | None = None) -> list[Table]:
+    """Every table of the PDF at `path` (or of the `pages` given, 1-based), page by page, top to
+    bottom. Raises ReadError (one line, without the path) for an empty, encrypted, corrupt or
+    non-PDF file."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError
@@ -51,7 +52,8 @@ def tables_of_pdf(path: Path | str) -> list[Table]:
     try:
         with pdfplumber.open(path) as pdf:
             for number, page in enumerate(pdf.pages, start=1):
-                tables.extend(page_tables(page, number, tables[-1] if tables else None))
+                if pages is None or number in pages:
+                    tables.extend(page_tables(page, number, tables[-1] if tables else None))
     except (PDFPasswordIncorrect, PDFEncryptionError) as error:
         raise ReadError("encrypted PDF, no password given") from error
     except PdfminerException as error:
