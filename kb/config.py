@@ -47,6 +47,13 @@ class RankingSettings:
     # (66 → 157 ms: queries filtered by country walk far more of the graph); 200 costs 66 → 99 ms.
     ef_search: int = 200
     cc_dense_weight: float = 0.6  # chosen on the evaluation suites (evals/README.md, "Fusion")
+    # When BM25's best passage covers less than this share of the question's rarity-weighted terms
+    # (all candidates in the question's language), the question is asked in other words than the
+    # documents use, and the ranking follows meaning alone (dense weight 1). Measured with
+    # python -m evals.paraphrase_experiments (docs/paraphrase.md, "adaptive-coverage-monolingual"):
+    # un-paraphrase nDCG@10 0.252 -> 0.352 (p = 0.005), un-statements 0.816 -> 0.828, main
+    # 0.935 -> 0.947, multilingual 0.809 -> 0.809; 0 turns it off.
+    dense_only_below: float = 0.5
     # BM25 cannot match words across languages: for a passage in another language than the question
     # its dense part stands in for its BM25 part (evals/README.md, "Fusion across languages").
     cross_language_fair: bool = True

@@ -143,15 +143,38 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
     if fusion == "rrf":
         return _hydrate(index, rrf(found.dense, found.sparse, index.settings.ranking.rrf_k), found.qvec, q)
     pool = dict.fromkeys([p for p, _ in found.dense] + [p for p, _ in found.sparse])
+    entries = _hydrate(index, [(pid, {}) for pid in pool], found.qvec, q)
+    ranking = index.settings.ranking
+    if _words_do_not_match(entries, found, ranking):
+        ranking = replace(ranking, cc_dense_weight=1.0)
     return _convex(
-        _hydrate(index, [(pid, {}) for pid in pool], found.qvec, q),
+        entries,
         snap,
         found.bm25,
         found.said,
         found.terms.language,
         None if found.fvec is found.qvec else found.fvec,  # else hydrate's cosines are the ranking's
-        ranking=index.settings.ranking,
+        ranking=ranking,
     )
+
+
+def _words_do_not_match(entries: list[_Entry], found: Candidates, ranking: RankingSettings) -> bool:
+    """Whether the question is asked in other words than the passages use: BM25's best passage
+    covers less than `dense_only_below` of the question's rarity-weighted terms, every candidate
+    being in the question's language (across languages the dense part stands in for BM25 anyway).
+    The ranking then follows meaning alone (RankingSettings.dense_only_below)."""
+    if not ranking.dense_only_below or not found.sparse or not found.terms.total:
+        return False
+    if any(analyzer.other_language(e[1].language, found.terms.language) for e in entries):
+        return False
+    best = next((e for e in entries if e[0].id == found.sparse[0][0]), None)
+    if best is None:
+        return False
+    passage, document = best[0], best[1]
+    have = set(
+        analyzer.analyze(lexical.lexical_text(passage.text, passage.heading), document.language or "en")
+    )
+    return found.terms.coverage(have, document.country, document.date) < ranking.dense_only_below
 
 
 def rerank(entries: list[_Entry], qvec: np.ndarray, lambda_: float) -> list[_Entry]:
