@@ -37,13 +37,14 @@ from kb.evaluate import suite as suite_mod
 from kb.lexical import lexical_text
 from kb.types import Document, Passage
 
-# A stem found in at most 1 % of the passages (207 of the UN build's 20,712; BM25 IDF above 4.6)
-# is rare. Measured on the UN build (2022-2024): the stems at or under 1 % are the words that name
-# what a passage is about ("smuggl" 0.6 %, "coyot", "lampedusa", "sanction" 0.9 %, "rohingya",
-# "darien"), those above it the vocabulary every statement shares ("peopl" 19 %, "countri" 32 %,
-# "climat" 12 %, "develop" 23 %, "migrat" 1.9 %, "debt" 3.1 %). 1 % keeps the
-# topic words a user is bound to use ("climate", "debt", "pandemic") and forbids the names, figures
-# and technical terms that let BM25 find a passage by one word (docs/paraphrase.md, "The check").
+# A stem found in at most 1 % of the passages (207 of the UN build's 20,712; BM25 IDF 4.6 and up)
+# is rare. Measured on that build (2022-2024), its share of passages: at or under 1 %, the words
+# that name what a passage is about ("smuggl" 0.07 %, "proceed" 0.22 %, "vaccin" 0.65 %,
+# "peacekeep" 0.73 %, "migrat" 0.86 %, "refuge" 0.93 %) and most names ("rohingya" 0.08 %,
+# "darien" 0.02 %; not "ukrain", 4.9 %); above it, the words a user cannot avoid ("sanction" 1.04 %, "illeg" 1.19 %,
+# "debt" 1.45 %, "nuclear" 1.76 %, "border" 2.0 %, "pandem" 2.9 %, "climat" 10.0 %, "peopl" 16.9 %,
+# "countri" 21.0 %). 95 % of the corpus' 12,728 stems are rare by this rule; the other 5 % are
+# the common vocabulary of the statements (docs/paraphrase.md, "The check").
 MAX_SHARE = 0.01
 
 
