@@ -54,7 +54,7 @@ class Variant:
     """One configuration of the second stage."""
 
     name: str
-    vectors: str = "stored"  # "stored", "plain" (text alone) or "prefix" (country, year, title first)
+    vectors: str = "stored"  # "stored", or a kind of evals.paraphrase_vectors.embedding_text
     sentences: bool = False  # a passage's dense score: the maximum of its own and its best sentence's
     dense_weight: float = retrieve.CC_DENSE_WEIGHT
     prf: float = 0.0  # weight of the top passages' mean vector added to the question's (0: none)
@@ -75,6 +75,9 @@ VARIANTS = {
         Variant("plain", vectors="plain"),
         Variant("prefix", vectors="prefix"),
         Variant("prefix-dense", vectors="prefix", mode="dense"),
+        Variant("suffix-name", vectors="suffix-name"),
+        Variant("suffix-name-dense", vectors="suffix-name", mode="dense"),
+        Variant("prefix-adaptive", vectors="prefix", adaptive="coverage-monolingual"),
         Variant("prf-0.5", prf=0.5),
         Variant("prf-1.0", prf=1.0),
         Variant("adaptive-rare", adaptive="rare"),

@@ -23,7 +23,7 @@ from kb import embed, lexical
 from kb.api import Library
 from kb.types import Document, Passage
 
-KINDS = ("stored", "plain", "prefix")
+KINDS = ("stored", "plain", "prefix", "suffix-name")
 ENCODE_CHUNK = 256  # texts per call to the encoder, between progress lines
 
 
@@ -62,8 +62,8 @@ class Corpus:
         return self.library.index()
 
     def vectors(self, kind: str) -> np.ndarray:
-        """Unit vectors of every passage, by snapshot row: `stored` (what the index holds), `plain`
-        (the passage text alone) or `prefix` (country, year and title before the text)."""
+        """Unit vectors of every passage, by snapshot row: `stored` (what the index holds), or
+        another kind of `embedding_text`."""
         if kind not in self._vectors:
             if kind == "stored":
                 self._vectors[kind] = self._stored()
@@ -114,15 +114,18 @@ class Corpus:
 
 
 def embedding_text(kind: str, passage: Passage, document: Document) -> str:
-    """What the model reads for a passage in an experiment: the text alone (`plain`), or
-    `prefix`: "Italy, 2024. ITA statement, UN General Debate 2024 — heading" then the text."""
+    """What the model reads for a passage in an experiment: the text alone (`plain`);
+    `prefix`: "Italy, 2024. ITA statement, UN General Debate 2024 — heading" then the text;
+    `suffix-name`: the same context after the text, in parentheses, where kb.embed.embedding_text
+    puts its own (title and heading only)."""
     if kind == "plain":
         return passage.text
     context = " — ".join(x for x in (document.cite_title, passage.heading) if x)
-    year = document.date[:4]
-    who = country_name(document.country)
-    lead = ", ".join(x for x in (who, year) if x)
-    return f"{lead}. {context}\n{passage.text}" if lead else f"{context}\n{passage.text}"
+    lead = ", ".join(x for x in (country_name(document.country), document.date[:4]) if x)
+    context = f"{lead}. {context}" if lead else context
+    if kind == "suffix-name":
+        return f"{passage.text}\n({context})"
+    return f"{context}\n{passage.text}"
 
 
 @cache
