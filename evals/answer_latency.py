@@ -5,11 +5,11 @@ quoted sentences' vectors read from a store instead of embedded per question (th
         [--sentences embedded|stored|both] [--repeat N]
 
 Every answerable question of the suites (which must share one corpus) is answered, as a question
-new to the process (kb.embed's cache of recent question vectors is cleared first), through
+new to the process (kb.models.embed's cache of recent question vectors is cleared first), through
 kb.api.Library.answer (what `kb ask` and the app call: hybrid, k = KB_TOP_K) in one warm process,
 after Library.warm. Per question it records the whole answer and three parts of it, timed by
-wrappers around the functions kb.answer calls: `kb.understand.narrowed_first` (retrieval, the named
-country or year first), `kb.quote.pick_sentences` (choosing the quoted sentences) and, inside it, the
+wrappers around the functions kb.answer.ask calls: `kb.search.understand.narrowed_first` (retrieval, the named
+country or year first), `kb.answer.quote.pick_sentences` (choosing the quoted sentences) and, inside it, the
 embedding of the candidate sentences. Prints p50, p95 and the mean of each, in milliseconds.
 
 `--sentences cached` keeps the vectors of the sentences answers have embedded, in the process, and
@@ -18,7 +18,7 @@ store them beside the passage vectors; computed once by evals/paraphrase_vectors
 then embeds nothing but the question, which the retrieval already embedded. The answers of both are
 compared sentence by sentence.
 
-The wrappers replace names in kb.answer and kb.quote for the length of the run and restore them:
+The wrappers replace names in kb.answer.ask and kb.answer.quote for the length of the run and restore them:
 a measurement harness, not a way to change the code (the change proposed is in docs/paraphrase.md).
 """
 
@@ -34,20 +34,20 @@ from pathlib import Path
 import numpy as np
 
 from evals.paraphrase_vectors import Corpus
-from kb import answer as answer_mod
-from kb import embed
-from kb import quote as quote_mod
+from kb.answer import ask as answer_mod
+from kb.answer import quote as quote_mod
 from kb.api import AskRequest
 from kb.config import Settings
 from kb.evaluate import corpus as corpus_mod
 from kb.evaluate import suite as suite_mod
+from kb.models import embed
 
 PARTS = ("answer", "retrieval", "pick_sentences", "sentence embedding")
 
 
 class _StoredEmbed:
-    """Stands in for kb.embed inside kb.quote: passage-side texts whose vectors are stored are looked
-    up (the rest embedded), everything else delegated to kb.embed."""
+    """Stands in for kb.models.embed inside kb.answer.quote: passage-side texts whose vectors are stored are looked
+    up (the rest embedded), everything else delegated to kb.models.embed."""
 
     def __init__(self, by_text: dict[str, np.ndarray]):
         self.by_text = by_text
@@ -70,7 +70,7 @@ class _StoredEmbed:
 
 @contextmanager
 def _timed(times: dict[str, list[float]], stand_in: _StoredEmbed | None):
-    """Wrap narrowed_first, pick_sentences and kb.quote's encoder to record their durations."""
+    """Wrap narrowed_first, pick_sentences and kb.answer.quote's encoder to record their durations."""
     narrowed, pick, quote_embed = answer_mod.narrowed_first, answer_mod.pick_sentences, quote_mod.embed
     encoder = stand_in or embed
 
@@ -119,7 +119,7 @@ def measure(library, queries, configs: dict[str, _StoredEmbed | None], repeat: i
             for name in names[i % len(names) :] + names[: i % len(names)]:
                 stand_in = configs[name]
                 times, quoted = out[name]
-                # kb.embed keeps the last 256 questions' vectors: each question is new to the process
+                # kb.models.embed keeps the last 256 questions' vectors: each question is new to the process
                 embed._questions.clear()
                 for part in PARTS:
                     times[part].append(0.0)

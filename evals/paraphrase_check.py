@@ -5,7 +5,7 @@
 A paraphrase question is meant to be found by meaning, not by a word it happens to share with its
 answer. The check reads the suite's corpus exactly as `kb ingest` splits it into passages (the
 same readers, paragraphs and passage splitting, no embedding model), and analyses every passage
-as BM25 does (kb.analyzer: lower-cased words of two or more letters, stopwords dropped, Snowball
+as BM25 does (kb.text.analyzer: lower-cased words of two or more letters, stopwords dropped, Snowball
 stems). A stem is **rare** when at most `--max-share` of the corpus passages contain it (default
 1 %, MAX_SHARE below). For every question, every stem it shares with one of its relevant passages
 that is rare is an offence; the check prints each offence (query, stem, the words as written on
@@ -29,12 +29,13 @@ from ingest import manifest as manifest_mod
 from ingest.parse import parse
 from ingest.passages import make_passages
 from ingest.pipeline import opening
-from kb import analyzer, embed, language
 from kb.config import Settings
 from kb.errors import UsageError
 from kb.evaluate import corpus as corpus_mod
 from kb.evaluate import suite as suite_mod
-from kb.lexical import lexical_text
+from kb.index.lexical import lexical_text
+from kb.models import embed
+from kb.text import analyzer, language
 from kb.types import Document, Passage
 
 # A stem found in at most 1 % of the passages (207 of the UN build's 20,712; BM25 IDF 4.6 and up)

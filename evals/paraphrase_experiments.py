@@ -4,15 +4,15 @@ expansion, sentence-level dense matching and fusion weights, on any suites.
     python -m evals.paraphrase_experiments evals/suites/un-paraphrase.yaml evals/suites/un-statements.yaml \
         [--variants baseline,plain,prefix,...] [--out FILE]
 
-Each variant ranks every question of a suite with kb's own first stage (`kb.retrieve.gather`: the
+Each variant ranks every question of a suite with kb's own first stage (`kb.search.retrieve.gather`: the
 question parsed, its filters and named documents applied, its embedding and every passage's BM25
 score) and then its own second stage, written here so that an experiment is a configuration
-(a `Variant`), not a patched kb/retrieve.py:
+(a `Variant`), not a patched kb/search/retrieve.py:
 
-- dense: exact cosine with every passage vector of the variant's kind (kb.retrieve compares every
+- dense: exact cosine with every passage vector of the variant's kind (kb.search.retrieve compares every
   vector up to 5,000 passages and asks Chroma's graph above that), optionally the maximum with the
   passage's best sentence;
-- hybrid: kb.retrieve's convex combination over the union of the 50 best of each retriever
+- hybrid: kb.search.retrieve's convex combination over the union of the 50 best of each retriever
   (dense_weight · min-max cosine + (1 − dense_weight) · BM25 / best BM25, the country and year
   bonuses, the dense part standing in for BM25 on passages in another language than the question);
 - optionally pseudo-relevance feedback (the question's vector moved toward the mean of the first
@@ -37,14 +37,17 @@ import numpy as np
 
 from evals.paraphrase_check import MAX_SHARE
 from evals.paraphrase_vectors import Corpus
-from kb import analyzer, embed, retrieve
-from kb.config import Settings
+from kb.config import RankingSettings, Settings
 from kb.evaluate import corpus as corpus_mod
 from kb.evaluate import metrics
 from kb.evaluate import suite as suite_mod
-from kb.lexical import lexical_text
+from kb.index.lexical import lexical_text
+from kb.models import embed
+from kb.search import retrieve
+from kb.text import analyzer
 
 METRICS = ["recall@5", "ndcg@10", "mrr@10"]
+_RANKING = RankingSettings()  # the ranking as it stands, whose second stage the variants replace
 PRF_DEPTH = 3  # passages of the first ranking whose mean vector feeds back into the question's
 LOW_COVERAGE = 0.5  # "coverage": BM25's best passage holds under half the question's weighted terms
 
@@ -56,7 +59,7 @@ class Variant:
     name: str
     vectors: str = "stored"  # "stored", or a kind of evals.paraphrase_vectors.embedding_text
     sentences: bool = False  # a passage's dense score: the maximum of its own and its best sentence's
-    dense_weight: float = retrieve.CC_DENSE_WEIGHT
+    dense_weight: float = _RANKING.cc_dense_weight
     prf: float = 0.0  # weight of the top passages' mean vector added to the question's (0: none)
     # "rare", "coverage" or "coverage-monolingual": dense only when BM25 finds no rare term / covers little
     adaptive: str = ""
@@ -122,7 +125,7 @@ def _ranked(
         cos = np.maximum(cos, best)
     mask = found.query.filters.mask(snap)
     rows = np.flatnonzero(mask) if mask is not None else np.arange(len(snap))
-    dense = rows[np.argsort(-cos[rows], kind="stable")[: retrieve.CANDIDATES]]
+    dense = rows[np.argsort(-cos[rows], kind="stable")[: _RANKING.candidates]]
     if v.mode == "dense":
         return [snap.ids[i] for i in dense]
     pool = list(dict.fromkeys([snap.ids[i] for i in dense] + [pid for pid, _ in found.sparse]))
@@ -144,7 +147,7 @@ def _ranked(
     if found.said:
         fused = fused + np.array(
             [
-                retrieve.PLACE_BONUS * p + retrieve.YEAR_BONUS * y
+                _RANKING.place_bonus * p + _RANKING.year_bonus * y
                 for p, y in (found.said.matches(d) for d in docs)
             ]
         )
@@ -182,7 +185,7 @@ def run(suite_path: Path, variants: list[Variant], cache: Path) -> tuple[str, li
     gather_s = 0.0
     for q in queries:
         t0 = time.perf_counter()
-        found = retrieve.gather(index, q.question, "hybrid", q.filters, retrieve.CANDIDATES, True, "cc")
+        found = retrieve.gather(index, q.question, "hybrid", q.filters, _RANKING.candidates, True, "cc")
         gather_s += time.perf_counter() - t0
         for v in variants:
             t0 = time.perf_counter()
@@ -205,7 +208,7 @@ def run(suite_path: Path, variants: list[Variant], cache: Path) -> tuple[str, li
         rows.append(row)
     lines = [
         f"### {suite.name} ({len(queries)} questions, {len(corpus.passages)} passages; "
-        f"kb.retrieve.gather {1000 * gather_s / max(len(queries), 1):.0f} ms per question)",
+        f"kb.search.retrieve.gather {1000 * gather_s / max(len(queries), 1):.0f} ms per question)",
         "",
         "| Variant | Recall@5 | nDCG@10 | MRR@10 | p (R@5, nDCG@10) vs "
         + base

@@ -3,7 +3,7 @@
 The experiments (evals/paraphrase_experiments.py) and the answer-latency prototype
 (evals/answer_latency.py) need, for every passage of a suite's index, its vector as stored, as it
 would be with other embedding text (no context, or the document's country and year prefixed), and
-the vectors of its sentences. They are computed with kb's own encoder (kb.embed.encode) and cached
+the vectors of its sentences. They are computed with kb's own encoder (kb.models.embed.encode) and cached
 under `<cache>/paraphrase-exp/<index>/`, keyed by the index generation and the passage ids, so a
 rerun on an unchanged index embeds nothing.
 """
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import embed, lexical
 from kb.api import Library
+from kb.index import lexical
+from kb.models import embed
 from kb.types import Document, Passage
 
 KINDS = ("stored", "plain", "prefix", "suffix-name")
@@ -74,7 +75,7 @@ class Corpus:
 
     def sentences(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
         """(sentence vectors, the snapshot row of each sentence's passage, (row, start, end) of
-        each): every sentence of every passage, embedded as kb.quote.pick_sentences embeds them."""
+        each): every sentence of every passage, embedded as kb.answer.quote.pick_sentences embeds them."""
         if self._sentences is None:
             spans: list[tuple[int, int, int]] = []
             for row, (p, _) in enumerate(self.passages):
@@ -116,7 +117,7 @@ class Corpus:
 def embedding_text(kind: str, passage: Passage, document: Document) -> str:
     """What the model reads for a passage in an experiment: the text alone (`plain`);
     `prefix`: "Italy, 2024. ITA statement, UN General Debate 2024 — heading" then the text;
-    `suffix-name`: the same context after the text, in parentheses, where kb.embed.embedding_text
+    `suffix-name`: the same context after the text, in parentheses, where kb.models.embed.embedding_text
     puts its own (title and heading only)."""
     if kind == "plain":
         return passage.text
