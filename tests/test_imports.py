@@ -136,9 +136,10 @@ def test_the_checker_sees_late_and_relative_imports(tmp_path):
 
 
 def test_every_surface_goes_through_the_service():
-    """The CLI, the app (app.py and each tab) and `kb eval` reach the index and the commitment store
+    """The CLI, the app (app.py and each tab), `kb eval`, the JSON API, the MCP server and the
+    llama-index retriever reach the index and the commitment store
     only through kb.api.Library, the one service boundary."""
-    surfaces = ("app", "kb.app", "kb.cli", "kb.evaluate")
+    surfaces = ("app", "kb.app", "kb.cli", "kb.evaluate", "kb.web_api", "kb.integrations")
     reaching = {
         f"{name}:{line} imports {target}"
         for name, targets in import_graph().items()

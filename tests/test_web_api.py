@@ -11,7 +11,6 @@ import base64
 import httpx
 import pytest
 from helpers import free_port
-from test_imports import import_graph
 
 import app
 from kb.api import Library
@@ -147,17 +146,3 @@ def test_with_kb_auth_the_api_refuses_requests_without_a_login(with_login):
         assert http.get("/api/v1/commitments").status_code == 200
     header = "Basic " + base64.b64encode(b"alice:correct horse").decode()
     assert httpx.get(with_login + "/api/v1/documents", headers={"Authorization": header}).status_code == 200
-
-
-def test_the_new_surfaces_go_through_the_service():
-    """The JSON API, the MCP server and the llama-index retriever reach the index and the
-    commitment store only through kb.api.Library, like the app and the CLI (tests/test_imports.py)."""
-    surfaces = ("kb.web_api", "kb.integrations")
-    reaching = {
-        f"{name}:{line} imports {target}"
-        for name, targets in import_graph().items()
-        if any(name == s or name.startswith(s + ".") for s in surfaces)
-        for target, line in targets.items()
-        if target in ("kb.index.store", "kb.index.registry", "kb.commitments.store")
-    }
-    assert not reaching, sorted(reaching)
