@@ -219,3 +219,29 @@ def test_library_internals_are_reached_only_through_compat():
             if any(part.startswith("_") and part != "__future__" for d in dotted for part in d.split(".")):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, "private library names imported outside kb/compat.py: " + ", ".join(found)
+
+
+# Numbers at module level in the packages that rank, abstain and quote, that are not ranking
+# settings: BM25's k1 and b are the BM25 snapshot's (changing them means rebuilding the index, so
+# they live with it), and _NEAR is how far from a figure the thing it counts is looked for.
+NOT_RANKING = {("kb.index.lexical", "BM25_K1"), ("kb.index.lexical", "BM25_B"), ("kb.search.wanted", "_NEAR")}
+
+
+def test_ranking_constants_live_in_ranking_settings():
+    """No module-level number or flag in kb/search, kb/answer or kb/index outside RankingSettings
+    (kb/config.py), where each carries its measured reason and evals.ablate can vary it."""
+    found = []
+    for name, path in local_modules().items():
+        if not name.startswith(("kb.search", "kb.answer", "kb.index")):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+            value = getattr(node, "value", None)
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(value, ast.Constant)
+                and isinstance(value.value, (int, float))  # bool is an int
+                and (name, target.id) not in NOT_RANKING
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {target.id} = {value.value!r}")
+    assert not found, "ranking constants outside RankingSettings: " + ", ".join(found)
