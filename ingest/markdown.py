@@ -17,9 +17,11 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ingest import table_rows
 from ingest.blocks import Block, Extracted, ReadError
 from ingest.decoding import decode, parse_html
 from ingest.lines import collapse, ends_with_punctuation
+from ingest.tables.model import Cell, Table
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _COMMENT_ONLY = re.compile(r"\s*(?:<!--.*?-->\s*)+", re.DOTALL)
@@ -64,11 +66,24 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
 
 
 def _blocks(tokens: list[Token]) -> Iterator[Block]:
-    """Heading and paragraph blocks from markdown-it's token stream."""
+    """Heading and paragraph blocks from markdown-it's token stream; a data table's rows as blocks
+    of their own (ingest/table_rows.py), its caption the paragraph just before it ("Table 2: …")."""
     last_level = 0
     pending_number = ""  # the number of the ordered list item whose first paragraph comes next
     list_depth = 0
+    tables = 0
+    table_end = -1  # the index of the last token of the table just read as rows
+    last_text = ""
     for index, token in enumerate(tokens):
+        if index <= table_end:
+            continue
+        if token.type == "table_open":
+            table, end = _table(tokens, index, last_text)
+            if table_rows.is_data_table(table):
+                tables += 1
+                yield from table_rows.row_blocks(table, tables)
+                table_end = end
+            continue
         if token.type in ("bullet_list_open", "ordered_list_open"):
             list_depth += 1
         elif token.type in ("bullet_list_close", "ordered_list_close"):
@@ -89,9 +104,28 @@ def _blocks(tokens: list[Token]) -> Iterator[Block]:
                 continue
             if pending_number:
                 text, pending_number = f"{pending_number} {text}", ""
+            last_text = text
             yield Block(text)
         elif token.type in ("fence", "code_block", "html_block") and (text := _block_text(token)):
             yield Block(text)
+
+
+def _table(tokens: list[Token], start: int, before: str) -> tuple[Table, int]:
+    """The table whose `table_open` token is at `start` (a GFM pipe table: a heading row, then
+    rows), and the index of its `table_close`; its caption is `before` when that reads as one."""
+    cells: list[Cell] = []
+    row, col, index = -1, 0, start
+    while index < len(tokens) and tokens[index].type != "table_close":
+        token = tokens[index]
+        if token.type == "tr_open":
+            row, col = row + 1, 0
+        elif token.type in ("th_open", "td_open"):
+            text = _inline_text(tokens[index + 1]) if tokens[index + 1].type == "inline" else ""
+            cells.append(Cell(row, col, text=text, header=token.type == "th_open"))
+            col += 1
+        index += 1
+    caption = before if table_rows.is_caption(before) else ""
+    return Table(0, None, caption, cells), index
 
 
 def _inline_text(token: Token) -> str:

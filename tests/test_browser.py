@@ -304,7 +304,11 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     # The downloads read each note from its box, found by the passage id its item carries.
     expect(page.locator(".kb-basket-row .kb-basket-item[data-pid]")).to_have_count(2)
     page.get_by_label("Briefing title").fill("Platforms briefing")
-    page.get_by_label("Your note (optional)").first.fill("Use for the platforms section.")
+    # The note goes in the box of PARA_4's row (a row holds a passage and its note box; the boxes
+    # are found by row, as the downloads find them, not by their order in the page).
+    para_4_row = page.locator(".kb-basket-row").filter(has=page.locator(".kb-citation", has_text=PARA_4))
+    para_4_row.get_by_label("Your note (optional)").fill("Use for the platforms section.")
+    expect(para_4_row.get_by_label("Your note (optional)")).to_have_value("Use for the platforms section.")
     with page.expect_download(timeout=15_000) as download:  # one click: the file is saved at once
         page.get_by_role("button", name="Download as Word (.docx)").click()
     assert re.fullmatch(r"platforms-briefing-\d{8}-\d{6}\.docx", download.value.suggested_filename)
@@ -328,7 +332,7 @@ def test_add_to_briefing_reorder_note_then_export_word_and_markdown(page, tmp_pa
     page.get_by_role("tab", name="Briefing (2)").click()
     expect(citations).to_have_text([PARA_4, other_citation])
     expect(page.get_by_label("Briefing title")).to_have_value("Platforms briefing")
-    expect(page.get_by_label("Your note (optional)").first).to_have_value("Use for the platforms section.")
+    expect(para_4_row.get_by_label("Your note (optional)")).to_have_value("Use for the platforms section.")
     page.get_by_role("button", name="Remove").first.click()
     expect(citations).to_have_text([other_citation])
     # Emptying asks first: cancelled, nothing changes; confirmed, the briefing is empty.

@@ -303,6 +303,27 @@ def test_markdown_headings_lists_and_inline_formatting(tmp_path):
 
 
 @pytest.mark.skipif(not G7_DECLARATION.exists(), reason="shared corpus not present")
+def test_markdown_table_rows_carry_their_caption_and_headings(tmp_path):
+    path = tmp_path / "report.md"
+    path.write_text(
+        "# Test fixture - not an official document\n\nTable 2: Returns by nationality, 2025\n\n"
+        "| Nationality | Forced returns |\n|---|---:|\n| Tunisia | 1,820 |\n| Egypt | |\n\nAfter it.\n",
+        encoding="utf-8",
+    )
+    blocks = read_markdown(path).blocks
+    assert [b.text for b in blocks] == [
+        "Test fixture - not an official document",
+        "Table 2: Returns by nationality, 2025",
+        "Table 2: Returns by nationality, 2025 — Nationality: Tunisia · Forced returns: 1,820",
+        "Table 2: Returns by nationality, 2025 — Nationality: Egypt",  # an empty cell is left out
+        "After it.",
+    ]
+    assert [(b.table, b.row, b.cells) for b in blocks if b.table] == [
+        ("2", "Tunisia", (("Nationality", "Tunisia"), ("Forced returns", "1,820"))),
+        ("2", "Egypt", (("Nationality", "Egypt"),)),
+    ]
+
+
 def test_markdown_g7_leaders_declaration():
     extracted = read_markdown(G7_DECLARATION)
     headings = [block for block in extracted.blocks if block.heading]
