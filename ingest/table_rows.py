@@ -9,6 +9,7 @@ import re
 
 from ingest.blocks import Block
 from ingest.tables.model import Cell, Table
+from kb.types import TABLE_ROW_HEAD
 
 # "Table 3", "Tableau 2", "Tabelle 4", "Tabella 1", "表3", "Table A1", "Table 2.1"
 _LABEL = re.compile(
@@ -18,7 +19,6 @@ _LABEL = re.compile(
 _ROW_LABEL_CHARS = 60  # a row's name in its citation: its first cell, cut to this many characters
 _SPACE = re.compile(r"\s+")
 PARTS = " · "
-HEAD = " — "
 
 
 def is_caption(text: str) -> bool:
@@ -55,7 +55,7 @@ def row_blocks(table: Table, seq: int) -> list[Block]:
         if not values:
             continue
         name = values[0][1][:_ROW_LABEL_CHARS].rstrip()
-        text = prefix + HEAD + PARTS.join(f"{h}: {v}" if h else v for h, v in values)
+        text = prefix + TABLE_ROW_HEAD + PARTS.join(f"{h}: {v}" if h else v for h, v in values)
         blocks.append(
             Block(text, page=table.page or None, table=label, row=name, cells=tuple(values), table_seq=seq)
         )
@@ -168,11 +168,9 @@ def is_pdf_data_table(table: Table) -> bool:
     """Whether a table the PDF table reader found is one to read as rows: short cells, and a
     caption ("Table 3: …") or figures in at least 30 % of its cells. Other finds (columns of
     running text read as a table) stay in the text."""
+    if not _short_cells(table, _PDF_CELL):
+        return False
     filled = [_flat(c.text) for c in table.cells if _flat(c.text)]
-    if table.rows < 2 or table.cols < 2 or not filled:
-        return False
-    if sorted(len(t) for t in filled)[len(filled) // 2] >= _PDF_CELL:
-        return False
     figures = sum(1 for t in filled if _FIGURE.fullmatch(t)) / len(filled)
     return bool(_LABEL.match(table.caption or "")) or figures >= _PDF_FIGURES
 
@@ -180,5 +178,10 @@ def is_pdf_data_table(table: Table) -> bool:
 def is_data_table(table: Table) -> bool:
     """Whether a Word or HTML table holds data (rows of values under headings) rather than
     laying out text: two rows and two columns at least, and short cells."""
+    return _short_cells(table, _PROSE_CELL)
+
+
+def _short_cells(table: Table, limit: int) -> bool:
+    """Two rows and two columns at least, and a median filled cell under `limit` characters."""
     lengths = sorted(len(_flat(c.text)) for c in table.cells if _flat(c.text))
-    return table.rows >= 2 and table.cols >= 2 and bool(lengths) and lengths[len(lengths) // 2] < _PROSE_CELL
+    return table.rows >= 2 and table.cols >= 2 and bool(lengths) and lengths[len(lengths) // 2] < limit

@@ -293,6 +293,7 @@ class Library:
                 "text": p.text,
                 "citation": cite(p, d),
                 "table": p.table,
+                "caption": p.caption,
                 "row": p.row,
                 "cells": [list(c) for c in p.cells],
             }

@@ -14,6 +14,8 @@ DOC_TYPES = (
     "other",
 )
 G7_TYPES = ("declaration", "statement", "communique", "action-plan")
+# Between a table row's caption and its values: "Table 3: Returns — Country: Italy · Returns: 4,210".
+TABLE_ROW_HEAD = " — "
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Passage:
     table: str = ""
     row: str = ""
     cells: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def caption(self) -> str:
+        """A table row's caption (its text before the values); "" for other passages."""
+        return self.text.split(TABLE_ROW_HEAD, 1)[0] if self.table else ""
 
 
 @dataclass(frozen=True)

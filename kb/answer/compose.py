@@ -52,6 +52,7 @@ class CitedPassage:
             "end": p.end,
             "highlights": [asdict(x) for x in self.highlights],
             "table": p.table,
+            "caption": p.caption,
             "row": p.row,
             "cells": [list(c) for c in p.cells],
             "national_evidence": self.national_evidence,

@@ -77,7 +77,7 @@ def to_markdown(entries: list[Entry], title: str = "Briefing", date: str | None 
     lines = [f"# {md_escape(title)}", "", f"_{SOURCE_LINE}, {date}._", ""]
     for e in entries:
         if e.passage.cells:  # a table's row: a real table, its caption above
-            lines += [f"_{md_escape(_caption(e.passage))}_", "", *_md_table(e.passage.cells), ""]
+            lines += [f"_{md_escape(e.passage.caption)}_", "", *_md_table(e.passage.cells), ""]
             lines += [f"— {md_escape(e.citation)}", ""]
         else:
             lines += [f"> {md_escape(e.passage.text)}", "", f"— {md_escape(e.citation)}", ""]
@@ -103,7 +103,7 @@ def write_docx(entries: list[Entry], path: Path, title: str = "Briefing", date: 
     doc.add_paragraph(f"{SOURCE_LINE}, {date}.").runs[0].italic = True
     for e in entries:
         if e.passage.cells:  # a table's row: a real table (its headings over its values), captioned
-            doc.add_paragraph(_word(_caption(e.passage)), style="Caption")
+            doc.add_paragraph(_word(e.passage.caption), style="Caption")
             table = doc.add_table(rows=2, cols=len(e.passage.cells))
             table.style = "Table Grid"
             for i, (heading, value) in enumerate(e.passage.cells):
@@ -149,11 +149,6 @@ def export(
         path.write_text(to_markdown(entries, title), encoding="utf-8")
         return path
     return write_docx(entries, path, title)
-
-
-def _caption(passage: Passage) -> str:
-    """A table row's caption: its text before the values ("Table 3: Returns by country")."""
-    return passage.text.split(" — ", 1)[0]
 
 
 def _md_table(cells: tuple[tuple[str, str], ...]) -> list[str]:

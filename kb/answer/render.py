@@ -312,7 +312,7 @@ def table_html(rows: list[dict], selected: str = "") -> str:
     """A table's rows (passage dicts with their (heading, value) cells) as one HTML table under its
     caption, each row a passage (data-pid), the `selected` one highlighted."""
     columns = list(dict.fromkeys(h for r in rows for h, _ in r["cells"]))
-    caption = rows[0]["text"].split(" — ", 1)[0]
+    caption = rows[0]["caption"]
     where_ = f"p. {int(rows[0]['page'])}" if rows[0].get("page") else ""
     out = [
         f'<table class="kb-table"><caption>{escape(caption)}'
