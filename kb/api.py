@@ -8,8 +8,6 @@ A question arrives as an `AskRequest`, validated in one place (`AskRequest.check
 
 from __future__ import annotations
 
-import html
-import re
 import tempfile
 import threading
 from collections import Counter
@@ -19,21 +17,14 @@ from functools import cached_property
 from pathlib import Path
 
 from kb.answer.ask import Answer, ask
-from kb.commitments.asked import answering, asks_for_commitments
+from kb.commitments.asked import answering
 from kb.config import Settings
 from kb.errors import IndexEmptyError, UsageError
 from kb.index.store import Index, cite
 from kb.models import embed
 from kb.search.query import Filters, check_filters
+from kb.search.reading import as_text
 from kb.search.retrieve import MODES
-
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-
-
-def as_text(question: str) -> str:
-    """A question with any markup read as its text: tags dropped, entities decoded ("<b>returns</b>"
-    → "returns"), so that words pasted from a web page are answered as the words themselves."""
-    return " ".join(html.unescape(_TAG.sub(" ", question)).split())
 
 
 @dataclass(frozen=True)
@@ -151,7 +142,7 @@ class Library:
         """The answer (or, with request.answer False, the ranked passages) for a request."""
         request, index, options = self._prepared(request)
         answer = ask(index, request.question, answer=request.answer, removed=request.removed, **options)
-        if request.answer and not answer.abstained and asks_for_commitments(request.question):
+        if request.answer and not answer.abstained and answer.asks_commitments:
             tracker, _ = self.commitments()
             rows = answering(tracker, [p.to_dict() for p in answer.passages])
             answer = replace(answer, commitments=tuple(rows))

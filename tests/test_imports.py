@@ -245,3 +245,82 @@ def test_ranking_constants_live_in_ranking_settings():
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {target.id} = {value.value!r}")
     assert not found, "ranking constants outside RankingSettings: " + ", ".join(found)
+
+
+# What reading a text is: a regular expression run over it, a string method that looks inside it,
+# `in` on it, or a function of kb.text (analysis, language, places) or kb.search.wanted given it.
+_LOOKS_INSIDE = {"lower", "upper", "casefold", "split", "rsplit", "replace", "startswith", "endswith"}
+_LOOKS_INSIDE |= {"find", "rfind", "count", "partition", "index", "encode"}
+_REGEX = {"search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
+
+
+def _is_question(node: ast.AST) -> bool:
+    """A name or attribute that holds a question's text: `question`, `spelled_question`, `x.question`."""
+    return any(
+        (isinstance(n, ast.Name) and n.id.endswith("question"))
+        or (isinstance(n, ast.Attribute) and n.attr.endswith("question"))
+        for n in ast.walk(node)
+    )
+
+
+def question_readings(tree: ast.AST) -> list[tuple[int, str]]:
+    """Where a module reads a question's text (line, source)."""
+    text_functions = {"re"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("kb.text", "kb.search.wanted")):
+            text_functions |= {a.asname or a.name for a in node.names}
+        if isinstance(node, ast.ImportFrom) and node.module == "kb.search":
+            text_functions |= {a.asname or a.name for a in node.names if a.name == "wanted"}
+    found = []
+    for node in ast.walk(tree):
+        reads = False
+        if isinstance(node, ast.Call):
+            func, args = node.func, [*node.args, *(k.value for k in node.keywords)]
+            root = func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            reads = (isinstance(func, ast.Attribute) and func.attr in _LOOKS_INSIDE and _is_question(func.value)) or (
+                any(_is_question(a) for a in args)
+                and isinstance(root, ast.Name)
+                and (
+                    root.id in text_functions
+                    or (isinstance(func, ast.Attribute) and func.attr in _REGEX and root.id.lstrip("_").isupper())
+                )
+            )
+        elif isinstance(node, ast.Compare):
+            reads = any(isinstance(o, ast.In | ast.NotIn) for o in node.ops) and any(
+                _is_question(c) for c in node.comparators
+            )
+        if reads:
+            found.append((node.lineno, ast.unparse(node)[:80]))
+    return found
+
+
+def test_only_kb_search_reads_the_question():
+    """The question is read once, by kb.search.reading (and the search modules it serves), into a
+    `Question` that every later stage reads; no other module parses its text again. kb/text holds
+    the analysers that kb/search calls; kb/evaluate checks a suite's questions are not empty."""
+    found = []
+    for name, path in local_modules().items():
+        if name.startswith(("kb.search", "kb.text")):
+            continue
+        for line, source in question_readings(ast.parse(path.read_text(encoding="utf-8"))):
+            found.append(f"{path.relative_to(ROOT)}:{line} {source}")
+    assert not found, "the question's text read outside kb/search: " + "; ".join(found)
+
+
+def test_the_question_checker_sees_regexes_methods_and_analysers():
+    source = """
+import re
+from kb.text import analyzer
+_ASKS = re.compile("x")
+def f(question, spelled):
+    _ASKS.search(question)
+    re.findall(r"\\w+", question)
+    analyzer.analyze(spelled.question, "en")
+    question.lower()
+    "G7" in question
+    PROMPT.format(question=question)
+    retrieve(index, question)
+"""
+    assert [line for line, _ in question_readings(ast.parse(source))] == [6, 7, 8, 9, 10]

@@ -13,14 +13,20 @@ from ingest import pipeline
 from kb.answer.ask import ask
 from kb.index.store import Index
 from kb.search.query import Filters
+from kb.search.reading import read
 from kb.search.understand import NOTHING_THERE, understand
 
 UNGDC = ROOT.parent / "shared" / "ungdc"
 
 
+def read_(question: str, documents, removed=()):
+    """The constraints of a question, read as kb.answer.ask reads it."""
+    return understand(read(question, documents), documents, removed)
+
+
 def test_a_question_is_read_into_countries_years_kinds_and_phrases_with_their_words(fixtures_index):
     documents = fixtures_index.documents()
-    read = understand('What did the French reports say in 2025 about "online content"?', documents)
+    read = read_('What did the French reports say in 2025 about "online content"?', documents)
     assert [(c.kind, c.value, c.label, c.words) for c in read.constraints] == [
         ("phrase", "online content", "“online content”", '"online content"'),
         ("country", "FRA", "France", "French"),
@@ -33,12 +39,10 @@ def test_a_question_is_read_into_countries_years_kinds_and_phrases_with_their_wo
     )
     # A filter the user set wins over what the question says; a removed constraint no longer applies.
     assert read.narrowed(Filters(countries=("ITA",))).countries == ("ITA",)
-    fewer = understand(
-        'What did the French reports say in 2025 about "online content"?', documents, ["year:2025"]
-    )
+    fewer = read_('What did the French reports say in 2025 about "online content"?', documents, ["year:2025"])
     assert fewer.narrowed(Filters()).since == "" and "2025" not in fewer.read_as
     # Nothing is guessed silently: a year no document has is shown, and restricts nothing.
-    old = understand("What did the 2019 summit say about smuggling since 2019?", documents)
+    old = read_("What did the 2019 summit say about smuggling since 2019?", documents)
     assert [(c.value, c.indexed) for c in old.constraints] == [
         ("G7", True),  # "the summit": a G7 summit
         ("2019", False),
@@ -46,7 +50,7 @@ def test_a_question_is_read_into_countries_years_kinds_and_phrases_with_their_wo
     ]
     assert "2019 (no indexed document)" in old.read_as
     # A document named is a constraint too; its year and kind are part of its name, not extra ones.
-    named = understand("What does the 2026 declaration say about sanctions?", documents)
+    named = read_("What does the 2026 declaration say about sanctions?", documents)
     assert [c.kind for c in named.constraints] == ["document"]
 
 
@@ -74,7 +78,7 @@ def test_a_question_about_commitments_or_the_declaration_is_answered_from_the_g7
 
 
 def test_a_question_naming_a_country_is_not_read_as_about_the_g7_texts(fixtures_index):
-    read = understand("What has Italy committed to on returns?", fixtures_index.documents())
+    read = read_("What has Italy committed to on returns?", fixtures_index.documents())
     assert [c.value for c in read.constraints if c.kind == "country"] == ["ITA"]
 
 
@@ -187,5 +191,5 @@ def test_every_question_of_the_main_suite_about_the_g7_texts_leads_with_a_g7_tex
 
 def test_the_country_of_a_presidency_is_the_g7_chair_not_a_country_asked_about(fixtures_index):
     question = "Did the leaders follow up on the Canadian presidency's work with social media companies?"
-    read = understand(question, fixtures_index.documents())
+    read = read_(question, fixtures_index.documents())
     assert [(c.value, c.words) for c in read.constraints if c.kind == "country"] == [("G7", "leaders")]

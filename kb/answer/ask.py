@@ -28,6 +28,7 @@ from kb.index.store import Index
 from kb.models import llm_config
 from kb.search import spelling
 from kb.search.query import Filters
+from kb.search.reading import Question, read
 from kb.search.retrieve import Retrieval
 from kb.search.support import Support
 from kb.search.understand import Understood, narrowed_first, understand, without
@@ -50,6 +51,7 @@ class Answer:
     searched_for: str = ""
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as searched)
     understood: Understood = field(default_factory=Understood)  # the constraints read from the question
+    asks_commitments: bool = False  # the question asks which commitments cover something
     notice: str = ""
     evidence: float = (
         0.0  # support for an answer (see Support); below RankingSettings.abstain_below the answer abstains
@@ -90,6 +92,7 @@ class Reading:
 
     asked: str
     spelled: spelling.Spelling
+    question: Question  # the spelled question, read once (kb.search.reading)
     understood: Understood
 
 
@@ -153,7 +156,9 @@ def understand_question(index: Index, question: str, removed: tuple[str, ...] = 
     ranking = index.settings.ranking
     spelled = spelling.correct(question, lexical.load(index.dir), ranking)
     index.refresh()
-    return Reading(question, spelled, understand(spelled.question, index.documents(), removed, ranking))
+    documents = index.documents()
+    read_ = read(spelled.question, documents)
+    return Reading(question, spelled, read_, understand(read_, documents, removed, ranking))
 
 
 def retrieve_passages(
@@ -171,7 +176,7 @@ def retrieve_passages(
     understood = reading.understood
     retrieval, notice = narrowed_first(
         index,
-        without(reading.spelled.question, understood),
+        without(reading.question, understood),
         understood,
         filters,
         index.settings.ranking.abstain_below,
@@ -201,7 +206,11 @@ def pick(
     order the answer quotes them."""
     hits, rater = found.hits, found.rater
     threshold = index.settings.ranking.abstain_below
-    picked = {} if verdict.abstained else pick_sentences(index, found.retrieval.focus, hits, rater, threshold)
+    picked = (
+        {}
+        if verdict.abstained
+        else pick_sentences(index, reading.question, found.retrieval.focus, hits, rater, threshold)
+    )
     about_g7 = any(c.value == "G7" for c in reading.understood.active("country"))
     cited = numbered(
         tuple(
@@ -296,6 +305,7 @@ def _answer(
         searched_for=spelled.question if spelled.changes else "",
         corrections=spelled.changes,
         understood=reading.understood,
+        asks_commitments=reading.question.asks_commitments,
         notice=" ".join(x for x in (notices if notices is not None else [found.notice]) if x),
         evidence=verdict.evidence,
         latency_ms=(time.perf_counter() - started) * 1000,

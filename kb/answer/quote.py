@@ -10,8 +10,8 @@ import numpy as np
 from kb.index.store import Index
 from kb.models import embed
 from kb.search import wanted
+from kb.search.reading import Question
 from kb.search.support import Support
-from kb.text import analyzer
 from kb.types import Hit
 
 
@@ -26,9 +26,10 @@ class Highlight:
 
 
 def pick_sentences(
-    index: Index, question: str, hits: list[Hit], rater: Support, supports: float
+    index: Index, question: Question, focus: str, hits: list[Hit], rater: Support, supports: float
 ) -> dict[str, list[Highlight]]:
-    """The sentences to quote, by passage id.
+    """The sentences to quote, by passage id. `focus`: the question's words as the ranking embedded
+    them (kb.search.retrieve.Retrieval.focus).
 
     Each sentence is scored by its cosine similarity to the question plus half its coverage of
     the question's terms (and `wanted_bonus` when it gives the figure, date or name asked for). First
@@ -43,14 +44,14 @@ def pick_sentences(
     if not candidates:
         return {}
     texts = [h.passage.text[a:b] for h, a, b in candidates]
-    qvec = embed.encode(index.settings, [question], query=True)[0]
+    qvec = embed.encode(index.settings, [focus], query=True)[0]
     ranking = index.settings.ranking
     scores = embed.comparable(
         index.settings, embed.encode(index.settings, texts) @ qvec
     ) + ranking.sentence_coverage_weight * np.array([rater.coverage(t) for t in texts], dtype=np.float32)
-    kind = wanted.asked_for(question)
+    kind = question.wanted
     if kind:  # "how many ...?": the sentence with the figure, not the one that repeats the question
-        terms = {t for t in analyzer.analyze(question, rater.terms.language) if not t.isdigit()}
+        terms = question.terms_in(rater.terms.language)
         scores += ranking.wanted_bonus * np.array(
             [wanted.gives(kind, t, terms, c[0].document.language) for c, t in zip(candidates, texts)],
             dtype=np.float32,

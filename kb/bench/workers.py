@@ -49,7 +49,7 @@ QUERY_PHASES = {
     "question embedding": ("kb/models/embed.py", "encode"),
     "index.refresh": ("kb/index/store.py", "refresh"),
     "registry records": ("kb/index/registry.py", "records"),
-    "parse_query": ("kb/search/query.py", "parse_query"),
+    "reading the question": ("kb/search/reading.py", "read"),
     "BM25 snapshot load": ("kb/index/lexical.py", "load"),
     "BM25 scoring": ("kb/search/retrieve.py", "_bm25_scores"),
     "BM25 top": ("kb/index/lexical.py", "top"),

@@ -4,24 +4,7 @@ G7 passages, with its words, citation, strength, lineage and the countries with 
 
 from __future__ import annotations
 
-import re
-
 from kb.commitments.types import Tracker
-
-# In the five languages of the corpus; a question about one country's commitments names the country
-# and is read as about that country's documents instead (kb.search.understand), not answered from here.
-_ASKS = re.compile(
-    r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:commitments?|pledges?)\b|\bcommit(?:s|ted)?\s+to\b"
-    r"|\bpledged?\s+to\b|\bquels?\s+(?:sont\s+les\s+)?engagements?\b|\bs['’]est\s+engag\w*\s+[àa]\b"
-    r"|\bwelche\s+(?:\w+\s+)?(?:Verpflichtungen|Zusagen)\b|\bverpflichtet\w*\s+(?:sich\s+)?zu\b"
-    r"|\bquali\s+(?:\w+\s+)?impegni\b|\bimpegnat[ie]\s+a\b|コミットメント|公約|約束",
-    re.I,
-)
-
-
-def asks_for_commitments(question: str) -> bool:
-    """Whether a question asks which commitments (of the G7) cover something."""
-    return bool(_ASKS.search(question))
 
 
 def answering(tracker: Tracker, passages: list[dict]) -> list[dict]:

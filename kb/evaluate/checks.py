@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kb.api import AskRequest, Library
 from kb.evaluate.suite import normalise
 from kb.evaluate.types import Check, Judged
-from kb.search.query import Filters, parse_query
+from kb.search.reading import read
 from kb.types import Hit
 
 
@@ -77,7 +77,7 @@ def _same_top(check: Check, _hits, results: list[list[Hit]], _judged, _k) -> tup
 
 
 def _phrase(check: Check, hits: list[Hit], _all, _judged, _k) -> tuple[bool, str]:
-    phrases = parse_query(check.questions[0], Filters(), []).phrases
+    phrases = read(check.questions[0], []).quoted
     if not hits:
         return False, "nothing was returned"
     wanted = [normalise(p) for p in phrases]

@@ -10,7 +10,8 @@ from pathlib import Path
 from kb.errors import UsageError
 from kb.evaluate.corpus import Corpus
 from kb.evaluate.types import Check, Judgment, Query
-from kb.search.query import Filters, parse_query
+from kb.search.query import Filters
+from kb.search.reading import read
 
 FILTER_KEYS = ("type", "country", "issuer", "doc", "since", "until", "language")
 CHECK_KINDS = ("must_include", "must_not_include", "same_top", "phrase", "filter", "quotes")
@@ -212,7 +213,7 @@ def read_checks(raw: object, errors: list[str]) -> tuple[Check, ...]:
             errors.append(f"{who}: k must be a positive whole number, got {k!r}")
             continue
         filters = read_filters(who, entry.get("filters"), errors)
-        if kind == "phrase" and not parse_query(questions[0], Filters(), []).phrases:
+        if kind == "phrase" and not read(questions[0], []).quoted:
             errors.append(f'{who}: a phrase check needs a "quoted phrase" in its question')
             continue
         if kind == "filter" and not filters:

@@ -15,20 +15,13 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from kb.compat import bm25_postings
 from kb.text import analyzer
-from kb.text.analyzer import (  # other_language: re-exported for kb/answer/ask.py and kb/search/retrieve.py
-    analyze,
-    analyzer_language,
-    question_language,
-    written_words,
-)
-from kb.text.places import country_terms
+from kb.text.analyzer import analyze, analyzer_language, written_words
 
 ANALYZER = "7"  # 7: no passage text (SQLite holds it); 6: per-language analysis
 BM25_K1 = (
@@ -78,39 +71,6 @@ class Snapshot:
         """Inverse document frequency of a stemmed term (high for rare terms, also for unseen ones)."""
         n = len(self)
         return float(np.log(1 + (n - self.doc_freq.get(term, 0) + 0.5) / (self.doc_freq.get(term, 0) + 0.5)))
-
-
-# Words of asking, not of content: a passage need not contain "say" to answer "what does it
-# say", and a passage that happens to contain "agreed" is not thereby about what was agreed.
-_ASKING = (
-    "say says said tell tells told mention mentions mentioned describe describes described "
-    "agree agrees agreed commit commits committed commitment commitments pledge pledged "
-    "document documents text texts happen happened doing done according regarding please "
-    "list show find give explain anything something cover covers covered address addresses "
-    "concern concerns relate relates related regard refer refers deal deals"
-)
-
-
-@cache
-def _asking() -> frozenset[str]:
-    return frozenset(analyze(_ASKING, "en"))
-
-
-def content_terms(question: str, fallback: bool = True, snapshot: Snapshot | None = None) -> list[str]:
-    """A question's terms without the words of asking; all its terms if nothing else is left
-    (none with fallback=False).
-
-    Over a snapshot of several languages the question is analysed in each: in its own language
-    (`question_language`) every term counts, as for one language; the other analyses add only the
-    terms that some passage contains (a German stem of an English word that no passage has would
-    otherwise count as a rare term the answer lacks)."""
-    languages = snapshot.languages if snapshot is not None else ("en",)
-    own = question_language(question)
-    all_terms = analyze(question, own)
-    if snapshot is not None and set(languages) - {own}:
-        others = (t for lang in languages if lang != own for t in analyze(question, lang))
-        all_terms = list(dict.fromkeys([*all_terms, *(t for t in others if snapshot.doc_freq.get(t, 0))]))
-    return [t for t in all_terms if t not in _asking()] or (all_terms if fallback else [])
 
 
 def lexical_text(text: str, heading: str) -> str:
@@ -278,14 +238,11 @@ def _read(path: Path, name: str) -> Snapshot:
     )
 
 
-def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np.ndarray:
-    """The BM25 score of every passage for the query (0 where mask is False or nothing matches)."""
+def scores(snapshot: Snapshot, terms: list[str], mask: np.ndarray | None = None) -> np.ndarray:
+    """The BM25 score of every passage for a question's terms (kb.search.terms.content_terms; 0
+    where mask is False or nothing matches)."""
     known = (
-        [
-            f
-            for t in content_terms(query, snapshot=snapshot)
-            if (f := snapshot.form(t)) in snapshot.bm25.vocab_dict
-        ]
+        [f for t in terms if (f := snapshot.form(t)) in snapshot.bm25.vocab_dict]
         if snapshot.bm25 is not None
         else []
     )
@@ -293,41 +250,6 @@ def scores(snapshot: Snapshot, query: str, mask: np.ndarray | None = None) -> np
         return np.zeros(len(snapshot), dtype=np.float32)
     weight = None if mask is None else mask.astype(np.float32)
     return np.asarray(snapshot.bm25.get_scores(known, weight_mask=weight), dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class QuestionTerms:
-    """A question's content terms weighted by rarity (idf), for measuring how much of the
-    question a passage covers. A statement rarely names its own country or year: its document's
-    metadata does, so a country or year the question names counts as present in that document."""
-
-    weights: dict[str, float]
-    countries: dict[str, str]  # term → country code ("italian" → "ITA")
-    years: frozenset[str]
-    language: str = "en"  # the language the question is written in, among the index's (question_language)
-
-    @classmethod
-    def of(cls, question: str, snapshot: Snapshot | None) -> QuestionTerms:
-        terms_ = set(content_terms(question, snapshot=snapshot))
-        if snapshot is not None:
-            terms_ = {snapshot.form(t) for t in terms_}
-        weights = {t: snapshot.idf(t) for t in terms_} if snapshot is not None else {}
-        countries = {t: code for t, code in country_terms(question).items() if t in terms_}
-        years = frozenset(t for t in terms_ if re.fullmatch(r"(19|20)\d\d", t))
-        return cls(weights, countries, years, question_language(question))
-
-    @property
-    def total(self) -> float:
-        return sum(self.weights.values())
-
-    def coverage(self, have: set[str], country: str = "", date: str = "") -> float:
-        """The rarity-weighted share (0–1) of the terms in `have`, or named by the document's
-        country and date."""
-        if not self.total:
-            return 0.0
-        have = have | {t for t, code in self.countries.items() if code == country}
-        have |= {t for t in self.years if date.startswith(t)}
-        return sum(w for t, w in self.weights.items() if t in have) / self.total
 
 
 def top(snapshot: Snapshot, all_scores: np.ndarray, k: int) -> list[tuple[str, float]]:

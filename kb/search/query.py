@@ -6,7 +6,6 @@ documents built once per registry generation, not once per question.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
@@ -14,9 +13,9 @@ import numpy as np
 
 from kb.errors import UsageError
 from kb.index import lexical
+from kb.search.reading import G7_WRITTEN, Question, catalog
+from kb.search.terms import content_terms
 from kb.types import Document, date_to_int
-
-PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 
 
 @dataclass(frozen=True)
@@ -136,128 +135,20 @@ class Query:
     scoped_to: tuple[str, ...] = ()  # documents the question names, if any
     asked: str = ""  # the question's own words (without names of documents or added expansions)
 
-
-def parse_query(question: str, filters: Filters, documents: list[Document]) -> Query:
-    """Pull quoted phrases out of the question and scope it to the documents it names.
-
-    When the question is scoped, the words that name the document are dropped from the text
-    matched against passages ("the 2026 declaration" would otherwise favour any passage that
-    says "declaration").
-    """
-    phrases = tuple(p for m in PHRASE.finditer(question) for p in m.groups() if p and p.strip())
-    scoped, spans = named_documents(question, documents)
-    text = question
-    if scoped and not filters.doc_ids:
-        candidates = tuple(d.id for d in documents if d.id in scoped and filters.admits(d))
-        if candidates:
-            filters = replace(filters, doc_ids=candidates)
-            for a, b in sorted(spans, reverse=True):
-                text = text[:a] + " " + text[b:]
-            text = " ".join(text.split()) or question
-    return Query(text, phrases, filters, tuple(sorted(scoped)), asked=text)
-
-
-# Words that appear in the titles of many G7 documents and name none of them.
-_GENERIC = set(
-    """g7 g8 g20 leaders leader statement statements declaration declarations communique communiqué
-    action plan plans national report reports ministers ministerial interior security migrant migrants
-    smuggling migration trafficking countering counter prevent preventing tackling against annex the and
-    of on to for in a an un united nations general debate summit meeting strategy document chair chair's
-    fixture test official not progress implementation federal government""".split()
-)
-# Words that say "a document" in a question, and the document types they point to.
-_KIND_WORDS = {
-    "declaration": ("declaration",),
-    "statement": ("statement",),
-    "communique": ("communique",),
-    "communiqué": ("communique",),
-    "plan": ("action-plan", "national-plan"),
-    "report": ("national-report",),
-    "strategy": ("national-plan",),
-}
-_KIND = r"(declaration|statement|communiqu[eé]|(?:action\s+)?plan|report|strategy)"
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """What questions are matched against in the indexed documents' metadata, built once per set
-    of documents (not per question: at thousands of documents that work dominated a query)."""
-
-    documents: tuple[Document, ...]
-    names: tuple[tuple[str, str], ...]  # (lower-cased short title or alias, document id)
-    owners: dict[str, frozenset[str]]  # distinctive title word → documents whose title has it
-    countries: frozenset[str]
-    years: frozenset[str]
-
-
-_catalogs: list[tuple[list[Document], Catalog]] = []  # (the list it was built from, catalog)
-_catalogs_lock = threading.Lock()
-
-
-def catalog(documents: list[Document]) -> Catalog:
-    """The catalog of a list of documents; the last few are kept, keyed by the list's identity
-    (Index.documents() returns the same list until an ingest changes the registry)."""
-    if not documents:
-        return Catalog((), (), {}, frozenset(), frozenset())
-    with _catalogs_lock:
-        for built_from, c in _catalogs:
-            if built_from is documents:
-                return c
-    names = tuple(
-        (name.lower(), d.id)
-        for d in documents
-        for name in [d.short_title, *d.aliases]
-        if name and len(name) > 3
-    )
-    owners: dict[str, set[str]] = {}
-    for d in documents:
-        for word in set(re.findall(r"[A-Za-zÀ-ÿ][\w'’-]{3,}", f"{d.title} {d.short_title}")):
-            w = word.lower().strip("'’")
-            if w not in _GENERIC:
-                owners.setdefault(w, set()).add(d.id)
-    c = Catalog(
-        tuple(documents),
-        names,
-        {w: frozenset(ids) for w, ids in owners.items()},
-        frozenset(d.country for d in documents),
-        frozenset(d.date[:4] for d in documents),
-    )
-    with _catalogs_lock:
-        _catalogs.insert(0, (documents, c))
-        del _catalogs[4:]
-    return c
-
-
-def named_documents(question: str, documents: list[Document]) -> tuple[set[str], list[tuple[int, int]]]:
-    """Ids of the documents a question names, and where it names them: by an alias or short
-    title written out ("the Kananaskis statement"), by a distinctive title word followed by a
-    word for a document ("the Apulia communiqué"), or by a year and a kind of document ("the
-    2026 declaration")."""
-    cat = catalog(documents)
-    q_lower = question.lower()
-    named: set[str] = set()
-    spans: list[tuple[int, int]] = []
-    for name, doc_id in cat.names:
-        if name in q_lower and (m := re.search(rf"(?<!\w){re.escape(name)}(?!\w)", q_lower)):
-            named.add(doc_id)
-            spans.append(m.span())
-    if named:
-        return named, spans
-    for m in re.finditer(rf"\b([A-ZÀ-Þ][\w'’-]{{3,}})(?:\s+\w+){{0,2}}\s+{_KIND}\b", question, re.IGNORECASE):
-        if not m.group(1)[0].isupper():
-            continue
-        ids = cat.owners.get(m.group(1).lower().strip("'’"), frozenset())
-        if 0 < len(ids) <= 2:
-            named |= ids
-            spans.append(m.span())
-    for m in re.finditer(rf"\b((?:19|20)\d\d)\s+(?:g7\s+)?(?:leaders'?\s+)?{_KIND}\b", q_lower):
-        kind = m.group(2).split()[-1]
-        types = _KIND_WORDS.get(kind, ())
-        ids = {d.id for d in cat.documents if d.date.startswith(m.group(1)) and d.type in types}
-        if ids:
-            named |= ids
-            spans.append(m.span())
-    return named, spans
+    @classmethod
+    def of(cls, question: Question, filters: Filters, documents: list[Document], scope: bool = True) -> Query:
+        """The query for a question read by kb.search.reading: its quoted phrases required, and,
+        when it names documents (and `scope`), restricted to them with the words that name them
+        left out of the text matched."""
+        scoped = set(question.documents) if scope else set()
+        cut = False
+        if scoped and not filters.doc_ids:
+            candidates = tuple(d.id for d in documents if d.id in scoped and filters.admits(d))
+            if candidates:
+                filters = replace(filters, doc_ids=candidates)
+                cut = True
+        text = question.matched_text(cut_documents=cut)
+        return cls(text, question.quoted, filters, tuple(sorted(scoped)), asked=text)
 
 
 @dataclass(frozen=True)
@@ -275,23 +166,16 @@ class Mentions:
         return d.country in self.countries, bool(self.years) and d.date[:4] in self.years
 
 
-def mentions(question: str, documents: list[Document]) -> Mentions:
-    """What a question says about where and when: "Italy", "the UK", "the G7", "in 2024"."""
-    from kb.text.places import countries_named
-
+def mentions(question: Question, documents: list[Document]) -> Mentions:
+    """What a question says about where and when: "Italy", "the UK", "the G7" (or its texts:
+    commitments, the leaders, the declaration), "in 2024", among the indexed documents'."""
     cat = catalog(documents)
-    countries = countries_named(question)
-    if re.search(
-        r"\bG-?7\b|\bGroup of Seven\b|\bleaders\b|\bcommit(?:s|ted|ments?)?\b|\bpledged?\b|\bagreed?\b",
-        question,
-        re.I,
-    ):
-        countries.add("G7")  # commitments are made in G7 texts; national documents report on them
-    years = set(re.findall(r"\b((?:19|20)\d\d)\b", question)) & cat.years
+    countries = {p.value for p in question.places} | ({"G7"} if question.about_g7 else set())
+    years = {y.label.split()[-1] for y in question.years} & cat.years
     return Mentions(frozenset(countries & cat.countries), frozenset(years))
 
 
-_G7 = re.compile(r"\b(?:the\s+)?(?:G-?7|Group\s+of\s+Seven)(?:['’]s)?(?!\w)", re.I)
+_G7 = re.compile(rf"\b(?:the\s+)?(?:{G7_WRITTEN.pattern})(?:['’]s)?(?!\w)", re.I)
 
 
 def without_g7(text: str) -> str:
@@ -305,7 +189,7 @@ def without_g7(text: str) -> str:
     embedding can be left to the topic (evals/README.md, "Fusion").
     """
     rest = " ".join(_G7.sub(" ", text).split())
-    return rest if lexical.content_terms(rest, fallback=False) else text
+    return rest if content_terms(rest, fallback=False) else text
 
 
 def _end_of(date: str) -> int:

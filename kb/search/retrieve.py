@@ -19,7 +19,9 @@ from kb.errors import UsageError
 from kb.index import lexical
 from kb.index.store import Index, cite
 from kb.models import embed
-from kb.search.query import Filters, Mentions, Query, mentions, parse_query, without_g7
+from kb.search.query import Filters, Mentions, Query, mentions, without_g7
+from kb.search.reading import Question, read
+from kb.search.terms import QuestionTerms, content_terms
 from kb.text import analyzer
 from kb.text.acronyms import expand as expand_acronyms
 from kb.types import Document, Hit, Passage
@@ -35,18 +37,18 @@ class Retrieval:
 
     query: Query
     hits: list[Hit]
-    terms: lexical.QuestionTerms  # the question's terms, weighted (what coverage is measured by)
+    terms: QuestionTerms  # the question's terms, weighted (what coverage is measured by)
     focus: str  # the question's own words as the ranking embedded them (see kb.search.query.without_g7)
 
 
-def search(index: Index, question: str, **options) -> list[Hit]:
+def search(index: Index, question: str | Question, **options) -> list[Hit]:
     """The top-k passages for a question, best first (see `retrieve` for the options)."""
     return retrieve(index, question, **options).hits
 
 
 def retrieve(
     index: Index,
-    question: str,
+    question: str | Question,
     mode: str = "hybrid",
     k: int = 5,
     filters: Filters | None = None,
@@ -94,7 +96,7 @@ class Candidates:
     later stages rank them by."""
 
     query: Query
-    terms: lexical.QuestionTerms
+    terms: QuestionTerms
     snap: lexical.Snapshot | None
     qvec: np.ndarray  # the question's embedding: the evidence every hit's cosine is taken with
     focus: str  # the question as the ranking embeds it (without "G7" when its texts get a bonus)
@@ -106,14 +108,17 @@ class Candidates:
 
 
 def gather(
-    index: Index, question: str, mode: str, filters: Filters, n: int, scope: bool, fusion: str
+    index: Index, question: str | Question, mode: str, filters: Filters, n: int, scope: bool, fusion: str
 ) -> Candidates:
     """Stage 1: up to n candidates from each retriever the mode uses, filters and quoted phrases
-    applied inside both, so a filtered question still gets n when n exist."""
+    applied inside both, so a filtered question still gets n when n exist. A question given as
+    text is read here (kb.search.reading); kb.answer reads it once and passes the reading."""
     documents = index.documents()
-    query = parse_query(question, filters, documents if scope else [])
+    if not isinstance(question, Question):
+        question = read(question, documents)
+    query = Query.of(question, filters, documents, scope)
     snap = lexical.load(index.dir)
-    terms = lexical.QuestionTerms.of(query.asked, snap)
+    terms = QuestionTerms.of(question, query.asked, snap)
     if snap is not None and snap.acronyms:
         query = replace(query, text=expand_acronyms(query.text, snap.acronyms))
     qvec = embed.encode(index.settings, [query.text], query=True)[0]
@@ -287,7 +292,7 @@ def _bm25_scores(index: Index, snap: lexical.Snapshot, query: Query) -> np.ndarr
         matching = index.with_phrases(list(query.phrases), query.filters.sql())
         phrase = lexical.rows_of(snap, matching)
         mask = phrase if mask is None else mask & phrase
-    return lexical.scores(snap, query.text, mask)
+    return lexical.scores(snap, content_terms(query.text, snapshot=snap), mask)
 
 
 def _hydrate(

@@ -9,13 +9,13 @@ A country, year or kind that no indexed document has is shown as such and restri
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
 from kb.config import RankingSettings
 from kb.index.store import Index
-from kb.search.query import PHRASE, Filters, catalog, named_documents
+from kb.search.query import Filters
+from kb.search.reading import Question, catalog
 from kb.search.retrieve import Retrieval, retrieve
 from kb.search.support import Support
 from kb.types import Document
@@ -24,42 +24,6 @@ NOTHING_THERE = (
     "Nothing in the documents for {where} appears to answer this; the answer comes from the other indexed "
     "documents."
 )
-# Plural words for a kind of document: "the communiqués", "national reports". (A singular one
-# names a document: "the 2026 declaration" is scoping, kb.search.query.named_documents.)
-_KIND_WORDS = (
-    (r"communiqu[eé]s", "communique", "communiqués"),
-    (r"declarations", "declaration", "declarations"),
-    (r"(?:leaders'?\s+)?statements", "statement", "statements"),
-    (r"action\s+plans", "action-plan", "action plans"),
-    (r"national\s+(?:action\s+)?plans|national\s+strategies", "national-plan", "national plans"),
-    (r"(?:national\s+|progress\s+|implementation\s+)?reports", "national-report", "national reports"),
-)
-# "G7" written in the question, in any language ("G7首脳宣言", "la dichiarazione del G7"): the G7's
-# own texts are searched first, as for a country. (A same-language national report otherwise
-# outranked the English declaration for questions asked in Italian or Japanese.)
-_G7 = re.compile(r"(?<![A-Za-z0-9])G-?7(?![0-9])")
-# A question about commitments, "the declaration", "the action plan", "the leaders" or "the summit"
-# is about the G7's own texts even when it does not say "G7" (a commitment is made in a G7 text;
-# national documents report on carrying it out): they are searched first, shown as the same "G7
-# texts" chip, unless the question names a country or a document. In the five languages of the
-# corpus. ("What did the leaders say about returns?" otherwise quoted a national report first.)
-_G7_TEXTS = re.compile(
-    r"\bcommit(?:s|ted|ments?)\b|\bpledge[sd]?\b|\bleaders\b|\bsummits?\b"
-    r"|\bthe\s+(?:(?:19|20)\d\d\s+)?(?:declaration|communiqu[eé]|action\s+plan)\b"
-    r"|\bengagements?\b|\bs['’]est\s+engag|\bla\s+d[ée]claration\b|\ble\s+plan\s+d['’]action\b"
-    r"|\bdirigeants\b|\bsommets?\b"
-    r"|\bVerpflichtung(?:en)?\b|\bverpflichte[nt]\b|\bZusagen?\b|\bdie\s+Erkl[äa]rung\b|\bAktionsplan"
-    r"|\bStaats-\s+und\s+Regierungschefs\b|\bGipfel"
-    r"|\bimpegn[oi]\b|\bimpegnat[ie]\b|\bla\s+dichiarazione\b|\bpiano\s+d['’]azione\b|\bi\s+leader\b"
-    r"|\bvertic[ei]\b"
-    r"|コミットメント|公約|約束|首脳|宣言|行動計画|サミット",
-    re.I,
-)
-# "The Canadian presidency", "la présidence italienne": the country that chaired the G7, not a country
-# the question is about ("Did the leaders follow up on the Canadian presidency's work…" was read as
-# about Canada's documents and quoted Canada's report first).
-_PRESIDENCY = re.compile(r"presiden|présiden|präsidentschaft|議長", re.I)
-_YEAR = re.compile(r"\b(?:(since|after|from|before|until|till|up\s+to|by)\s+)?((?:19|20)\d\d)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -120,78 +84,61 @@ class Understood:
 
 
 def understand(
-    question: str,
+    question: Question,
     documents: list[Document],
     removed: Iterable[str] = (),
     ranking: RankingSettings | None = None,
 ) -> Understood:
-    """The constraints of a question over these documents; `removed` are keys the user took away."""
+    """The constraints of a question (read by kb.search.reading) over these documents; `removed`
+    are keys the user took away."""
     g7_first = (ranking or RankingSettings()).g7_first
-    from kb.text.places import country_names
-
-    cat = catalog(documents)
     found: list[Constraint] = []
-    quoted = list(PHRASE.finditer(question))
-    for m in quoted:
-        phrase = (m.group(1) or m.group(2)).strip()
-        if phrase:
-            found.append(Constraint("phrase", phrase, f"“{phrase}”", m.group()))
-    named, spans = named_documents(question, documents)
+    for p in question.phrases:
+        phrase = p.value.strip()
+        found.append(Constraint("phrase", phrase, f"“{phrase}”", p.label))
     titles = {d.id: d.cite_title for d in documents}
-    for doc_id in sorted(named):
-        words = " / ".join(question[a:b].strip() for a, b in spans)
+    words = " / ".join(question.words(span) for span in question.document_spans)
+    for doc_id in question.documents:
         found.append(Constraint("document", doc_id, titles.get(doc_id, doc_id), words))
-
-    taken = spans + [m.span() for m in quoted]
-
-    def free(span: tuple[int, int]) -> bool:  # not inside the name of a document or a quoted phrase
-        return not any(a <= span[0] < b for a, b in taken)
-
-    seen: set[str] = set()
     countries = {d.country for d in documents}
-    named = [(m.start(), "G7", "G7 texts", m.span()) for m in _G7.finditer(question) if g7_first]
-    named += [
-        (span[0], code, name, span)
-        for code, name, span in country_names(question)
-        if not _PRESIDENCY.search(question[max(0, span[0] - 20) : span[1] + 20])
-    ]
-    if g7_first and not named and not any(c.kind == "document" for c in found) and "G7" in countries:
-        cue = next((m for m in _G7_TEXTS.finditer(question) if free(m.span())), None)
-        if cue:
-            named.append((cue.start(), "G7", "G7 texts", cue.span()))
-    for _, code, name, span in sorted(named):
-        if code not in seen and free(span):
-            seen.add(code)
-            found.append(Constraint("country", code, name, question[span[0] : span[1]], code in countries))
-    for m in _YEAR.finditer(question):
-        if not free(m.span()):
-            continue
-        word, year = (m.group(1) or "").lower(), m.group(2)
-        value = f"since {year}" if word in ("since", "after", "from") else year
-        value = (
-            f"until {year}" if word in ("before", "until", "till", "by") or word.startswith("up") else value
-        )
-        if word == "after":
-            value = f"since {int(year) + 1}"
-        if word == "before":
-            value = f"until {int(year) - 1}"
-        indexed = any(_year_admits(value, y) for y in cat.years)
-        found.append(Constraint("year", value, value, m.group().strip(), indexed))
+    # The G7 written out or a country named, in the order written; else words that point to the
+    # G7's texts, when the question names no document.
+    named = sorted([*(question.g7 if g7_first else ()), *question.places], key=lambda s: s.span)
+    if g7_first and not named and not question.documents and "G7" in countries:
+        named = [cue for cue in question.g7_cues if question.free(cue.span)][:1]
+    seen: set[str] = set()
+    for said in named:
+        if said.value not in seen and question.free(said.span):
+            seen.add(said.value)
+            found.append(
+                Constraint(
+                    "country", said.value, said.label, question.words(said.span), said.value in countries
+                )
+            )
+    years = catalog(documents).years
+    for said in question.years:
+        if question.free(said.span):
+            indexed = any(_year_admits(said.value, y) for y in years)
+            found.append(Constraint("year", said.value, said.value, said.label, indexed))
     kinds = {d.type for d in documents}
-    for pattern, kind, label in _KIND_WORDS:
-        m = re.search(rf"\b{pattern}\b", question, re.I)
-        if m and free(m.span()):
-            found.append(Constraint("type", kind, label, m.group(), kind in kinds))
+    for said in question.kinds:
+        if question.free(said.span):
+            found.append(
+                Constraint("type", said.value, said.label, question.words(said.span), said.value in kinds)
+            )
     keys = {c.key for c in found}
     return Understood(tuple(found), tuple(k for k in removed if k in keys))
 
 
-def without(question: str, understood: Understood) -> str:
-    """The question with the quotes of removed phrases taken off (their words stay)."""
-    for c in understood.constraints:
-        if c.kind == "phrase" and c.key in understood.removed:
-            question = question.replace(c.words, c.value)
-    return question
+def without(question: Question, understood: Understood) -> Question:
+    """The question without the quoted phrases the user removed (their words stay, unquoted)."""
+    dropped = tuple(
+        p.value
+        for p in question.phrases
+        for c in understood.constraints
+        if c.kind == "phrase" and c.key in understood.removed and c.value == p.value.strip()
+    )
+    return question.without_quotes(dropped) if dropped else question
 
 
 def _year_admits(value: str, year: str) -> bool:
@@ -212,7 +159,7 @@ def _years(values: list[str]) -> tuple[str, str]:
 
 
 def narrowed_first(
-    index: Index, question: str, understood: Understood, filters: Filters, threshold: float, **options
+    index: Index, question: Question, understood: Understood, filters: Filters, threshold: float, **options
 ) -> tuple[Retrieval, str]:
     """The retrieval for a question, the passages of the countries, years and kinds of document it
     states first when some of them support an answer on their own; else every document's, with a
