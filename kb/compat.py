@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
@@ -35,21 +33,6 @@ def is_missing_id(exc: BaseException) -> bool:
     """Chroma's embedded store failing a query because another process deleted passages in the
     middle of it (an InternalError whose only mark is its message)."""
     return "Error finding id" in str(exc)
-
-
-def retry_when_chroma_busy(call: Callable[[], T], attempts: int = 5, pause: float = 0.2) -> T:
-    """`call()`, tried again (after 0.2, 0.4, ... s) when Chroma's embedded SQLite answers "database
-    is locked". Chroma waits out a lock another process holds, but two of its own connections that
-    collide in one process fail at once; seen once in CI (chromadb 1.x), opening the copy of an
-    index that ingest writes into, and not reproduced in 40 runs of the same steps."""
-    for attempt in range(1, attempts):
-        try:
-            return call()
-        except Exception as exc:
-            if "database is locked" not in str(exc):
-                raise
-            time.sleep(pause * attempt)
-    return call()
 
 
 def persist_vectors(collection) -> None:

@@ -100,25 +100,6 @@ def test_chroma_writes_its_graph_of_the_vectors_when_asked(tmp_path):
     assert found["ids"] == [["p7"], ["p1234"]]
 
 
-def test_a_chroma_call_answered_database_is_locked_is_tried_again_and_other_errors_are_not():
-    answers = [RuntimeError("Database error: (code: 5) database is locked")] * 2 + ["opened"]
-
-    def call():
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    assert compat.retry_when_chroma_busy(call, pause=0.01) == "opened" and not answers
-    answers[:] = [RuntimeError("database is locked")] * 3
-    with pytest.raises(RuntimeError, match="database is locked"):
-        compat.retry_when_chroma_busy(call, attempts=3, pause=0.01)
-    answers[:] = [ValueError("Collection kb does not exist"), "not reached"]
-    with pytest.raises(ValueError, match="does not exist"):
-        compat.retry_when_chroma_busy(call, pause=0.01)
-    assert answers == ["not reached"]
-
-
 def test_gradio_session_cookie_is_recognised_for_our_own_routes():
     with gr.Blocks() as demo:
         gr.Markdown("fixture app")

@@ -56,3 +56,51 @@ def test_a_change_is_put_in_service_in_one_switch_and_a_reader_keeps_its_generat
         and reader.dir == generations.current(root)
     )
     reader.close()
+
+
+def test_readers_in_one_process_open_and_leave_generations_without_disturbing_each_other(workspace):
+    """Chroma shares one open store per path in a process. A reader moving to a new generation
+    closes only its own client of the generation it left (Client.close), and only once no question
+    still reads it; it used to clear Chroma's cache for the whole process, which broke another
+    thread opening its own store at that moment (seen as KeyError, and once as "database is
+    locked" on the copy that an ingest was writing into)."""
+    import threading
+
+    sources, settings = workspace
+    root = settings.index_dir
+    copy_declaration(sources)
+    pipeline.run(settings, progress=False)
+    first = generations.current(root)
+    holder = Index(settings)  # keeps the first generation from being deleted
+    (sources / "note.txt").write_text(generated_text_document(1, paragraphs=3))
+    pipeline.run(settings, progress=False)
+    second = generations.current(root)
+    counts = {first: holder.collection.count(), second: Index(settings).collection.count()}
+    assert counts[second] > counts[first]
+
+    reader, errors, done = Index(settings), [], threading.Event()
+
+    def open_and_close() -> None:  # another part of the same process, e.g. a second request
+        while not done.is_set():
+            try:
+                other = Index(settings)
+                other.collection.count()
+                other.close()
+            except Exception as exc:  # noqa: BLE001 (every failure is the finding)
+                errors.append(repr(exc))
+
+    thread = threading.Thread(target=open_and_close)
+    thread.start()
+    try:
+        for flip in range(40):
+            generation = (first, second)[flip % 2]
+            generations.publish(root, generation)
+            reader.refresh()
+            assert reader.dir == generation and reader.collection.count() == counts[generation]
+    finally:
+        done.set()
+        thread.join()
+    assert not errors, errors[:3]
+    generations.publish(root, second)
+    reader.close()
+    holder.close()

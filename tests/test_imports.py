@@ -267,7 +267,9 @@ def question_readings(tree: ast.AST) -> list[tuple[int, str]]:
     """Where a module reads a question's text (line, source)."""
     text_functions = {"re"}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("kb.text", "kb.search.wanted")):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            ("kb.text", "kb.search.wanted")
+        ):
             text_functions |= {a.asname or a.name for a in node.names}
         if isinstance(node, ast.ImportFrom) and node.module == "kb.search":
             text_functions |= {a.asname or a.name for a in node.names if a.name == "wanted"}
@@ -279,12 +281,18 @@ def question_readings(tree: ast.AST) -> list[tuple[int, str]]:
             root = func
             while isinstance(root, ast.Attribute):
                 root = root.value
-            reads = (isinstance(func, ast.Attribute) and func.attr in _LOOKS_INSIDE and _is_question(func.value)) or (
+            reads = (
+                isinstance(func, ast.Attribute) and func.attr in _LOOKS_INSIDE and _is_question(func.value)
+            ) or (
                 any(_is_question(a) for a in args)
                 and isinstance(root, ast.Name)
                 and (
                     root.id in text_functions
-                    or (isinstance(func, ast.Attribute) and func.attr in _REGEX and root.id.lstrip("_").isupper())
+                    or (
+                        isinstance(func, ast.Attribute)
+                        and func.attr in _REGEX
+                        and root.id.lstrip("_").isupper()
+                    )
                 )
             )
         elif isinstance(node, ast.Compare):

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from kb.compat import is_missing_id, persist_vectors, retry_when_chroma_busy
+from kb.compat import is_missing_id, persist_vectors
 from kb.config import INT8_TAG, Settings
 from kb.errors import IndexMissingError, ModelMismatchError, StoreUnavailableError
 from kb.index import generations
@@ -82,6 +82,7 @@ class Index(Registry):
         self.root = settings.index_dir
         self._lock = generations.ReadLock(generation or generations.current(self.root))
         self._previous: generations.ReadLock | None = None
+        self._previous_client = None  # the Chroma client of the generation left, closed with its lock
         self.dir = self._lock.generation
         if not create and not registry_path(self.dir).exists():
             self._lock.release()
@@ -155,9 +156,7 @@ class Index(Registry):
         service since this one was opened (or finished the first build of this one). The
         generation left is kept locked until the next call, for questions still being answered
         from it in other threads."""
-        if self._previous is not None:
-            self._previous.release()
-            self._previous = None
+        self._release_previous()
         if self._state() == self._seen:
             return
         with self._refreshing:  # one thread reopens; the others then see the new generation
@@ -165,14 +164,22 @@ class Index(Registry):
             if state == self._seen:
                 return
             generation = state[0]
-            if generation != self.dir:
+            moved = generation != self.dir
+            if moved:
                 self._previous, self._lock = self._lock, generations.ReadLock(generation)
                 self.dir = generation
                 self.reopen(generation)
             if self._chroma is not None:
                 client = self._chroma[0]
                 if not self.settings.chroma_url:
-                    client.clear_system_cache()
+                    # Chroma shares one open store per path in a process until its last client is
+                    # closed (Client.close). The generation left is closed with its lock, at the
+                    # next call, when no question still reads it; the same generation, which a
+                    # first build has grown, is closed now so that the new client reads its files.
+                    if moved:
+                        self._previous_client = client
+                    else:
+                        client.close()
                     client = chroma_client(self.settings, self.dir)
                 self._chroma = (client, self._collection(client, create=False))
             self._seen = self._state()
@@ -204,7 +211,7 @@ class Index(Registry):
         from chromadb.errors import NotFoundError
 
         try:
-            col = retry_when_chroma_busy(open_collection)
+            col = open_collection()
         except NotFoundError:
             raise IndexMissingError(
                 f"the index in {self.dir}/ has no passages yet: run `kb ingest`"
@@ -338,11 +345,23 @@ class Index(Registry):
         """Bytes used by the index directory (the Chroma server's own storage is not counted)."""
         return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())
 
-    def close(self) -> None:
-        self.db.close()
-        self._lock.release()
+    def _release_previous(self) -> None:
+        """Release the generation left at the last refresh: its lock and its Chroma client."""
         if self._previous is not None:
             self._previous.release()
+            self._previous = None
+        if self._previous_client is not None:
+            self._previous_client.close()
+            self._previous_client = None
+
+    def close(self) -> None:
+        """Close the registry and the Chroma client, and release the generations' locks."""
+        self.db.close()
+        if self._chroma is not None and not self.settings.chroma_url:
+            self._chroma[0].close()
+            self._chroma = None
+        self._lock.release()
+        self._release_previous()
 
 
 VECTORS_PERSISTED = "vectors_persisted"  # info key: ingest has had Chroma write its graph (persist_vectors)
