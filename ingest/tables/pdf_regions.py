@@ -14,15 +14,11 @@ import re
 from dataclasses import dataclass
 
 from ingest.tables.pdf_grid import is_figure
+from ingest.tables.pdf_marks import BLOCKER, CAPTION, NOTE
+from ingest.tables.pdf_sides import drop_side_prose
 from ingest.tables.pdf_text import PageText, Segment, TextLine
 
-CAPTION = re.compile(r"^\s*(?:table|tab\.|tableau|tabelle|tabla|tabella|exhibit)\s*[\dIVXA-Z]", re.I)
-# A figure's caption or a section heading ("6.4.  Teachers and trainers") is never a table row.
-BLOCKER = re.compile(
-    r"^\s*(?:figure|fig\.|chart|graph|diagram|map|box|exhibit|graphique|abbildung)\s*[\dIVX]", re.I
-)
 _ENUMERATOR = re.compile(r"^(?:\(?\d{1,2}(?:\.\d{1,2})*[.):]?|[•·▪◦\-–]|\(?[a-z][.)])$")
-NOTE = re.compile(r"^\s*(?:sources?|notes?|nb|\*|†|‡|§|¹|\(\w\)|\w\)|abbreviations?)\b|^\s*[*†‡§]", re.I)
 # A segment with this many words that is wider than this share of the page's text width is prose
 # (two-column pages give two such segments a line), never a cell of a row.
 _PROSE_WORDS = 6
@@ -55,6 +51,8 @@ def find_regions(page: PageText, ruled_boxes: list[tuple[float, float, float, fl
     cells = [_cells(line, width) for line in page.lines]
     _drop_paragraph_ends(page, cells, width)
     regions = _text_regions(page, cells, width)
+    if drop_side_prose(page, cells, regions):
+        regions = _text_regions(page, cells, width)
     # A text region over several ruled tables (rows of three grids read as one run) gives way to them.
     regions = [
         r for r in regions if sum(1 for box in ruled_boxes if _overlap(r.bbox, box) > 0.1 * _area(box)) < 2
