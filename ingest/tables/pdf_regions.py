@@ -132,7 +132,25 @@ def _text_regions(page: PageText, cells: list[list[Segment]], width: float) -> l
     if run:
         regions.extend(_region_of(page, cells, run, width))
     regions = [r for r in regions if len(r.lines) >= _MIN_ROWS]
-    return _joined(page, cells, regions)
+    return [part for r in _joined(page, cells, regions) for part in _parted(page, cells, r)]
+
+
+def _parted(page: PageText, cells: list[list[Segment]], region: Region) -> list[Region]:
+    """The region cut before each line that repeats its first line of headings: a second table
+    right under the first, with the same headings (us-034 of ICDAR 2013 DEV)."""
+    lines = page.lines
+    head = lines[region.lines[0]]
+    if not any(c.isalpha() for c in head.text) or len(head.words) < 2 or is_figure(head.text):
+        return [region]
+    starts = [k for k, i in enumerate(region.lines) if k >= _MIN_ROWS and lines[i].text == head.text]
+    parts = []
+    for a, b in zip([0, *starts], [*starts, len(region.lines)]):
+        ids = [i for i in region.lines[a:b] if cells[i]]
+        if len(ids) < _MIN_ROWS:
+            return [region]
+        boxes = [(s.x0, s.top, s.x1, s.bottom) for i in ids for s in cells[i]]
+        parts.append(Region(ids, _union(boxes)))
+    return parts
 
 
 def _joined(page: PageText, cells: list[list[Segment]], regions: list[Region]) -> list[Region]:

@@ -36,16 +36,18 @@ def drop_side_prose(page: PageText, cells: list[list[Segment]], regions) -> bool
         span = [s for i in range(first, last + 1) for s in lines[i].segments if s.x1 > x0 and s.x0 < x1]
         size = lines[first].size
         for gap0, gap1 in _gutters(span, _GUTTER * size):
-            left = [s for s in span if s.x1 <= gap0]
-            right = [s for s in span if s.x0 >= gap1]
-            for side, table, inside in ((left, right, lambda s: s.x1 <= gap0), (right, left, lambda s: s.x0 >= gap1)):
-                if _prose_beside(page, first, last, side, table, inside):
+            for bounds in ((float("-inf"), gap0), (gap1, float("inf"))):
+                if _prose_beside(page, first, last, span, bounds):
                     for i in range(first, last + 1):
-                        kept = [s for s in cells[i] if not inside(s)]
+                        kept = [s for s in cells[i] if not _inside(s, bounds)]
                         if len(kept) != len(cells[i]):
                             cells[i] = kept
                             changed = True
     return changed
+
+
+def _inside(segment: Segment, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= segment.x0 and segment.x1 <= bounds[1]
 
 
 def _gutters(segments: list[Segment], width: float) -> list[tuple[float, float]]:
@@ -63,7 +65,15 @@ def _mean_words(segments: list[Segment]) -> float:
     return sum(len(s.words) for s in segments) / max(1, len(segments))
 
 
-def _prose_beside(page: PageText, first: int, last: int, side, table, inside) -> bool:
+def _prose_beside(page: PageText, first: int, last: int, span: list[Segment], bounds) -> bool:
+    """Whether the segments of lines `first`..`last` within `bounds` (x from, x to) are a column
+    of prose beside a table (`span`: the segments of those lines)."""
+
+    def inside(s: Segment) -> bool:
+        return _inside(s, bounds)
+
+    side = [s for s in span if inside(s)]
+    table = [s for s in span if not inside(s)]
     if not side or not table or _mean_words(side) < _PROSE_MEAN or _mean_words(table) >= _mean_words(side):
         return False
     if _gutters(side, _GUTTER * side[0].words[0].size):

@@ -7,6 +7,7 @@ between two words is wide (a column gap) or a vertical rule runs between them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ingest.glyphs import clean_glyphs
@@ -16,12 +17,16 @@ from ingest.glyphs import clean_glyphs
 # divided by font size; /tmp gap study over 3,114 same-cell and 6,544 next-cell pairs).
 SEGMENT_GAP = 0.5
 _WORD_GAP = 1.5  # pdfplumber x_tolerance: characters closer than this (pt) are one word
-_RULE_MIN = 4.0
+_RULE_MIN = 4.0  # a drawn edge shorter than this (pt) is a tick or a glyph, not a rule
 _PROSE_WORDS = 6
 _EVEN_GAPS = 2.0  # in a justified line the widest gap is at most this many times the median one
 # ... and the median gap is below this many em (a row of headings "no. Rate (95% CI) no. Rate"
 # has even gaps too, but wide ones: 1.13 em or more between cells in 95% of the DEV rows).
-_JUSTIFIED_SPACE = 1.0  # a drawn edge shorter than this (pt) is a tick or a glyph, not a rule
+_JUSTIFIED_SPACE = 1.0
+# Dot leaders ("0.99 ..........  800") guide the eye along a row; they are not a cell's text.
+_LEADER = re.compile(r"(?:\.{3,}|…+)$")
+# A rule typed as a row of dashes or underscores ("--------------") under a table's headings.
+_TYPED_RULE = re.compile(r"^[-_–—=]{4,}$")
 
 
 @dataclass(slots=True)
@@ -127,8 +132,8 @@ def read_page(page, number: int) -> PageText:
     )
     words = []
     for w in raw:
-        text = clean_glyphs(w["text"]).strip()
-        if text:
+        text = _LEADER.sub("", clean_glyphs(w["text"])).strip()
+        if text and not _TYPED_RULE.match(text):
             bold = "bold" in w["fontname"].lower() or "black" in w["fontname"].lower()
             words.append(Word(w["x0"], w["x1"], w["top"], w["bottom"], text, round(w["size"], 1), bold))
     rules = _rules(page)
