@@ -34,6 +34,9 @@ _BETWEEN = 3  # lines that are not rows allowed between two rows of one table
 _MIN_ROWS = 2
 _JOIN_GAP = 6.0  # blocks of rows of one table are at most this many line heights apart
 _ALIGNED = 0.8  # ... and this share of the lower block's cells sit under cells of the upper one
+# A section row between two blocks of one table is narrower than this share of the table (the
+# long one of us-002 p. 3: 0.45; a row label column is rarely wider than half a table).
+_SECTION_WIDTH = 0.5
 
 
 @dataclass
@@ -171,6 +174,21 @@ def _joined(page: PageText, cells: list[list[Segment]], regions: list[Region]) -
     return out
 
 
+def _section_row(line: TextLine, upper: Region) -> bool:
+    """Whether the line is a section row of the table above: one run of words from its left
+    edge over less than half its width, not a sentence ("Highest enrollment after bachelor's
+    degree by 2003" in us-002 of ICDAR 2013 DEV)."""
+    width = upper.bbox[2] - upper.bbox[0]
+    return (
+        len(line.segments) == 1
+        and abs(line.x0 - upper.bbox[0]) <= line.size
+        and line.x1 - line.x0 <= _SECTION_WIDTH * width
+        and not line.text.rstrip().endswith(".")
+        and not NOTE.match(line.text)
+        and not CAPTION.match(line.text)
+    )
+
+
 def _same_table(page: PageText, cells, upper: Region, lower: Region) -> bool:
     lines = page.lines
     size = lines[upper.lines[-1]].size
@@ -178,6 +196,8 @@ def _same_table(page: PageText, cells, upper: Region, lower: Region) -> bool:
         return False
     for i in range(upper.lines[-1] + 1, lower.lines[0]):
         line = lines[i]
+        if _section_row(line, upper):
+            continue
         if not cells[i] or len(cells[i]) > 1 or NOTE.match(line.text) or len(line.words) > 4:
             return False
         if not (upper.bbox[0] - 1 <= line.x0 and line.x1 <= upper.bbox[2] + 1):
