@@ -152,3 +152,14 @@ def test_axis_rule_reads_scales(axis):
         for k, t in enumerate("2000 2002 2004 2006".split())
     ]
     assert not _axis(TextLine(years))
+
+
+def test_the_bench_table_pdf_holds_two_tables_a_page_with_captions_and_notes(tmp_path):
+    from kb.bench.tables import table_pdf
+
+    tables = tables_of_pdf(table_pdf(tmp_path / "bench.pdf", 2))
+    assert [t.caption for t in tables] == [
+        f"Table {k}: Returns by country and year (persons)" for k in range(1, 5)
+    ]
+    assert all(t.notes == "Source: Ministry of the Interior." and t.cols == 6 for t in tables)
+    assert texts(tables[0])[1][:2] == ["Italy", "137"]
