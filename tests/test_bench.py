@@ -51,7 +51,7 @@ TARGETS = (
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """What CI runs: `kb bench --sizes 200 --queries 20 --ocr-pages 1`, into a scratch output and cache."""
+    """What CI runs: `kb bench --sizes 200 --queries 20 --ocr-pages 1 --table-pages 2`, into a scratch output and cache."""
     if not UNGDC.is_dir():
         pytest.skip(f"the UN General Debate corpus is not at {UNGDC} (see evals/bench/README.md)")
     root = tmp_path_factory.mktemp("bench")
@@ -60,6 +60,7 @@ def smoke(tmp_path_factory):
         "--sizes", "200",
         "--queries", "20",
         "--ocr-pages", "1",
+        "--table-pages", "2",
         "--out", str(root / "out"),
         "--cache", str(root / "cache"),
         "--corpus", str(UNGDC),
@@ -122,6 +123,16 @@ def test_smoke_run_measures_the_ingest_of_a_scanned_page_through_ocr(smoke):
     assert ocr["passages"] > 0 and ocr["seconds"] > 0
     assert ocr["s_per_page"] == ocr["seconds"] and ocr["passages_per_s"] == ocr["passages"] / ocr["seconds"]
     row = f"| OCR ingest (image-only PDF, 1 page): s per page / passages/s | {ocr['s_per_page']:.2f} / "
+    assert row in markdown.read_text() and row in result.stdout
+
+
+@pytest.mark.slow
+def test_smoke_run_measures_the_ingest_of_a_table_heavy_pdf(smoke):
+    result, results, markdown = smoke
+    tables = results["tables"]
+    assert tables["pages"] == 2 and tables["failed"] == [] and tables["table_rows"] >= 2 * 8
+    assert tables["passages"] > tables["table_rows"] and tables["read_s_per_page"] > 0
+    row = f"| Table-heavy PDF ingest (2 pages, 4 tables): s per page / passages/s | {tables['s_per_page']:.2f} / "
     assert row in markdown.read_text() and row in result.stdout
 
 

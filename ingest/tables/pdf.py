@@ -8,6 +8,7 @@ as many columns, continues that table: it gets its caption, marked "(continued)"
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -24,6 +25,8 @@ _CAPTION_GAP = 2.5  # ... and at most this many line heights away from it
 _NOTE_LINES = 6
 # A curve of this many points near a run of "rows" makes it a chart (its legend and axis labels).
 _CHART_POINTS = 6
+_SCALE = re.compile(r"^([\d,]*\.?\d+)\s*%?$")
+_AXIS_TICKS = 4  # a chart's value axis has at least this many labelled ticks
 # A grid of rules with text in fewer of its cells than this is a chart's grid or a frame, not a table.
 _FILLED_CELLS = 0.4
 
@@ -74,7 +77,7 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
     regions = [
         r
         for r in find_regions(text, _ruled_boxes(finder))
-        if r.ruled or not any(_meets(r.bbox, c) for c in charts)
+        if r.ruled or not (any(_meets(r.bbox, c) for c in charts) or _axis(text.lines[r.lines[-1]]))
     ]
     grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
     out = []
@@ -91,6 +94,22 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
             table = Table(number, region.bbox, caption, cells, table.notes)
         out.append(table)
     return out
+
+
+def _axis(line) -> bool:
+    """Whether the line is a chart's value axis: numbers from 0 up in equal steps, evenly spaced
+    ("0% 10% 20% ... 100%" under the bars of eu-012 p. 3; a table's last row is not a scale)."""
+    values = []
+    for word in line.words:
+        match = _SCALE.match(word.text)
+        if match is None:
+            return False
+        values.append((float(match.group(1).replace(",", "")), (word.x0 + word.x1) / 2))
+    if len(values) < _AXIS_TICKS or values[0][0] != 0:
+        return False
+    steps = {round(b[0] - a[0], 6) for a, b in zip(values, values[1:])}
+    gaps = [b[1] - a[1] for a, b in zip(values, values[1:])]
+    return len(steps) == 1 and min(steps) > 0 and max(gaps) - min(gaps) <= 0.1 * max(gaps)
 
 
 def _box(obj) -> tuple[float, float, float, float]:

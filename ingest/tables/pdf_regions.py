@@ -14,15 +14,11 @@ import re
 from dataclasses import dataclass
 
 from ingest.tables.pdf_grid import is_figure
+from ingest.tables.pdf_marks import BLOCKER, CAPTION, NOTE
+from ingest.tables.pdf_sides import drop_side_prose
 from ingest.tables.pdf_text import PageText, Segment, TextLine
 
-CAPTION = re.compile(r"^\s*(?:table|tab\.|tableau|tabelle|tabla|tabella|exhibit)\s*[\dIVXA-Z]", re.I)
-# A figure's caption or a section heading ("6.4.  Teachers and trainers") is never a table row.
-BLOCKER = re.compile(
-    r"^\s*(?:figure|fig\.|chart|graph|diagram|map|box|exhibit|graphique|abbildung)\s*[\dIVX]", re.I
-)
 _ENUMERATOR = re.compile(r"^(?:\(?\d{1,2}(?:\.\d{1,2})*[.):]?|[•·▪◦\-–]|\(?[a-z][.)])$")
-NOTE = re.compile(r"^\s*(?:sources?|notes?|nb|\*|†|‡|§|¹|\(\w\)|\w\)|abbreviations?)\b|^\s*[*†‡§]", re.I)
 # A segment with this many words that is wider than this share of the page's text width is prose
 # (two-column pages give two such segments a line), never a cell of a row.
 _PROSE_WORDS = 6
@@ -38,6 +34,9 @@ _BETWEEN = 3  # lines that are not rows allowed between two rows of one table
 _MIN_ROWS = 2
 _JOIN_GAP = 6.0  # blocks of rows of one table are at most this many line heights apart
 _ALIGNED = 0.8  # ... and this share of the lower block's cells sit under cells of the upper one
+# A section row between two blocks of one table is narrower than this share of the table (the
+# long one of us-002 p. 3: 0.45; a row label column is rarely wider than half a table).
+_SECTION_WIDTH = 0.5
 
 
 @dataclass
@@ -55,6 +54,8 @@ def find_regions(page: PageText, ruled_boxes: list[tuple[float, float, float, fl
     cells = [_cells(line, width) for line in page.lines]
     _drop_paragraph_ends(page, cells, width)
     regions = _text_regions(page, cells, width)
+    if drop_side_prose(page, cells, regions):
+        regions = _text_regions(page, cells, width)
     # A text region over several ruled tables (rows of three grids read as one run) gives way to them.
     regions = [
         r for r in regions if sum(1 for box in ruled_boxes if _overlap(r.bbox, box) > 0.1 * _area(box)) < 2
@@ -134,7 +135,25 @@ def _text_regions(page: PageText, cells: list[list[Segment]], width: float) -> l
     if run:
         regions.extend(_region_of(page, cells, run, width))
     regions = [r for r in regions if len(r.lines) >= _MIN_ROWS]
-    return _joined(page, cells, regions)
+    return [part for r in _joined(page, cells, regions) for part in _parted(page, cells, r)]
+
+
+def _parted(page: PageText, cells: list[list[Segment]], region: Region) -> list[Region]:
+    """The region cut before each line that repeats its first line of headings: a second table
+    right under the first, with the same headings (us-034 of ICDAR 2013 DEV)."""
+    lines = page.lines
+    head = lines[region.lines[0]]
+    if not any(c.isalpha() for c in head.text) or len(head.words) < 2 or is_figure(head.text):
+        return [region]
+    starts = [k for k, i in enumerate(region.lines) if k >= _MIN_ROWS and lines[i].text == head.text]
+    parts = []
+    for a, b in zip([0, *starts], [*starts, len(region.lines)]):
+        ids = [i for i in region.lines[a:b] if cells[i]]
+        if len(ids) < _MIN_ROWS:
+            return [region]
+        boxes = [(s.x0, s.top, s.x1, s.bottom) for i in ids for s in cells[i]]
+        parts.append(Region(ids, _union(boxes)))
+    return parts
 
 
 def _joined(page: PageText, cells: list[list[Segment]], regions: list[Region]) -> list[Region]:
@@ -155,6 +174,21 @@ def _joined(page: PageText, cells: list[list[Segment]], regions: list[Region]) -
     return out
 
 
+def _section_row(line: TextLine, upper: Region) -> bool:
+    """Whether the line is a section row of the table above: one run of words from its left
+    edge over less than half its width, not a sentence ("Highest enrollment after bachelor's
+    degree by 2003" in us-002 of ICDAR 2013 DEV)."""
+    width = upper.bbox[2] - upper.bbox[0]
+    return (
+        len(line.segments) == 1
+        and abs(line.x0 - upper.bbox[0]) <= line.size
+        and line.x1 - line.x0 <= _SECTION_WIDTH * width
+        and not line.text.rstrip().endswith(".")
+        and not NOTE.match(line.text)
+        and not CAPTION.match(line.text)
+    )
+
+
 def _same_table(page: PageText, cells, upper: Region, lower: Region) -> bool:
     lines = page.lines
     size = lines[upper.lines[-1]].size
@@ -162,6 +196,8 @@ def _same_table(page: PageText, cells, upper: Region, lower: Region) -> bool:
         return False
     for i in range(upper.lines[-1] + 1, lower.lines[0]):
         line = lines[i]
+        if _section_row(line, upper):
+            continue
         if not cells[i] or len(cells[i]) > 1 or NOTE.match(line.text) or len(line.words) > 4:
             return False
         if not (upper.bbox[0] - 1 <= line.x0 and line.x1 <= upper.bbox[2] + 1):

@@ -43,6 +43,15 @@ def ocr_ingest(pages: int, cache: Path) -> dict:
     return result
 
 
+def table_ingest(pages: int, cache: Path) -> dict:
+    """The ingest of the table-heavy fixture PDF of `pages` pages into a new index under
+    CACHE/tables/ (see kb/bench/tables.py), measured afresh at every run."""
+    result, _ = worker("tables", {"directory": str((cache / "tables").resolve()), "pages": pages})
+    if result.get("failed"):
+        raise KBError(f"kb bench: the table-heavy PDF did not ingest cleanly: {result['failed']}")
+    return result
+
+
 def reingest(paths: dict, manifest: Path) -> dict:
     """`kb ingest` of the unchanged corpus, timed from outside (what a user waits for)."""
     child = _run(

@@ -308,6 +308,18 @@ def markdown(results: dict) -> str:
                 "through `ingest.pipeline.run` into a new index; the seconds run from its start to its end "
                 "(model load, OCR, passages, embedding, storing).",
             ]
+    if "tables" in results:
+        from kb.bench import tables
+
+        lines += ["", "## A table-heavy PDF", ""]
+        lines += _table(["Measure", "Value"], tables.rows(results["tables"]))
+        lines += [
+            "",
+            "The fixture PDF of kb/bench/tables.py (a ruled and an unruled table a page, with captions, "
+            "notes and paragraphs) through `ingest.pipeline.run` into a new index, from start to end "
+            "(model load, text and tables read, embedding, storing); then the PDF read alone "
+            "(`ingest.pdf.read_pdf`).",
+        ]
     q = results.get("quality")
     if q:
         lines += [

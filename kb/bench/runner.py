@@ -58,6 +58,7 @@ class Options:
     profile: int | None = None
     seed: int = 7
     ocr_pages: int = 4  # pages of the scanned PDF whose ingest through OCR is measured; 0: not measured
+    table_pages: int = 6  # pages of the table-heavy PDF whose ingest is measured; 0: not measured
 
 
 def run(options: Options, settings: Settings, command: str) -> dict:
@@ -84,6 +85,7 @@ def run(options: Options, settings: Settings, command: str) -> dict:
             "baseline": not options.skip_baseline,
             "app": not options.skip_app,
             "ocr_pages": options.ocr_pages,
+            "table_pages": options.table_pages,
         },
         "sizes": [],
     }
@@ -94,6 +96,9 @@ def run(options: Options, settings: Settings, command: str) -> dict:
     if options.ocr_pages:
         _say(f"OCR: ingest of an image-only PDF of {options.ocr_pages} pages…")
         results["ocr"] = measures.ocr_ingest(options.ocr_pages, options.cache)
+    if options.table_pages:
+        _say(f"Tables: ingest of a table-heavy PDF of {options.table_pages} pages…")
+        results["tables"] = measures.table_ingest(options.table_pages, options.cache)
     _say(
         "Quality on the shipped suite (kb hybrid"
         + ("" if options.skip_baseline else " and the baseline")

@@ -23,6 +23,7 @@ import numpy as np
 
 import kb  # noqa: F401  (offline environment first)
 from ingest.passages import lead_ins
+from kb.bench import tables
 from kb.config import Settings
 from kb.types import Document, Passage
 
@@ -281,6 +282,7 @@ TASKS = {
     "queries": queries,
     "baseline": baseline,
     "ocr": ocr_ingest,
+    "tables": tables.ingest_worker,
     "quality": quality,
 }
 

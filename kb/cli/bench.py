@@ -64,6 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also measure, once, the ingest of a scanned (image-only) PDF of N English pages, every page "
         "read by Tesseract OCR: seconds per page and passages/s (default 4; 0 to skip)",
     )
+    p.add_argument(
+        "--table-pages",
+        type=int,
+        default=6,
+        metavar="N",
+        help="also measure, once, the ingest of a table-heavy PDF of N pages (two tables a page, generated): "
+        "seconds per page and passages/s, and the PDF read alone (default 6; 0 to skip)",
+    )
     p.add_argument("--seed", type=int, default=7, help="seed for corpus order, synthetic text and questions")
     p.set_defaults(func=run_bench)
 
@@ -97,6 +105,10 @@ def run_bench(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--ocr-pages {args.ocr_pages}: give a number of pages, or 0 to skip the OCR measure"
         )
+    if args.table_pages < 0:
+        raise UsageError(
+            f"--table-pages {args.table_pages}: give a number of pages, or 0 to skip the table measure"
+        )
     options = Options(
         sizes=sizes,
         queries=args.queries,
@@ -110,6 +122,7 @@ def run_bench(args: argparse.Namespace) -> int:
         profile=args.profile,
         seed=args.seed,
         ocr_pages=args.ocr_pages,
+        table_pages=args.table_pages,
     )
     command = "kb bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "kb bench"
     results = run(options, settings_from(args), command.strip())
