@@ -12,6 +12,10 @@ wrappers around the functions kb.answer.ask calls: `kb.search.understand.narrowe
 country or year first), `kb.answer.quote.pick_sentences` (choosing the quoted sentences) and, inside it, the
 embedding of the candidate sentences. Prints p50, p95 and the mean of each, in milliseconds.
 
+`--embedded 8,12` adds configurations that embed only that many candidate sentences per answer
+(RankingSettings.sentences_embedded; the others ranked out by their passage's cosine and their
+coverage of the question), set on the open index's settings for their turn.
+
 `--sentences cached` keeps the vectors of the sentences answers have embedded, in the process, and
 reuses them. `--sentences stored` answers with every sentence vector of the index precomputed (as ingest would
 store them beside the passage vectors; computed once by evals/paraphrase_vectors.py): pick_sentences
@@ -29,6 +33,7 @@ import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -105,19 +110,25 @@ def _timed(times: dict[str, list[float]], stand_in: _StoredEmbed | None):
         answer_mod.narrowed_first, answer_mod.pick_sentences, quote_mod.embed = narrowed, pick, quote_embed
 
 
-def measure(library, queries, configs: dict[str, _StoredEmbed | None], repeat: int) -> dict[str, tuple]:
+def measure(library, queries, configs: dict[str, _StoredEmbed | int | None], repeat: int) -> dict[str, tuple]:
     """Per configuration: per-part durations (seconds, one entry per answer) and each question's
     quoted sentences. The configurations take turns on each question, so that a change in the
     machine's load (its two cores are shared) falls on all of them alike."""
     out: dict[str, tuple] = {name: (defaultdict(list), {}) for name in configs}
     k = library.settings.top_k
     names = list(configs)
+    index = library.index()
+    as_is = index.settings
     for _ in range(repeat):
         for i, q in enumerate(queries):
             # Taking turns in a rotating order: whichever answers a question first pays for what kb
             # caches per question (its reading of the question, spelling), so each pays it as often.
             for name in names[i % len(names) :] + names[: i % len(names)]:
-                stand_in = configs[name]
+                stand_in = configs[name] if not isinstance(configs[name], int) else None
+                embedded = (
+                    configs[name] if isinstance(configs[name], int) else as_is.ranking.sentences_embedded
+                )
+                index.settings = replace(as_is, ranking=replace(as_is.ranking, sentences_embedded=embedded))
                 times, quoted = out[name]
                 # kb.models.embed keeps the last 256 questions' vectors: each question is new to the process
                 embed._questions.clear()
@@ -129,6 +140,7 @@ def measure(library, queries, configs: dict[str, _StoredEmbed | None], repeat: i
                     times["answer"][-1] = time.perf_counter() - t0
                 times["quoted"].append(float(bool(got.sentences)))
                 quoted[q.id] = tuple((s.marker, s.text) for s in got.sentences)
+    index.settings = as_is
     return out
 
 
@@ -166,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         help="embedded per question (as is), stored for the whole index, cached in the process as "
         "answers embed them, or all three taking turns (default)",
     )
+    ap.add_argument(
+        "--embedded",
+        default="",
+        help="comma-separated numbers of candidate sentences to embed, each a configuration "
+        "(RankingSettings.sentences_embedded; 0: all)",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="times each question is asked (default 1)")
     ap.add_argument("--cache", type=Path, default=corpus_mod.DEFAULT_CACHE)
     args = ap.parse_args(argv)
@@ -186,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(queries)} questions x {args.repeat}, warm, index of {n} passages, top_k {library.settings.top_k}"
     )
-    configs: dict[str, _StoredEmbed | None] = {}
+    configs: dict[str, _StoredEmbed | int | None] = {}
     if args.sentences in ("embedded", "all"):
         configs["sentences embedded per question (as is), ms"] = None
     if stand_in is not None:
@@ -194,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = _StoredEmbed({}) if args.sentences in ("cached", "all") else None
     if cache is not None:
         configs["sentence vectors cached in the process, ms"] = cache
+    for n in (int(x) for x in args.embedded.split(",") if x.strip()):
+        configs[f"{n} candidate sentences embedded, ms"] = n
     results = measure(library, queries, configs, args.repeat)
     for name, (times, _) in results.items():
         print(table(name, times) + "\n")

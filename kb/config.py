@@ -107,6 +107,17 @@ class RankingSettings:
     # answer must quote it): 13/14 without it, and with 0.1, 0.15 and 0.25 (the figure's sentence of
     # c29 is far from the question in meaning: cosine 0.29 against 0.65); 14/14 with 0.3 and 0.4.
     wanted_bonus: float = 0.3
+    # How many candidate sentences an answer embeds (0: all of them). The others are ranked first by
+    # what is known without the model (their passage's cosine to the question, their coverage of its
+    # terms, the figure asked for), and the model scores only the best of them (and the best of
+    # each document that supports an answer and has none among them): embedding every candidate was
+    # most of an answer's time. Measured with `python -m evals.answer_latency SUITE --embedded 0,10`
+    # (UN statements, 20,712 passages, two shared cores under load, the two taking turns: the
+    # sentence picking's p50 191 ms with all embedded, 103 ms with 10) and `python -m evals.pick_check
+    # SUITE 8,10,12`: with 10 the main suite's quotes are all identical (71 answers) and 27 of 32 UN
+    # answers' (the others differ in a second quote, whose cosine is no lower on average), and the
+    # best quoted sentence is never a worse one; with 8, 66/71 and 21/32.
+    sentences_embedded: int = 10
 
 
 @dataclass(frozen=True)

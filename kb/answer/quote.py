@@ -44,18 +44,23 @@ def pick_sentences(
     if not candidates:
         return {}
     texts = [h.passage.text[a:b] for h, a, b in candidates]
-    qvec = embed.encode(index.settings, [focus], query=True)[0]
     ranking = index.settings.ranking
-    scores = embed.comparable(
-        index.settings, embed.encode(index.settings, texts) @ qvec
-    ) + ranking.sentence_coverage_weight * np.array([rater.coverage(t) for t in texts], dtype=np.float32)
+    known = ranking.sentence_coverage_weight * np.array([rater.coverage(t) for t in texts], dtype=np.float32)
     kind = question.wanted
     if kind:  # "how many ...?": the sentence with the figure, not the one that repeats the question
         terms = question.terms_in(rater.terms.language)
-        scores += ranking.wanted_bonus * np.array(
+        known += ranking.wanted_bonus * np.array(
             [wanted.gives(kind, t, terms, c[0].document.language) for c, t in zip(candidates, texts)],
             dtype=np.float32,
         )
+    supporting = dict.fromkeys(h.document.id for h in hits if rater(h) >= supports)
+    embedded = _worth_embedding(candidates, known, supporting, ranking.sentences_embedded, index)
+    qvec = embed.encode(index.settings, [focus], query=True)[0]
+    scores = np.full(len(candidates), -np.inf, dtype=np.float32)
+    scores[embedded] = (
+        embed.comparable(index.settings, embed.encode(index.settings, [texts[i] for i in embedded]) @ qvec)
+        + known[embedded]
+    )
     order = [int(i) for i in np.argsort(-scores)]
     chosen: dict[str, list[Highlight]] = {}
 
@@ -66,7 +71,6 @@ def pick_sentences(
         h, a, b = candidates[i]
         chosen.setdefault(h.passage.id, []).append(Highlight(a, b, h.passage.text[a:b], float(scores[i])))
 
-    supporting = dict.fromkeys(h.document.id for h in hits if rater(h) >= supports)
     for doc_id in supporting:
         if count() >= ranking.sentences_per_answer:
             break
@@ -82,3 +86,23 @@ def pick_sentences(
     for mine in chosen.values():
         mine.sort(key=lambda x: x.start)
     return chosen
+
+
+def _worth_embedding(
+    candidates: list[tuple[Hit, int, int]], known: np.ndarray, supporting: dict, n: int, index: Index
+) -> list[int]:
+    """The candidates the model scores: all when n is 0; else the n best by what is known without it
+    (the passage's cosine to the question, on the sentences' scale, plus `known`), and the best of
+    each supporting document that has none among them, so that every such document is still quoted."""
+    if not n or n >= len(candidates):
+        return list(range(len(candidates)))
+    passage = embed.comparable(
+        index.settings, np.array([h.scores.get("dense", 0.0) for h, _, _ in candidates], dtype=np.float32)
+    )
+    order = [int(i) for i in np.argsort(-(passage + known), kind="stable")]
+    keep = dict.fromkeys(order[:n])
+    have = {candidates[i][0].document.id for i in keep}
+    for doc_id in supporting:
+        if doc_id not in have:
+            keep[next(i for i in order if candidates[i][0].document.id == doc_id)] = None
+    return sorted(keep)
