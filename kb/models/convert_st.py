@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import re
-import shutil
 from pathlib import Path
 
 from kb.models import convert
 from kb.models.manifest import MODEL, TOKENIZER, Manifest, Split
 
 # Changes whenever the conversion would give other files: folders converted before are redone.
-VERSION = 3
+VERSION = 4
 
 
 def supported(st_model, model_path: str) -> bool:
@@ -115,8 +114,8 @@ def _write(folder: Path, st_model, model_path: str, model_id: str, int8: bool) -
     if int8:
         convert.quantize(exported, folder / MODEL)
         exported.unlink()
-    shutil.copyfile(Path(model_path) / TOKENIZER, folder / TOKENIZER)
     max_length = int(st_model.max_seq_length)
+    _save_tokenizer(Path(model_path) / TOKENIZER, folder / TOKENIZER, max_length)
     return Manifest(
         model_id=model_id,
         dimension=int(
@@ -130,3 +129,17 @@ def _write(folder: Path, st_model, model_path: str, model_id: str, int8: bool) -
         int8=int8,
         split=Split(TOKENIZER, max_pieces=max_length - 2),  # its own pieces, [CLS] and [SEP] aside
     )
+
+
+def _save_tokenizer(source: Path, target: Path, max_length: int) -> None:
+    """The model's tokenizer.json, truncating where the model does (sentence-transformers' max_seq_length,
+    not the file's own) and padding a batch to its longest text only (an int8 model's activations are
+    quantized with one scale per call, padding included), so that it reads texts as the encoder does."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(source))
+    pad_token = (tokenizer.padding or {}).get("pad_token", "[PAD]")
+    pad_id = tokenizer.token_to_id(pad_token)
+    tokenizer.enable_truncation(max_length)
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
+    tokenizer.save(str(target))

@@ -42,7 +42,8 @@ class OnnxEncoder:
 
     @cached_property
     def tokenizer(self):
-        """The model's tokenizer, truncating at its max_length and padding."""
+        """The model's tokenizer, truncating at its max_length and padding a batch to its longest text
+        (as the converters save it; set again here for folders converted elsewhere)."""
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.folder / manifest_mod.TOKENIZER))
