@@ -126,6 +126,23 @@ def test_the_folders_tokenizer_is_a_plain_tokenizer_json(splitting_tokenizer):
     )
 
 
+def test_a_tokenizer_for_a_few_texts_reads_them_as_the_whole_one(splitting_tokenizer):
+    """A process answering one question tokenizes its question and sentences with a tokenizer
+    holding only their pieces (kb/models/small_tokenizer.py, built in milliseconds): it must give
+    exactly the ids, offsets and padding of the folder's whole 250,002-piece tokenizer.json."""
+    from kb.models.small_tokenizer import Pieces
+
+    encoder = e5(splitting_tokenizer)
+    pieces, whole = Pieces(encoder.folder), encoder.tokenizer
+    texts = [prefix + t for t in TEXTS + EDGES for prefix in ("query: ", "passage: ", "")]
+    for batch in [texts, *([t] for t in texts)]:
+        small, ids = pieces.tokenizer(batch)
+        assert len(ids) < 5_000  # only the pieces of these texts
+        for got, want, text in zip(small.encode_batch(batch), whole.encode_batch(batch), batch, strict=True):
+            assert ids[got.ids].tolist() == want.ids, text
+            assert (got.offsets, got.attention_mask) == (want.offsets, want.attention_mask), text
+
+
 def test_answering_one_question_gives_the_vectors_of_a_running_app(splitting_tokenizer):
     """A new `kb ask` process (no one-core session: OnnxEncoder.warm with lasting=False) and `kb serve` (lasting) give the same vectors, bit for bit, so a question
     gets the same answer from both (tests/test_served.py)."""
@@ -136,7 +153,7 @@ def test_answering_one_question_gives_the_vectors_of_a_running_app(splitting_tok
     for query in (True, False):
         texts = TEXTS + EDGES[1:]
         np.testing.assert_array_equal(once.encode(texts, query=query), lasting.encode(texts, query=query))
-    assert "single" not in once.__dict__  # it did without
+    assert "single" not in once.__dict__ and "tokenizer" not in once.__dict__  # it did without both
     assert "single" in lasting.__dict__
 
 

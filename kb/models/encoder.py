@@ -18,8 +18,11 @@ from kb.models import manifest as manifest_mod
 
 # A process that answers one question (`warm(lasting=False)`) runs a job of up to this many
 # characters on its all-core session rather than spend a quarter of a second loading the one-core
-# sessions' (same vectors: measured on 310 texts).
+# sessions' (same vectors: measured on 310 texts). Jobs this small are tokenized, for up to
+# SMALL_BUILDS calls, by a tokenizer holding only their pieces (kb/models/small_tokenizer.py) when
+# the folder has one and its whole tokenizer is not loaded yet; then the whole one is loaded.
 SMALL_JOB = 20_000
+SMALL_BUILDS = 8
 
 
 class OnnxEncoder:
@@ -39,6 +42,7 @@ class OnnxEncoder:
         self.threads = os.cpu_count() or 1
         self.brief = False  # this process answers one question and exits (`warm(lasting=False)`)
         self._lock = threading.Lock()
+        self._small_builds = 0
 
     @cached_property
     def tokenizer(self):
@@ -72,7 +76,28 @@ class OnnxEncoder:
 
     def token_ids(self, text: str, query: bool = False) -> list[int]:
         """The ids the model reads for `text`, prefix and special tokens included (truncated)."""
-        return self.tokenizer.encode(self._prefixed(text, query)).ids
+        text = self._prefixed(text, query)
+        with self._lock:
+            tokenizer, ids = self._tokenizer_for([text])
+        found = tokenizer.encode(text).ids
+        return found if ids is None else ids[found].tolist()
+
+    @cached_property
+    def _pieces(self):
+        from kb.models.small_tokenizer import Pieces
+
+        return Pieces(self.folder)
+
+    def _tokenizer_for(self, texts: list[str]):
+        """A tokenizer for `texts`, and the model's id for each of its ids (None: the same): the
+        whole one once loaded or worth loading, else one holding only their pieces."""
+        small = self.manifest.small_tokenizer and self._small_builds < SMALL_BUILDS
+        if small and "tokenizer" not in self.__dict__ and sum(map(len, texts)) <= SMALL_JOB:
+            self._small_builds += 1
+            tokenizer, ids = self._pieces.tokenizer(texts)
+            tokenizer.enable_truncation(self.manifest.max_length)
+            return tokenizer, ids
+        return self.tokenizer, None
 
     @cached_property
     def session(self):
@@ -102,7 +127,7 @@ class OnnxEncoder:
         without it from now on (see `encode`)."""
         with self._lock:
             self.brief = not lasting
-            _ = (self.session, self.tokenizer, self.single) if lasting else (self.session, self.tokenizer)
+            _ = (self.session, self.tokenizer, self.single) if lasting else self.session
 
     def _prefixed(self, text: str, query: bool) -> str:
         if self.manifest.ends_at_nul:
@@ -121,23 +146,24 @@ class OnnxEncoder:
         order = np.argsort([-len(t) for t in prefixed], kind="stable")  # similar lengths pad less
         batches = [order[i : i + size] for i in range(0, len(prefixed), size)]
         with self._lock:
-            tokenizer, session = self.tokenizer, self.session
+            tokenizer, session = self._tokenizer_for(prefixed), self.session
             brief = self.brief and sum(map(len, prefixed)) <= SMALL_JOB
             single = self.single if len(batches) > 1 and self.threads > 1 and not brief else None
         if single is not None:
             with ThreadPoolExecutor(self.threads, thread_name_prefix="kb-encode") as pool:
-                chunks = list(pool.map(lambda b: self._run(single, tokenizer, prefixed, b), batches))
+                chunks = list(pool.map(lambda b: self._run(single, *tokenizer, prefixed, b), batches))
         else:
-            chunks = [self._run(session, tokenizer, prefixed, b) for b in batches]
+            chunks = [self._run(session, *tokenizer, prefixed, b) for b in batches]
         pooled = np.concatenate(chunks)
         result = np.empty_like(pooled)
         result[order] = pooled
         return result
 
-    def _run(self, session, tokenizer, texts: list[str], batch: np.ndarray) -> np.ndarray:
+    def _run(self, session, tokenizer, model_ids, texts: list[str], batch: np.ndarray) -> np.ndarray:
         encodings = tokenizer.encode_batch([texts[j] for j in batch])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
         arrays = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "input_ids": ids if model_ids is None else model_ids[ids],
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }

@@ -42,6 +42,7 @@ class Manifest:
     cosine_scale: tuple[float, float] = (1.0, 0.0)
     split: Split = Split()
     ends_at_nul: bool = False  # the model's reference engine read a C string: text after a NUL is not read
+    small_tokenizer: bool = False  # the folder holds kb/models/small_tokenizer.py's files too
     format: int = FORMAT
 
     def to_json(self) -> str:
@@ -62,6 +63,11 @@ def read(folder: Path) -> Manifest | None:
         cosine_scale=tuple(data["cosine_scale"]),
         split=Split(**data["split"]),
     )
-    if not all((folder / name).is_file() for name in (MODEL, TOKENIZER, manifest.split.tokenizer)):
+    names = [MODEL, TOKENIZER, manifest.split.tokenizer]
+    if manifest.small_tokenizer:
+        from kb.models import small_tokenizer
+
+        names += small_tokenizer.FILES
+    if not all((folder / name).is_file() for name in names):
         return None
     return manifest
