@@ -106,7 +106,8 @@ def main() -> int:
         for side, (a, b) in zip(("questions", "passages"), zip(before[name], after[name], strict=True)):
             cosines = np.sum(a * b, axis=1)
             print(
-                f"{name} {side} ({len(a)}): cosine to before min {cosines.min():.6f} mean {cosines.mean():.6f}"
+                f"{name} {side} ({len(a)}): cosine to before min {cosines.min():.6f} mean {cosines.mean():.6f}, "
+                f"largest difference {np.abs(a - b).max():.1e}"
             )
     return 0
 

@@ -116,15 +116,17 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
         # ONNX Runtime's fused SkipLayerNormalization kernel took 18 % of the int8 model's time on
-        # this CPU; the Add and LayerNormalization it replaces take 4 % (same sums, same vectors).
+        # this CPU; the Add and LayerNormalization it replaces take 4 %. Same sums in float; the
+        # int8 vectors move a little with it (cosine 0.9997 on an e5 passage), so every session of
+        # a folder, and tests/test_onnx.py's plain one, is made this way.
         options.add_session_config_entry("optimization.disable_specified_optimizers", "SkipLayerNormFusion")
         path = str(self.folder / manifest_mod.MODEL)
         return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def warm(self, lasting: bool = True) -> None:
         """Load the model now: a `lasting` process (one answering many questions, or embedding
-        many passages) loads the one-core session too; a process answering one question does
-        without it from now on (see `encode`)."""
+        many passages) loads the one-core session and the whole tokenizer too; a process
+        answering one question does without both from now on (see `encode`, `_tokenizer_for`)."""
         with self._lock:
             self.brief = not lasting
             _ = (self.session, self.tokenizer, self.single) if lasting else self.session
