@@ -68,12 +68,13 @@ def ingest_worker(directory: str, pages: int) -> dict:
     text, tables and their rows), its seconds per page and the table rows it made."""
     from ingest import pipeline
     from ingest.pdf import read_pdf
-    from kb.bench.workers import settings_for
+    from kb.config import Settings
 
     root = Path(directory)
     shutil.rmtree(root, ignore_errors=True)
     pdf = table_pdf(root / "sources" / "bench-tables-fixture.pdf", pages)
-    summary = pipeline.run(settings_for(str(root / "index"), str(pdf.parent)), progress=False)
+    settings = Settings.from_env(index_dir=str(root / "index"), sources_dir=str(pdf.parent), chroma_url="")
+    summary = pipeline.run(settings, progress=False)
     started = time.perf_counter()
     extracted = read_pdf(pdf)
     read_seconds = time.perf_counter() - started
