@@ -57,6 +57,8 @@ class Answer:
         0.0  # support for an answer (see Support); below RankingSettings.abstain_below the answer abstains
     )
     latency_ms: float = 0.0
+    # Milliseconds of each stage: understand, retrieve, decide, pick, compose (kb bench reports them).
+    stages_ms: dict = field(default_factory=dict)
     generated_by: str = "extractive"
     extra: dict = field(default_factory=dict)
     # For a question that asks for commitments: the tracker's rows behind the G7 passages quoted
@@ -81,6 +83,7 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "commitments": list(self.commitments),
             "latency_ms": round(self.latency_ms, 1),
+            "stages_ms": {stage: round(ms, 1) for stage, ms in self.stages_ms.items()},
             **self.extra,
         }
 
@@ -140,15 +143,35 @@ def ask(
     search first; `removed` lists the keys of constraints the user took away ("country:FRA").
     """
     started = time.perf_counter()
+    clock = _Clock(started)
     filters = filters or Filters()
-    reading = understand_question(index, question, removed)
-    found = retrieve_passages(index, reading, filters, mode, k, answer, max_per_doc, mmr)
-    verdict = decide(found, index.settings.ranking)
+    reading = clock.lap("understand", understand_question(index, question, removed))
+    found = clock.lap(
+        "retrieve", retrieve_passages(index, reading, filters, mode, k, answer, max_per_doc, mmr)
+    )
+    verdict = clock.lap("decide", decide(found, index.settings.ranking))
     if not answer:
         cited = tuple(CitedPassage(h.rank, h) for h in found.hits)
-        return _answer(reading, mode, filters, found, verdict, started, cited=cited, generated_by="none")
-    cited, sentences = pick(index, reading, found, verdict)
-    return compose_answer(index, reading, mode, filters, found, verdict, cited, sentences, started)
+        done = _answer(reading, mode, filters, found, verdict, started, cited=cited, generated_by="none")
+        return replace(done, stages_ms=clock.ms)
+    cited, sentences = clock.lap("pick", pick(index, reading, found, verdict))
+    done = clock.lap(
+        "compose", compose_answer(index, reading, mode, filters, found, verdict, cited, sentences, started)
+    )
+    return replace(done, stages_ms=clock.ms)
+
+
+class _Clock:
+    """The milliseconds of each stage of one answer."""
+
+    def __init__(self, started: float):
+        self.last, self.ms = started, {}
+
+    def lap(self, stage: str, result):
+        now = time.perf_counter()
+        self.ms[stage] = (now - self.last) * 1000
+        self.last = now
+        return result
 
 
 def understand_question(index: Index, question: str, removed: tuple[str, ...] = ()) -> Reading:

@@ -216,8 +216,15 @@ def markdown(results: dict) -> str:
         rows.append(
             [f"{label} p50 / p95 / p99, ms"] + [_pcts(s["queries"]["latency_ms"][mode]) for s in sizes]
         )
+    for stage in ("understand", "retrieve", "decide", "pick", "compose"):
+        if all(f"answer: {stage}" in s["queries"]["latency_ms"] for s in sizes):
+            rows.append(
+                [f"– of which {stage}, p50 / p95 / p99, ms"]
+                + [_pcts(s["queries"]["latency_ms"][f"answer: {stage}"]) for s in sizes]
+            )
     rows += [
-        ["Questions per mode (warm process)"] + [str(s["queries"]["questions"]) for s in sizes],
+        ["Questions per mode (warm process, each new to it)"]
+        + [str(s["queries"]["questions"]) for s in sizes],
         ["Peak RSS, MiB (ingest with its worker processes / queries)"]
         + [f"{ingest_rss(s):,.0f} / {s['queries']['peak_rss_mb']:,.0f}" for s in sizes],
         ["Index size on disk, MB"] + [f"{s['queries']['index_bytes'] / 1e6:,.1f}" for s in sizes],

@@ -180,9 +180,12 @@ def encode(settings: Settings, chunk: int = 8192) -> dict:
 
 def queries(index: str, sources: str, queries: str, profile: str = "") -> dict:
     """Latency of each retrieval mode and of the full answer over the corpus's questions, in
-    one warm process (WARMUP questions per mode first, not timed)."""
+    one warm process (WARMUP questions per mode first, not timed). Each question is new to the
+    process when it is timed: the embeddings of questions asked before (by another mode) are
+    forgotten first. The answer's stages are timed too (Answer.stages_ms)."""
     from kb.answer.ask import ask
     from kb.index.store import Index
+    from kb.models import embed
     from kb.search.retrieve import search
 
     settings = settings_for(index, sources)
@@ -192,14 +195,17 @@ def queries(index: str, sources: str, queries: str, profile: str = "") -> dict:
         "dense": lambda q: search(opened, q, mode="dense", k=K),
         "bm25": lambda q: search(opened, q, mode="bm25", k=K),
         "hybrid": lambda q: search(opened, q, mode="hybrid", k=K),
-        "answer": lambda q: ask(opened, q, k=K),
+        "answer": lambda q: stages.append(ask(opened, q, k=K).stages_ms),
     }
-    latency = {}
+    latency, stages = {}, []
     for mode in MODES:
         for q in questions[:WARMUP]:
             calls[mode](q)
+        stages.clear()
         print(f"  {mode}: {len(questions)} questions", file=sys.stderr)
-        latency[mode] = _timed(calls[mode], questions)
+        latency[mode] = _timed(calls[mode], questions, before=embed.forget_questions)
+    for stage in stages[0] if stages else ():
+        latency[f"answer: {stage}"] = _percentiles([s.get(stage, 0.0) for s in stages])
     result = {
         "questions": len(questions),
         "k": K,
@@ -287,12 +293,18 @@ TASKS = {
 }
 
 
-def _timed(call, questions: list[str]) -> dict:
+def _timed(call, questions: list[str], before=None) -> dict:
     times = []
     for q in questions:
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         call(q)
         times.append((time.perf_counter() - t0) * 1000)
+    return _percentiles(times)
+
+
+def _percentiles(times: list[float]) -> dict:
     a = np.array(times)
     return {
         "n": len(times),

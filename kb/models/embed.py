@@ -164,6 +164,12 @@ def encode(
     return _encode(settings, texts, batch_size, query)
 
 
+def forget_questions() -> None:
+    """Forget the questions' embeddings kept so far (kb bench times questions new to the process)."""
+    with _lock:
+        _questions.clear()
+
+
 # Recent questions' embeddings, by model: ask() searches a stated country or the G7 first and then
 # everything, and picks the quoted sentences, each of which embeds the question.
 _questions: dict[tuple[str, str], np.ndarray] = {}
