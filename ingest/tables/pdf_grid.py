@@ -19,14 +19,13 @@ import re
 from dataclasses import dataclass
 
 from ingest.tables.model import Cell
-from ingest.tables.pdf_headings import heading_cells
+from ingest.tables.pdf_headings import YEAR, heading_cells
 from ingest.tables.pdf_text import PageText, Rule, Segment
 
 _FIGURE = re.compile(
     r"^[\s(\[+\-–—−]*[$€£¥%]?\s*[\d.,]+\d*\s*[%‰)\]*]*[a-z]?$|^[-–—.:]+$|^n\.?a\.?$|^\(?x\)?$", re.I
 )
 _OPEN_END = re.compile(r"(?:[-‐/,&(]|\b(?:and|or|of|the|for|in|to|by|with|a|an|on))$", re.I)
-_YEAR = re.compile(r"^(?:19|20)\d\d$")  # a row of years over the columns is a heading row
 _RULED_ROWS = 0.6  # rules between this share of neighbouring lines make a ruled table
 
 
@@ -156,10 +155,23 @@ def _head_end(lines, by_line, ncols: int) -> int:
     for k in range(len(lines)):
         pieces = by_line[k]
         figures = [p for p in pieces if is_figure(p.segment.text) and p.c0 == p.c1]
-        years = all(_YEAR.match(p.segment.text) for p in figures) and all(p.c0 > 0 for p in pieces)
-        if len(figures) >= min(2, max(1, ncols - 1)) and not years:
+        if len(figures) >= min(2, max(1, ncols - 1)) and not _years_over_columns(pieces, figures):
             return k
     return 1 if len(lines) > 1 else 0
+
+
+def _years_over_columns(pieces: list[_Piece], figures: list[_Piece]) -> bool:
+    """Whether a line of figures is a heading row of years: all its figures are years, and
+    either nothing stands in the first column or the years run in order ("Country 2021 2022
+    2023", or by decades: a stub heading beside the years; a data row of values that happen to
+    look like years seldom runs strictly up or down in steps of ten or less)."""
+    if not figures or not all(YEAR.match(p.segment.text) for p in figures):
+        return False
+    if all(p.c0 > 0 for p in pieces):
+        return True
+    years = [int(p.segment.text) for p in sorted(figures, key=lambda p: p.c0)]
+    steps = {b - a for a, b in zip(years, years[1:])}
+    return len(years) >= 2 and (all(0 < s <= 10 for s in steps) or all(-10 <= s < 0 for s in steps))
 
 
 def _cells(rows: list[list[int]], pieces: list[_Piece], head_rows: int) -> list[Cell]:
