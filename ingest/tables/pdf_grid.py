@@ -41,11 +41,7 @@ class _Piece:
 
 def build_cells(page: PageText, line_ids: list[int], bbox) -> list[Cell]:
     """The cells of the table whose lines are `line_ids`, inside `bbox`."""
-    lines: list[list[Segment]] = []
-    for i in line_ids:
-        segs = [s for s in page.lines[i].segments if bbox[0] - 1 <= (s.x0 + s.x1) / 2 <= bbox[2] + 1]
-        if segs:
-            lines.append(segs)
+    lines = _segments(page, line_ids, bbox)
     if not lines:
         return []
     bands = _columns(lines)
@@ -56,6 +52,23 @@ def build_cells(page: PageText, line_ids: list[int], bbox) -> list[Cell]:
     head, levels = heading_cells([p for p in pieces if p.line < head_rows], head_rows)
     body = _cells(rows[head_rows:], [p for p in pieces if p.line >= head_rows], 0)
     return head + [Cell(c.row + levels, c.col, c.rowspan, c.colspan, c.text, c.header) for c in body]
+
+
+def column_bands(page: PageText, line_ids: list[int], bbox) -> list[tuple[float, float]]:
+    """The x-ranges (PDF points) of the columns of the table whose lines are `line_ids`, inside
+    `bbox`, as the grid is built from them: what a continuation on the next page lines up with."""
+    lines = _segments(page, line_ids, bbox)
+    return _columns(lines) if lines else []
+
+
+def _segments(page: PageText, line_ids: list[int], bbox) -> list[list[Segment]]:
+    """The segments of each line of the table that lie inside `bbox` (lines without any left out)."""
+    lines = []
+    for i in line_ids:
+        segs = [s for s in page.lines[i].segments if bbox[0] - 1 <= (s.x0 + s.x1) / 2 <= bbox[2] + 1]
+        if segs:
+            lines.append(segs)
+    return lines
 
 
 def _columns(lines: list[list[Segment]]) -> list[tuple[float, float]]:
