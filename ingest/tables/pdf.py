@@ -75,12 +75,20 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
     text = read_page(page, number)
     charts = [_box(c) for c in page.curves if len(c.get("pts", ())) >= _CHART_POINTS]
     finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
+    return tables_on(text, _ruled_boxes(finder), grid, charts, before)
+
+
+def tables_on(text: PageText, ruled: list, grid: list, charts: list, before: Table | None) -> list[Table]:
+    """The tables of a page read into `text` (its words, lines and rules), given the boxes of the
+    grids drawn with rules on it, the cells of those grids and the boxes of its charts' curves
+    (all [] for a scanned page, whose words OCR gives)."""
+    number = text.number
     regions = [
         r
-        for r in find_regions(text, _ruled_boxes(finder))
+        for r in find_regions(text, ruled)
         if r.ruled or not (any(_meets(r.bbox, c) for c in charts) or _axis(text.lines[r.lines[-1]]))
     ]
-    grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
     out = []
     for k, region in enumerate(regions):
         cells = lattice_cells(text, region.lines, region.bbox, grid) or build_cells(
