@@ -7,11 +7,13 @@ table regions by characters (per-document mean and micro), tables found, and cel
 relations (micro and per-document mean), for the complete process (we find the tables) and,
 with --regions-given, for the structure alone (we are given each ground-truth region). The same
 is done for pdfplumber's default `find_tables()` (ruling lines) for comparison, and the seconds
-per page of each.
+per page of each. With --scanned, our reader reads a scan of each PDF instead (its pages
+rasterised, the words read by Tesseract), scored against the same ground truth.
 
     python -m evals.tables                         # DEV split, complete process
     python -m evals.tables --regions-given
     python -m evals.tables --split DIR --out DIR --docs eu-001,us-002 --worst 10
+    python -m evals.tables --scanned               # scans of the PDFs read by OCR (Tesseract)
 """
 
 from __future__ import annotations
@@ -93,7 +95,41 @@ def pdfplumber_default(pdf: Path, regions: list | None) -> dict:
     return {"tables": out}
 
 
-TOOLS = {"ours": ours, "pdfplumber": pdfplumber_default}
+def scanned(pdf: Path, regions: list | None) -> dict:
+    """Our reader on a scan of the PDF: every page rasterised (pypdfium2, grayscale, SCAN_DPI
+    like an office scanner) into an image-only PDF, read back by Tesseract's words
+    (ingest/tables/pdf_ocr.py); boxes scaled back to the PDF's page size (the image's page
+    differs by its rounding to whole pixels)."""
+    import tempfile
+
+    import pypdfium2
+
+    from ingest.tables import table_dict
+    from ingest.tables.pdf_ocr import tables_of_scanned_pdf
+    from kb.bench.scans import image_pdf
+
+    if regions is not None:
+        raise SystemExit("--scanned runs the complete process only (no --regions-given)")
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        images = [page.render(scale=SCAN_DPI / 72, grayscale=True).to_pil() for page in document]
+        widths = [page.get_width() for page in document]
+    finally:
+        document.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        scan = image_pdf(images, Path(tmp) / "scan.pdf", SCAN_DPI)
+        tables = tables_of_scanned_pdf(scan)
+    out = []
+    for table in tables:
+        data = table_dict(table)
+        factor = widths[table.page - 1] / (images[table.page - 1].width * 72 / SCAN_DPI)
+        data["bbox"] = [round(v * factor, 2) for v in data["bbox"]]
+        out.append(data)
+    return {"tables": out}
+
+
+SCAN_DPI = 200
+TOOLS = {"ours": ours, "pdfplumber": pdfplumber_default, "scanned": scanned}
 
 
 def run(tool: str, split: Path, out: Path, regions_given: bool, names: list[str] | None, evaluator):
@@ -162,7 +198,14 @@ def main(argv: list[str] | None = None) -> int:
         help="where the JSON go (default %(default)s)",
     )
     parser.add_argument(
-        "--tools", default="ours,pdfplumber", help="comma-separated: ours, pdfplumber (default both)"
+        "--tools",
+        default="ours,pdfplumber",
+        help="comma-separated: ours, pdfplumber, scanned (default the first two)",
+    )
+    parser.add_argument(
+        "--scanned",
+        action="store_true",
+        help="read scans of the PDFs (pages rasterised at 200 dpi, OCR by Tesseract): --tools scanned",
     )
     parser.add_argument("--docs", help="comma-separated document names (default all)")
     parser.add_argument("--worst", type=int, default=8, help="list this many worst documents (default 8)")
@@ -171,13 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     task = "regions-given" if args.regions_given else "complete"
     names = args.docs.split(",") if args.docs else None
     results = {}
-    for tool in args.tools.split(","):
+    for tool in ["scanned"] if args.scanned else args.tools.split(","):
         report = run(tool, args.split, args.out / task / tool, args.regions_given, names, evaluator)
         results[tool] = figures(report)
         print(f"{tool} ({task}):", file=sys.stderr)
         print(evaluator.format_summary(report["summary"]), file=sys.stderr)
         print(f"  seconds per page {report['seconds_per_page']:.3f}", file=sys.stderr)
-        if tool == "ours":
+        if tool in ("ours", "scanned"):
             print("  worst documents:", *worst(report, args.worst), sep="\n", file=sys.stderr)
         (args.out / task / f"{tool}-report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps({"task": task, "split": str(args.split), "results": results}, indent=1))

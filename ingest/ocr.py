@@ -87,12 +87,20 @@ def languages_for(language: str = "") -> str:
 def read_page(pdf: Path, number: int, languages: str = DEFAULT_LANGUAGES) -> list[OcrLine]:
     """The lines Tesseract reads on page `number` (1-based) of a PDF, in reading order; [] when it reads
     nothing. Raises OcrUnavailable, and subprocess.TimeoutExpired after PAGE_TIMEOUT seconds."""
+    tsv, _, height = page_tsv(pdf, number, languages)
+    return _lines(tsv, height)
+
+
+def page_tsv(pdf: Path, number: int, languages: str = DEFAULT_LANGUAGES) -> tuple[str, float, float]:
+    """Tesseract's TSV output for page `number` (1-based) of a PDF rendered at DPI (every word
+    with its box in pixels, its line and its confidence), and the page's width and height in
+    points. Raises as read_page."""
     import pypdfium2
 
     document = pypdfium2.PdfDocument(str(pdf))
     try:
         page = document[number - 1]
-        height = page.get_height()
+        width, height = page.get_width(), page.get_height()
         image = page.render(scale=DPI / 72, grayscale=True).to_pil()
     finally:
         document.close()
@@ -112,7 +120,7 @@ def read_page(pdf: Path, number: int, languages: str = DEFAULT_LANGUAGES) -> lis
         )
     if done.returncode != 0:
         raise OSError(f"tesseract failed: {done.stderr.decode(errors='replace').strip()[:200]}")
-    return _lines(done.stdout.decode("utf-8", errors="replace"), height)
+    return done.stdout.decode("utf-8", errors="replace"), width, height
 
 
 def _lines(tsv: str, page_height: float) -> list[OcrLine]:

@@ -116,10 +116,11 @@ def _tables(path: Path, pages: set[int], warnings: list[str]) -> list[Table]:
     from ingest.tables import tables_of_pdf
 
     try:
-        return [t for t in tables_of_pdf(path, pages) if table_rows.is_pdf_data_table(t)]
+        found = tables_of_pdf(path, pages)
     except Exception as error:  # noqa: BLE001  (a table reader's failure must not lose the text)
         warnings.append(f"tables not read: {reason(error)}")
         return []
+    return table_rows.data_tables(found)
 
 
 def _open(path: Path) -> PdfReader:

@@ -6,6 +6,7 @@ names the page, the table and the row (`p. 5, table 3, row "Italy"`)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ingest.blocks import Block
 from ingest.tables.model import Cell, Table
@@ -33,15 +34,21 @@ def table_label(table: Table, seq: int) -> str:
     return m.group(1) if m else str(seq)
 
 
-def row_blocks(table: Table, seq: int) -> list[Block]:
-    """One block per data row of the table (header rows and empty rows give none), in row order."""
+def row_blocks(table: Table, seq: int, first: Table | None = None) -> list[Block]:
+    """One block per data row of the table (header rows and empty rows give none), in row order.
+    `first`: the first part of the table when `table` continues it on a later page; the rows
+    then carry the first part's caption, number and column headings (cited with their own page),
+    and only the rows `table` marks as headings (a repeated heading row) are not data."""
     if not table.cells:
         return []
-    label = table_label(table, seq)
+    first = first or table
+    label = table_label(first, seq)
     covering = _covering(table)
-    header_rows = _header_rows(table, covering)
-    headings = [_heading(covering, header_rows, c) for c in range(table.cols)]
-    prefix = _flat(table.caption) or f"Table {label}"
+    header_rows = _header_rows(table, covering, guess=first is table)
+    first_covering = _covering(first)
+    first_rows = _header_rows(first, first_covering)
+    headings = [_heading(first_covering, first_rows, c) for c in range(table.cols)]
+    prefix = _flat(first.caption) or f"Table {label}"
     blocks = []
     for r in range(header_rows, table.rows):
         values: list[tuple[str, str]] = []
@@ -72,10 +79,10 @@ def _covering(table: Table) -> dict[tuple[int, int], Cell]:
     return out
 
 
-def _header_rows(table: Table, covering: dict[tuple[int, int], Cell]) -> int:
+def _header_rows(table: Table, covering: dict[tuple[int, int], Cell], guess: bool = True) -> int:
     """How many rows at the top are column headings: those whose filled cells are all marked as
-    headers; when the reader marked none, the first row if no cell of it is a figure and the table
-    has a row below it."""
+    headers; when the reader marked none (and `guess`), the first row if no cell of it is a
+    figure and the table has a row below it."""
     rows = 0
     while rows < table.rows:
         cells = [covering.get((rows, c)) for c in range(table.cols)]
@@ -86,7 +93,7 @@ def _header_rows(table: Table, covering: dict[tuple[int, int], Cell]) -> int:
         if not filled or not (merged_down or all(cell.header for cell in filled)):
             break
         rows += 1
-    if rows or table.rows < 2:
+    if rows or table.rows < 2 or not guess:
         return rows
     first = [covering.get((0, c)) for c in range(table.cols)]
     texts = [_flat(cell.text) for cell in first if cell is not None and _flat(cell.text)]
@@ -134,11 +141,18 @@ def in_tables(tables: list[Table], page_tops: dict[int, float]):
 
 def with_rows(blocks: list[Block], tables: list[Table]) -> list[Block]:
     """The blocks with each table's row blocks after its caption, else after the last block of the
-    table's page (or of an earlier page): rows are cited by page, table and row, so their place in the reading order only
-    decides what the Documents reader shows around them."""
+    table's page (or of an earlier page): rows are cited by page, table and row, so their place in
+    the reading order only decides what the Documents reader shows around them. A table continued
+    from the page before (`continues`) is the same table as its first part: same number and
+    position among the document's tables, its caption and headings."""
     out = list(blocks)
-    for seq, table in enumerate(tables, start=1):
-        rows = row_blocks(table, seq)
+    seq, first = 0, None
+    for k, table in enumerate(tables):
+        if table.continues and first is not None and tables[k - 1].page == table.page - 1:
+            rows = row_blocks(table, seq, first)
+        else:
+            seq, first = seq + 1, table
+            rows = row_blocks(table, seq)
         if not rows:
             continue
         caption = _flat(table.caption)
@@ -173,6 +187,26 @@ def is_pdf_data_table(table: Table) -> bool:
     filled = [_flat(c.text) for c in table.cells if _flat(c.text)]
     figures = sum(1 for t in filled if _FIGURE.fullmatch(t)) / len(filled)
     return bool(_LABEL.match(table.caption or "")) or figures >= _PDF_FIGURES
+
+
+def data_tables(tables: list[Table]) -> list[Table]:
+    """The PDF tables to read as rows (is_pdf_data_table), a table continued over pages judged
+    as a whole: its later parts go with its first part, and a later part kept without its first
+    part no longer `continues` anything."""
+    out: list[Table] = []
+    kept = False
+    for table in tables:
+        if table.continues:
+            if kept:
+                out.append(table)
+            elif is_pdf_data_table(table):
+                out.append(replace(table, continues=False))
+                kept = True
+            continue
+        kept = is_pdf_data_table(table)
+        if kept:
+            out.append(table)
+    return out
 
 
 def is_data_table(table: Table) -> bool:

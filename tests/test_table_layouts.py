@@ -163,3 +163,43 @@ def test_the_bench_table_pdf_holds_two_tables_a_page_with_captions_and_notes(tmp
     ]
     assert all(t.notes == "Source: Ministry of the Interior." and t.cols == 6 for t in tables)
     assert texts(tables[0])[1][:2] == ["Italy", "137"]
+
+
+def test_a_heading_row_of_years_is_headings_and_only_data_rows_become_passages(tmp_path):
+    """The bench fixture's unruled table: "Country 2021 ... 2025" over 12 countries. The heading
+    row (a stub heading beside years in order) is marked as headings, and its 12 data rows, not
+    13, become row passages, each value under its year."""
+    from ingest.pdf import read_pdf
+    from kb.bench.tables import _COUNTRIES, table_pdf
+
+    pdf = table_pdf(tmp_path / "bench.pdf", 1)
+    ruled, unruled = tables_of_pdf(pdf)
+    for table, countries in ((ruled, 8), (unruled, 12)):
+        assert table.rows == countries + 1
+        assert [c.text for c in table.cells if c.header] == ["Country", *(str(y) for y in range(2021, 2026))]
+        assert all(c.row == 0 for c in table.cells if c.header)
+    rows = [b for b in read_pdf(pdf).blocks if b.table == "2"]
+    assert [b.row for b in rows] == list(_COUNTRIES[:12])
+    assert rows[0].cells[:3] == (("Country", "Italy"), ("2021", "174"), ("2022", "233"))
+    assert rows[0].text == (
+        "Table 2: Returns by country and year (persons) — Country: Italy · 2021: 174 · 2022: 233"
+        " · 2023: 292 · 2024: 351 · 2025: 410"
+    )
+
+
+def test_a_data_row_of_year_like_values_is_not_a_heading(tmp_path):
+    """Values that look like years but do not run in order ("Total 2015 1987 2040") are data."""
+    path = tmp_path / "years.pdf"
+    c = canvas(path)
+    rows = [
+        ["Region", "North", "South", "East"],
+        ["Total", "2015", "1987", "2040"],
+        ["Coast", "1203", "954", "17"],
+    ]
+    for k, row in enumerate(rows):
+        for j, text in enumerate(row):
+            c.drawString(100 + 90 * j, 650 - 14 * k, text)
+    c.save()
+    (table,) = tables_of_pdf(path)
+    assert [c.text for c in table.cells if c.header] == ["Region", "North", "South", "East"]
+    assert texts(table)[1] == ["Total", "2015", "1987", "2040"]

@@ -23,13 +23,20 @@ class Table:
     """A table as printed: the page it is on (1-based; 0 for formats without pages), its box
     (x0, top, x1, bottom in PDF points from the top-left of the page as displayed, as pdfplumber
     gives them; None for Word and HTML) around its rows only, its caption ("Table 3: Arrests by
-    year") and notes ("Source: ...", "* provisional") when it has them, and its cells."""
+    year") and notes ("Source: ...", "* provisional") when it has them, and its cells.
+
+    A PDF table continued on the next page is one Table a page: the part on the later page has
+    `continues` set (it continues the table before it in the document's list, whose caption and
+    column headings its rows carry). `columns` holds the x-ranges of a PDF table's columns
+    (PDF points; empty for Word and HTML), which tell a continuation by its layout."""
 
     page: int
     bbox: tuple[float, float, float, float] | None
     caption: str
     cells: list[Cell] = field(default_factory=list)
     notes: str = ""
+    continues: bool = False
+    columns: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def rows(self) -> int:

@@ -1,8 +1,8 @@
 """The tables of a PDF: found on each page (ingest/tables/pdf_regions.py), laid on a grid
 (ingest/tables/pdf_grid.py), with the caption above or below each and the notes under it.
 
-A table without a caption at the top of a page, right after a page that ended in a table with
-as many columns, continues that table: it gets its caption, marked "(continued)".
+A table at the top of a page may continue the last table of the page before
+(ingest/tables/pdf_continued.py): it gets its caption, marked "(continued)", and its headings.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ingest.blocks import ReadError, reason
 from ingest.tables.model import Table
-from ingest.tables.pdf_grid import build_cells
+from ingest.tables.pdf_continued import continued, continues
+from ingest.tables.pdf_grid import build_cells, column_bands
 from ingest.tables.pdf_lattice import lattice_cells
 from ingest.tables.pdf_regions import CAPTION, NOTE, Region, find_regions
 from ingest.tables.pdf_text import PageText, read_page
@@ -74,12 +75,20 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
     text = read_page(page, number)
     charts = [_box(c) for c in page.curves if len(c.get("pts", ())) >= _CHART_POINTS]
     finder = page.debug_tablefinder({"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
+    return tables_on(text, _ruled_boxes(finder), grid, charts, before)
+
+
+def tables_on(text: PageText, ruled: list, grid: list, charts: list, before: Table | None) -> list[Table]:
+    """The tables of a page read into `text` (its words, lines and rules), given the boxes of the
+    grids drawn with rules on it, the cells of those grids and the boxes of its charts' curves
+    (all [] for a scanned page, whose words OCR gives)."""
+    number = text.number
     regions = [
         r
-        for r in find_regions(text, _ruled_boxes(finder))
+        for r in find_regions(text, ruled)
         if r.ruled or not (any(_meets(r.bbox, c) for c in charts) or _axis(text.lines[r.lines[-1]]))
     ]
-    grid = [tuple(float(v) for v in cell) for table in finder.tables for cell in table.cells]
     out = []
     for k, region in enumerate(regions):
         cells = lattice_cells(text, region.lines, region.bbox, grid) or build_cells(
@@ -88,10 +97,10 @@ def page_tables(page, number: int, before: Table | None = None) -> list[Table]:
         if not cells:
             continue
         caption = _caption(text, region, regions[k - 1] if k else None)
-        table = Table(number, region.bbox, caption, cells, _notes(text, region))
-        if _continues(table, before, k) and _first_on_page(text, region):
-            caption = before.caption.removesuffix(" (continued)") + " (continued)"
-            table = Table(number, region.bbox, caption, cells, table.notes)
+        columns = tuple(column_bands(text, region.lines, region.bbox))
+        table = Table(number, region.bbox, caption, cells, _notes(text, region), columns=columns)
+        if not out and continues(table, before, _first_on_page(text, region, caption)):
+            table = continued(table, before)
         out.append(table)
     return out
 
@@ -183,22 +192,9 @@ def _beside(line, region: Region) -> bool:
     return line.x0 < region.bbox[2] and line.x1 > region.bbox[0]
 
 
-def _continues(table: Table, before: Table | None, k: int) -> bool:
-    """Whether `table`, the `k`th on its page, has no caption of its own and as many columns as
-    `before`, the last table of the page before, which has one."""
-    return (
-        not table.caption
-        and k == 0
-        and before is not None
-        and bool(before.caption)
-        and before.page == table.page - 1
-        and table.cols == before.cols
-    )
-
-
-def _first_on_page(text: PageText, region: Region) -> bool:
-    """Whether nothing but a running header stands above the table."""
-    return sum(1 for line in text.lines if line.bottom < region.bbox[1]) <= 2
+def _first_on_page(text: PageText, region: Region, caption: str) -> bool:
+    """Whether nothing but a running header (and the table's own caption) stands above the table."""
+    return sum(1 for line in text.lines if line.bottom < region.bbox[1] and line.text not in caption) <= 2
 
 
 def table_in_box(page, number: int, bbox: tuple[float, float, float, float]) -> Table | None:

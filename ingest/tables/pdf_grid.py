@@ -19,14 +19,13 @@ import re
 from dataclasses import dataclass
 
 from ingest.tables.model import Cell
-from ingest.tables.pdf_headings import heading_cells
+from ingest.tables.pdf_headings import YEAR, heading_cells
 from ingest.tables.pdf_text import PageText, Rule, Segment
 
 _FIGURE = re.compile(
     r"^[\s(\[+\-–—−]*[$€£¥%]?\s*[\d.,]+\d*\s*[%‰)\]*]*[a-z]?$|^[-–—.:]+$|^n\.?a\.?$|^\(?x\)?$", re.I
 )
 _OPEN_END = re.compile(r"(?:[-‐/,&(]|\b(?:and|or|of|the|for|in|to|by|with|a|an|on))$", re.I)
-_YEAR = re.compile(r"^(?:19|20)\d\d$")  # a row of years over the columns is a heading row
 _RULED_ROWS = 0.6  # rules between this share of neighbouring lines make a ruled table
 
 
@@ -42,11 +41,7 @@ class _Piece:
 
 def build_cells(page: PageText, line_ids: list[int], bbox) -> list[Cell]:
     """The cells of the table whose lines are `line_ids`, inside `bbox`."""
-    lines: list[list[Segment]] = []
-    for i in line_ids:
-        segs = [s for s in page.lines[i].segments if bbox[0] - 1 <= (s.x0 + s.x1) / 2 <= bbox[2] + 1]
-        if segs:
-            lines.append(segs)
+    lines = _segments(page, line_ids, bbox)
     if not lines:
         return []
     bands = _columns(lines)
@@ -57,6 +52,23 @@ def build_cells(page: PageText, line_ids: list[int], bbox) -> list[Cell]:
     head, levels = heading_cells([p for p in pieces if p.line < head_rows], head_rows)
     body = _cells(rows[head_rows:], [p for p in pieces if p.line >= head_rows], 0)
     return head + [Cell(c.row + levels, c.col, c.rowspan, c.colspan, c.text, c.header) for c in body]
+
+
+def column_bands(page: PageText, line_ids: list[int], bbox) -> list[tuple[float, float]]:
+    """The x-ranges (PDF points) of the columns of the table whose lines are `line_ids`, inside
+    `bbox`, as the grid is built from them: what a continuation on the next page lines up with."""
+    lines = _segments(page, line_ids, bbox)
+    return _columns(lines) if lines else []
+
+
+def _segments(page: PageText, line_ids: list[int], bbox) -> list[list[Segment]]:
+    """The segments of each line of the table that lie inside `bbox` (lines without any left out)."""
+    lines = []
+    for i in line_ids:
+        segs = [s for s in page.lines[i].segments if bbox[0] - 1 <= (s.x0 + s.x1) / 2 <= bbox[2] + 1]
+        if segs:
+            lines.append(segs)
+    return lines
 
 
 def _columns(lines: list[list[Segment]]) -> list[tuple[float, float]]:
@@ -156,10 +168,23 @@ def _head_end(lines, by_line, ncols: int) -> int:
     for k in range(len(lines)):
         pieces = by_line[k]
         figures = [p for p in pieces if is_figure(p.segment.text) and p.c0 == p.c1]
-        years = all(_YEAR.match(p.segment.text) for p in figures) and all(p.c0 > 0 for p in pieces)
-        if len(figures) >= min(2, max(1, ncols - 1)) and not years:
+        if len(figures) >= min(2, max(1, ncols - 1)) and not _years_over_columns(pieces, figures):
             return k
     return 1 if len(lines) > 1 else 0
+
+
+def _years_over_columns(pieces: list[_Piece], figures: list[_Piece]) -> bool:
+    """Whether a line of figures is a heading row of years: all its figures are years, and
+    either nothing stands in the first column or the years run in order ("Country 2021 2022
+    2023", or by decades: a stub heading beside the years; a data row of values that happen to
+    look like years seldom runs strictly up or down in steps of ten or less)."""
+    if not figures or not all(YEAR.match(p.segment.text) for p in figures):
+        return False
+    if all(p.c0 > 0 for p in pieces):
+        return True
+    years = [int(p.segment.text) for p in sorted(figures, key=lambda p: p.c0)]
+    steps = {b - a for a, b in zip(years, years[1:])}
+    return len(years) >= 2 and (all(0 < s <= 10 for s in steps) or all(-10 <= s < 0 for s in steps))
 
 
 def _cells(rows: list[list[int]], pieces: list[_Piece], head_rows: int) -> list[Cell]:

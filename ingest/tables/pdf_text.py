@@ -135,17 +135,32 @@ def read_page(page, number: int) -> PageText:
     )
     words = []
     for w in raw:
-        text = _LEADER.sub("", clean_glyphs(w["text"])).strip()
-        if text and not _TYPED_RULE.match(text):
+        text = printed(clean_glyphs(w["text"]))
+        if text:
             bold = "bold" in w["fontname"].lower() or "black" in w["fontname"].lower()
             words.append(Word(w["x0"], w["x1"], w["top"], w["bottom"], text, round(w["size"], 1), bold))
-    rules = _rules(page)
+    return page_of_words(number, float(page.width), float(page.height), words, _rules(page))
+
+
+def printed(text: str) -> str:
+    """A word's text without dot leaders; "" for a rule typed as dashes (neither is cell text)."""
+    text = _LEADER.sub("", text).strip()
+    return "" if _TYPED_RULE.match(text) else text
+
+
+def page_of_words(
+    number: int, width: float, height: float, words: list[Word], rules: list[Rule], gap: float = SEGMENT_GAP
+) -> PageText:
+    """A page as the table finder sees it, from its words (with their boxes, in points from the
+    top left) and rules: words grouped into lines, lines split into segments where words are
+    `gap` em apart or more. Used for a PDF's own text and for the words OCR reads on a scanned
+    page (ingest/tables/pdf_ocr.py)."""
     lines = _lines(words)
     verticals = [r for r in rules if not r.horizontal]
     for line in lines:
         top, bottom = line.top, line.bottom
-        line.segments = _segments(line, [r for r in verticals if r.top < bottom and r.bottom > top])
-    return PageText(number, float(page.width), float(page.height), lines, rules)
+        line.segments = _segments(line, [r for r in verticals if r.top < bottom and r.bottom > top], gap)
+    return PageText(number, width, height, lines, rules)
 
 
 def _deduped(chars: list[dict], tolerance: float = 1.0) -> list[dict]:
@@ -215,7 +230,7 @@ def _justified(line: TextLine) -> bool:
     return median < _JUSTIFIED_SPACE * line.size and gaps[-1] <= _EVEN_GAPS * max(median, 0.1)
 
 
-def _segments(line: TextLine, verticals: list[Rule]) -> list[Segment]:
+def _segments(line: TextLine, verticals: list[Rule], gap_em: float) -> list[Segment]:
     if _justified(line) and not any(
         line.x0 < r.x0 < line.x1 and r.top < line.bottom and r.bottom > line.top for r in verticals
     ):
@@ -229,7 +244,7 @@ def _segments(line: TextLine, verticals: list[Rule]) -> list[Segment]:
                 last.x1 - 1 <= r.x0 <= word.x0 + 1 and r.top < word.bottom and r.bottom > word.top
                 for r in verticals
             )
-            if gap < SEGMENT_GAP * min(word.size, last.size) and not ruled:
+            if gap < gap_em * min(word.size, last.size) and not ruled:
                 out[-1].words.append(word)
                 continue
         out.append(Segment([word]))

@@ -36,7 +36,7 @@ class Child:
 
 def ocr_ingest(pages: int, cache: Path) -> dict:
     """The ingest of a scanned PDF of `pages` pages into a new index under CACHE/ocr/ (see
-    workers.ocr_ingest), measured afresh at every run: a few pages take seconds, not worth a cache."""
+    kb/bench/scans.py ingest_worker), measured afresh at every run: a few pages take seconds, not worth a cache."""
     result, _ = worker("ocr", {"directory": str((cache / "ocr").resolve()), "pages": pages})
     if result.get("failed"):
         raise KBError(f"kb bench: the scanned PDF did not ingest cleanly: {result['failed']}")

@@ -158,3 +158,35 @@ def scanned_sources(directory: Path, pages: int) -> Path:
     image_pdf([page.image for page in report_pages("en", pages)], directory / f"{SCAN_ID}.pdf")
     (directory / "sources.toml").write_text(_SCAN_MANIFEST.format(id=SCAN_ID), encoding="utf-8")
     return directory
+
+
+def ingest_worker(directory: str, pages: int) -> dict:
+    """One ingest (ingest.pipeline.run) of an image-only PDF of `pages` pages of English text
+    (kb/bench/scans.py) into a new index under `directory`, every page read by Tesseract: its
+    seconds from start to end (model load, OCR, passages, embedding, storing) per page, and the
+    passages it made per second. Not measured, and says why, where Tesseract is not installed."""
+    import shutil
+
+    from ingest import ocr, pipeline
+    from kb.bench.workers import settings_for
+
+    try:
+        engine = ocr.engine_version()
+    except ocr.OcrUnavailable:
+        return {"pages": pages, "not_measured": "Tesseract is not installed"}
+    root = Path(directory)
+    shutil.rmtree(root, ignore_errors=True)
+    sources = scanned_sources(root / "sources", pages)
+    summary = pipeline.run(settings_for(str(root / "index"), str(sources)), progress=False)
+    shutil.rmtree(root, ignore_errors=True)
+    return {
+        "pages": pages,
+        "engine": engine,
+        "languages": ocr.languages_for("en"),
+        "dpi": DPI,
+        "passages": summary.passages_embedded,
+        "seconds": summary.seconds,
+        "s_per_page": summary.seconds / pages,
+        "passages_per_s": summary.passages_embedded / summary.seconds,
+        "failed": [f"{o.file}: {o.reason}" for o in summary.failed],
+    }

@@ -9,6 +9,7 @@ these; they are not a user interface.
 from __future__ import annotations
 
 import cProfile
+import importlib
 import io
 import json
 import os
@@ -23,7 +24,6 @@ import numpy as np
 
 import kb  # noqa: F401  (offline environment first)
 from ingest.passages import lead_ins
-from kb.bench import tables
 from kb.config import Settings
 from kb.types import Document, Passage
 
@@ -244,38 +244,6 @@ def baseline(sources: str, manifest: str, directory: str, queries: str, build: b
     return {"build": built, "latency_ms": {"dense": latency}, "index_bytes": size}
 
 
-def ocr_ingest(directory: str, pages: int) -> dict:
-    """One ingest (ingest.pipeline.run) of an image-only PDF of `pages` pages of English text
-    (kb/bench/scans.py) into a new index under `directory`, every page read by Tesseract: its
-    seconds from start to end (model load, OCR, passages, embedding, storing) per page, and the
-    passages it made per second. Not measured, and says why, where Tesseract is not installed."""
-    import shutil
-
-    from ingest import ocr, pipeline
-    from kb.bench import scans
-
-    try:
-        engine = ocr.engine_version()
-    except ocr.OcrUnavailable:
-        return {"pages": pages, "not_measured": "Tesseract is not installed"}
-    root = Path(directory)
-    shutil.rmtree(root, ignore_errors=True)
-    sources = scans.scanned_sources(root / "sources", pages)
-    summary = pipeline.run(settings_for(str(root / "index"), str(sources)), progress=False)
-    shutil.rmtree(root, ignore_errors=True)
-    return {
-        "pages": pages,
-        "engine": engine,
-        "languages": ocr.languages_for("en"),
-        "dpi": scans.DPI,
-        "passages": summary.passages_embedded,
-        "seconds": summary.seconds,
-        "s_per_page": summary.seconds / pages,
-        "passages_per_s": summary.passages_embedded / summary.seconds,
-        "failed": [f"{o.file}: {o.reason}" for o in summary.failed],
-    }
-
-
 def quality(cache: str, with_baseline: bool) -> dict:
     """Recall@5 and nDCG@10 of both systems on the shipped suite (kb/bench/quality.py)."""
     from kb.bench import quality as q
@@ -283,12 +251,14 @@ def quality(cache: str, with_baseline: bool) -> dict:
     return q.measure(Settings.from_env(chroma_url=""), Path(cache), with_baseline)
 
 
+# A task is a function here or, for the bench's scenario files, "module:function" in the module
+# that builds the file (a scanned PDF, a table-heavy PDF), imported only by the worker that runs it.
 TASKS = {
     "ingest": ingest,
     "queries": queries,
     "baseline": baseline,
-    "ocr": ocr_ingest,
-    "tables": tables.ingest_worker,
+    "ocr": "kb.bench.scans:ingest_worker",
+    "tables": "kb.bench.tables:ingest_worker",
     "quality": quality,
 }
 
@@ -404,7 +374,11 @@ def _peak_rss_mb() -> float:
 
 def main(argv: list[str]) -> int:
     task, args, out = argv
-    result = TASKS[task](**json.loads(args))
+    run = TASKS[task]
+    if isinstance(run, str):
+        module, name = run.split(":")
+        run = getattr(importlib.import_module(module), name)
+    result = run(**json.loads(args))
     result.setdefault("peak_rss_mb", _peak_rss_mb())
     Path(out).write_text(json.dumps(result, indent=1))
     return 0
