@@ -60,7 +60,7 @@ audit: $(TEST_STAMP)
 	$(BIN)/python tools/audit.py
 
 test: $(TEST_STAMP) /usr/bin/chromium $(TESSERACT) lint audit
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 10 --hypothesis-profile=ci
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations 40 --hypothesis-profile=ci
 	$(BIN)/kb eval evals/suites/g7-smuggling.yaml --mode hybrid --out test-output/eval -q $(EVAL_FLOORS)
 
 # The inner loop: lint and every test but the browser's and the long end-to-end runs (-m slow),
