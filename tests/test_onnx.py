@@ -90,7 +90,7 @@ def test_a_converted_folder_runs_with_the_libraries_alone():
 def test_a_half_written_conversion_is_never_used(tmp_path, monkeypatch):
     """A conversion killed half way leaves a temporary folder (and, written by hand, a folder
     without its manifest): neither is read; the next conversion removes the first, replaces the
-    second and gives a complete folder."""
+    second and gives a complete folder. The exports of earlier versions, which nothing reads, go."""
     source = embed.encoder(MINILM_SETTINGS).folder
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     name = source.name
@@ -99,6 +99,9 @@ def test_a_half_written_conversion_is_never_used(tmp_path, monkeypatch):
     (left / "model.onnx").write_bytes((source / "model.onnx").read_bytes()[:1000])
     (left / "manifest.json").write_text((source / "manifest.json").read_text())
     assert convert.found(name) is None
+    old = convert.cache_dir().parent / convert.OLD_EXPORTS / "minilm-int8"  # an earlier version's export
+    old.mkdir(parents=True)
+    (old / "model.onnx").write_bytes(b"old")
     (convert.cache_dir() / name).mkdir()
     shutil.copyfile(source / "model.onnx", convert.cache_dir() / name / "model.onnx")  # no manifest
     assert convert.found(name) is None
@@ -112,7 +115,7 @@ def test_a_half_written_conversion_is_never_used(tmp_path, monkeypatch):
 
     folder = convert.converted(name, write)
     assert len(calls) == 1 and calls[0].name.startswith(f".{name}.") and not calls[0].exists()
-    assert folder == convert.cache_dir() / name and not left.exists()
+    assert folder == convert.cache_dir() / name and not left.exists() and not old.parent.exists()
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "model.onnx", "tokenizer.json"]
     assert convert.converted(name, write) == folder and len(calls) == 1  # complete: not converted again
     np.testing.assert_array_equal(

@@ -63,7 +63,19 @@ def converted(name: str, write: Callable[[Path], manifest_mod.Manifest]) -> Path
             os.rename(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    _drop_old_exports(root.parent / OLD_EXPORTS)
     return folder
+
+
+# Where versions before the one-encoder folders kept their exports (about 1.1 GB for both models),
+# which nothing reads any more.
+OLD_EXPORTS = "onnx"
+
+
+def _drop_old_exports(path: Path) -> None:
+    if path.is_dir():
+        log.info("removing the earlier versions' model exports in %s (replaced by %s)", path, cache_dir())
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
