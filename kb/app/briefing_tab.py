@@ -8,7 +8,8 @@ from kb.app.messages import readable
 
 # One-click download: before a briefing file is written, note the link already shown (if any) and
 # read the notes as they stand in their boxes (a note typed just before the click is included, even
-# if its change has not reached the server yet); after, wait for the new file's link (gr.File renders
+# if its change has not reached the server yet; an empty box whose note is stored, as a box drawn
+# again before its note reached the server shows it, gives the stored note); after, wait for the new file's link (gr.File renders
 # one) and click it, so that the browser saves the file.
 NOTE_FILE = """(basket, title, notes) => {
   window.kbOldFile = document.querySelector('#kb-briefing-file a[href]')?.href || '';
@@ -16,7 +17,7 @@ NOTE_FILE = """(basket, title, notes) => {
   for (const row of document.querySelectorAll('.kb-basket-row')) {
     const pid = row.querySelector('.kb-basket-item[data-pid]')?.dataset.pid;
     const box = row.querySelector('textarea');
-    if (pid && box) typed[pid] = box.value;
+    if (pid && box && (box.value || !typed[pid])) typed[pid] = box.value;
   }
   return [basket, title, typed];
 }"""
