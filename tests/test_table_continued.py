@@ -14,6 +14,7 @@ import pytest
 
 from ingest.pdf import read_pdf
 from ingest.tables import tables_of_pdf
+from kb.bench.tables import styled
 
 TITLE = "Test fixture - not an official document: tables continued over pages"
 REGIONS = [f"Region {k:02d}" for k in range(1, 61)]  # more rows than one page holds
@@ -26,10 +27,9 @@ def _values(k: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pdf(tmp_path_factory) -> Path:
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table
 
     styles = getSampleStyleSheet()
     story: list = [Paragraph(TITLE, styles["Title"])]
@@ -37,13 +37,7 @@ def pdf(tmp_path_factory) -> Path:
         story.append(Paragraph(f"Table {number}: Smuggling cases by region, 2025", styles["Heading4"]))
         rows = [HEAD] + [[region, *_values(k)] for k, region in enumerate(REGIONS)]
         # reportlab splits a long table over pages itself; repeatRows prints the heading row again.
-        table = Table(rows, repeatRows=1 if ruled else 0, colWidths=[120, 80, 90, 80])
-        style = [("FONTSIZE", (0, 0), (-1, -1), 9), ("ALIGN", (1, 0), (-1, -1), "RIGHT")]
-        if ruled:
-            style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
-        else:
-            style.append(("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black))
-        table.setStyle(TableStyle(style))
+        table = styled(Table(rows, repeatRows=1 if ruled else 0, colWidths=[120, 80, 90, 80]), ruled)
         story += [table, PageBreak()]
     path = tmp_path_factory.mktemp("continued") / "continued.pdf"
     SimpleDocTemplate(str(path), pagesize=A4, title=TITLE).build(story)

@@ -17,12 +17,26 @@ _COUNTRIES = ("Italy", "Greece", "Spain", "Malta", "Cyprus", "Croatia", "Bulgari
 _YEARS = ("2021", "2022", "2023", "2024", "2025")
 
 
+def styled(table, ruled: bool):
+    """A reportlab table set as reports set theirs: figures right-aligned, and either a grid of
+    rules (ruled) or one rule under the heading row (unruled)."""
+    from reportlab.lib import colors
+    from reportlab.platypus import TableStyle
+
+    style = [("FONTSIZE", (0, 0), (-1, -1), 9), ("ALIGN", (1, 0), (-1, -1), "RIGHT")]
+    if ruled:
+        style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
+    else:
+        style.append(("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black))
+    table.setStyle(TableStyle(style))
+    return table
+
+
 def table_pdf(path: Path, pages: int) -> Path:
     """Write the table-heavy fixture PDF of `pages` pages (two tables a page) to `path`."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
     styles = getSampleStyleSheet()
     story: list = [Paragraph(TITLE, styles["Title"])]
@@ -43,13 +57,7 @@ def table_pdf(path: Path, pages: int) -> Path:
                 [country, *(f"{(number * 37 + c * 113 + y * 59) % 4000 + 100:,}" for y in range(len(_YEARS)))]
                 for c, country in enumerate(_COUNTRIES[: 8 + k * 4])
             ]
-            table = Table(rows)
-            style = [("FONTSIZE", (0, 0), (-1, -1), 9), ("ALIGN", (1, 0), (-1, -1), "RIGHT")]
-            if ruled:
-                style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
-            else:
-                style.append(("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black))
-            table.setStyle(TableStyle(style))
+            table = styled(Table(rows), ruled)
             story += [
                 table,
                 Paragraph("Source: Ministry of the Interior.", styles["BodyText"]),
