@@ -196,22 +196,10 @@ class Index(Registry):
         return self.collection.query(**kwargs)
 
     def _collection(self, client, create: bool):
-        def open_collection():
-            if not create:
-                return client.get_collection(self.collection_name, embedding_function=None)
-            ef_search = self.settings.ranking.ef_search
-            hnsw, meta = {"space": "cosine", "ef_search": ef_search}, {"embed_model": self.settings.model_id}
-            col = client.get_or_create_collection(
-                self.collection_name, embedding_function=None, configuration={"hnsw": hnsw}, metadata=meta
-            )
-            if (col.configuration or {}).get("hnsw", {}).get("ef_search", ef_search) != ef_search:
-                col.modify(configuration={"hnsw": {"ef_search": ef_search}})  # an index built before
-            return col
-
         from chromadb.errors import NotFoundError
 
         try:
-            col = open_collection()
+            col = self._open_collection(client, create)
         except NotFoundError:
             raise IndexMissingError(
                 f"the index in {self.dir}/ has no passages yet: run `kb ingest`"
@@ -219,6 +207,18 @@ class Index(Registry):
         except Exception as exc:
             raise StoreUnavailableError(f"the passage store is unavailable: {exc}") from None
         self._check_model((col.metadata or {}).get("embed_model") or "")
+        return col
+
+    def _open_collection(self, client, create: bool):
+        if not create:
+            return client.get_collection(self.collection_name, embedding_function=None)
+        ef_search = self.settings.ranking.ef_search
+        hnsw, meta = {"space": "cosine", "ef_search": ef_search}, {"embed_model": self.settings.model_id}
+        col = client.get_or_create_collection(
+            self.collection_name, embedding_function=None, configuration={"hnsw": hnsw}, metadata=meta
+        )
+        if (col.configuration or {}).get("hnsw", {}).get("ef_search", ef_search) != ef_search:
+            col.modify(configuration={"hnsw": {"ef_search": ef_search}})  # an index built before
         return col
 
     def _check_model(self, stored: str) -> None:
