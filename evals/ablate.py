@@ -6,7 +6,8 @@ changed, with the significance of the difference (Fisher's randomization test, a
 
 Each NAME=VALUE is a field of kb.config.RankingSettings (VALUE a Python literal), ablated alone
 against the settings as they stand; several joined by commas (`place_bonus=0,year_bonus=0`) are
-changed together; the suite's index is built or reused from the `kb eval` cache. Prints a Markdown
+changed together; the suite's index is built or reused from the `kb eval` cache. A BEIR dataset directory
+(`../shared/beir/scifact`) stands for a suite as in `kb eval --beir`. Prints a Markdown
 table: Recall@5, nDCG@10 and MRR@10, the p-values against the unchanged run, and both abstention
 rates.
 """
@@ -21,7 +22,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from kb.config import RankingSettings, Settings
-from kb.evaluate import corpus, metrics, report
+from kb.evaluate import beir, corpus, metrics, report
 from kb.evaluate import suite as suite_mod
 from kb.evaluate.runner import RunResult, run_suite
 
@@ -59,7 +60,7 @@ def _run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.ablate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("suite", type=Path, help="a suite YAML file")
+    parser.add_argument("suite", type=Path, help="a suite YAML file, or a BEIR dataset directory")
     parser.add_argument(
         "changes",
         nargs="+",
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=corpus.DEFAULT_CACHE, help="the kb eval cache")
     args = parser.parse_args(argv)
     changes = [(text, [_change(part) for part in re.split(r",(?=\w+=)", text)]) for text in args.changes]
-    suite = suite_mod.load(args.suite)
+    suite = beir.load(args.suite, args.cache) if args.suite.is_dir() else suite_mod.load(args.suite)
 
     base = Settings.from_env().ranking
     baseline, results = _run(suite, args.mode, args.cache, BASELINE, base)
