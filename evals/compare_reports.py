@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.evaluate import metrics
+from kb.evaluate.trec import QRELS_FILE, run_file_name
 
 METRICS = ("recall@5", "mrr@10", "ndcg@10")
 
@@ -40,15 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("before", type=Path, help="a report directory (report.md, qrels.trec, runs/)")
     ap.add_argument("after", type=Path, help="the same suite's report after the change")
-    ap.add_argument("--runs", default="dense,bm25,hybrid", help="run names to compare (default %(default)s)")
+    ap.add_argument(
+        "--runs",
+        default="dense,bm25,hybrid",
+        help='run names to compare, as in the reports ("hybrid", "CONFIG/hybrid"; default %(default)s)',
+    )
     args = ap.parse_args(argv)
-    qrels = read_qrels(args.before / "qrels.trec")
-    if read_qrels(args.after / "qrels.trec") != qrels:
+    qrels = read_qrels(args.before / QRELS_FILE)
+    if read_qrels(args.after / QRELS_FILE) != qrels:
         ap.error("the two reports judge different questions or passages: not the same suite version")
     print(f"{args.before.name}: before {args.before} → after {args.after}")
     print(f"  {'run':8} " + "  ".join(f"{m:>24}" for m in METRICS))
     for name in args.runs.split(","):
-        paths = [d / "runs" / f"{name}.trec" for d in (args.before, args.after)]
+        paths = [d / "runs" / f"{run_file_name(name)}.trec" for d in (args.before, args.after)]
         if not all(p.is_file() for p in paths):
             continue
         runs = {"before": read_run(paths[0]), "after": read_run(paths[1])}
