@@ -68,6 +68,13 @@ class Variant:
     )
     adaptive_weight: float = 1.0  # the dense weight then (1.0: dense only)
     mode: str = "hybrid"  # or "dense"
+    # a passage's dense score plus this times the question's cosine to its document's context alone
+    # (evals.paraphrase_vectors.document_context): the document's country, year and title, scored
+    # beside the passage instead of embedded with it
+    context_weight: float = 0.0
+    # whether the dense candidates are chosen with the context's share too (False: by the passage's
+    # cosine alone, the context then only reorders the pool, as above Chroma's exact-search limit)
+    context_first: bool = True
 
 
 VARIANTS = {
@@ -92,6 +99,21 @@ VARIANTS = {
         Variant("adaptive-coverage-w0.9", adaptive="coverage", adaptive_weight=0.9),
         Variant("sentences", sentences=True),
         Variant("sentences-dense", sentences=True, mode="dense"),
+        *(
+            Variant(f"{name}context-{w}", context_weight=w, **extra)
+            for w in (0.1, 0.2, 0.3, 0.5)
+            for name, extra in (
+                ("", {}),
+                ("adaptive-", {"adaptive": "coverage-monolingual", "low_coverage": 0.3}),
+                ("dense-", {"mode": "dense"}),
+                ("pool-", {"context_first": False}),
+                (
+                    "pool-adaptive-",
+                    {"context_first": False, "adaptive": "coverage-monolingual", "low_coverage": 0.3},
+                ),
+            )
+        ),
+        Variant("adaptive-0.3", adaptive="coverage-monolingual", low_coverage=0.3),
         Variant("w0.5", dense_weight=0.5),
         Variant("w0.7", dense_weight=0.7),
         Variant("w0.8", dense_weight=0.8),
@@ -118,6 +140,11 @@ def _ranked(
 ) -> list[str]:
     snap = corpus.snap
     cos = corpus.vectors(v.vectors) @ qvec
+    first = cos
+    if v.context_weight:
+        contexts, owner = corpus.documents()
+        cos = cos + v.context_weight * (contexts @ qvec)[owner]
+        first = cos if v.context_first else first
     if v.sentences:
         svec, owner, _ = corpus.sentences()
         best = np.full(len(snap), -1.0, dtype=np.float32)
@@ -125,7 +152,7 @@ def _ranked(
         cos = np.maximum(cos, best)
     mask = found.query.filters.mask(snap)
     rows = np.flatnonzero(mask) if mask is not None else np.arange(len(snap))
-    dense = rows[np.argsort(-cos[rows], kind="stable")[: _RANKING.candidates]]
+    dense = rows[np.argsort(-first[rows], kind="stable")[: _RANKING.candidates]]
     if v.mode == "dense":
         return [snap.ids[i] for i in dense]
     pool = list(dict.fromkeys([snap.ids[i] for i in dense] + [pid for pid, _ in found.sparse]))
@@ -176,6 +203,8 @@ def run(suite_path: Path, variants: list[Variant], cache: Path) -> tuple[str, li
     corpus = Corpus.open(library, cache)
     for kind in dict.fromkeys(v.vectors for v in variants):
         corpus.vectors(kind)
+    if any(v.context_weight for v in variants):
+        corpus.documents()
     if any(v.sentences for v in variants):
         corpus.sentences()
     index = library.index()

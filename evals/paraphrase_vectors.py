@@ -14,7 +14,6 @@ import hashlib
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ import numpy as np
 from kb.api import Library
 from kb.index import lexical
 from kb.models import embed
+from kb.search.context import text as document_context
+from kb.text.places import country_name
 from kb.types import Document, Passage
 
 KINDS = ("stored", "plain", "prefix", "suffix-name")
@@ -72,6 +73,19 @@ class Corpus:
                 texts = [embedding_text(kind, p, d) for p, d in self.passages]
                 self._vectors[kind] = self._encoded(kind, texts)
         return self._vectors[kind]
+
+    def documents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(one vector per document of the context alone, as `document_context` words it; the
+        row of each passage's document in it, by snapshot row)."""
+        rows: dict[str, int] = {}
+        texts: list[str] = []
+        owner = []
+        for _, d in self.passages:
+            if d.id not in rows:
+                rows[d.id] = len(texts)
+                texts.append(document_context(d))
+            owner.append(rows[d.id])
+        return self._encoded("documents", texts), np.array(owner)
 
     def sentences(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
         """(sentence vectors, the snapshot row of each sentence's passage, (row, start, end) of
@@ -127,15 +141,3 @@ def embedding_text(kind: str, passage: Passage, document: Document) -> str:
     if kind == "suffix-name":
         return f"{passage.text}\n({context})"
     return f"{context}\n{passage.text}"
-
-
-@cache
-def country_name(code: str) -> str:
-    """A country's usual English name from its ISO alpha-3 code ("ITA" → "Italy"); other codes
-    ("G7", "EU") as they are."""
-    import pycountry
-
-    country = pycountry.countries.get(alpha_3=code) if len(code) == 3 else None
-    if country is None:
-        return {"EU": "European Union"}.get(code, code)
-    return getattr(country, "common_name", None) or country.name

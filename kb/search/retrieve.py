@@ -10,15 +10,16 @@ constant below has its ablation in evals/README.md ("Every ranking constant, abl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from kb.config import RankingSettings
+from kb.config import RankingSettings, Settings
 from kb.errors import UsageError
 from kb.index import lexical
 from kb.index.store import Index, cite
 from kb.models import embed
+from kb.search import context
 from kb.search.query import Filters, Mentions, Query, mentions, without_g7
 from kb.search.reading import Question, read
 from kb.search.terms import QuestionTerms, content_terms
@@ -105,6 +106,9 @@ class Candidates:
     sparse: list[tuple[str, float]]  # (passage id, BM25 score), best first
     bm25: np.ndarray | None  # every passage's BM25 score, by snapshot row (None: dense only)
     said: Mentions  # the countries and years the question names (for the fusion's bonuses)
+    # document id → the cosine between fvec and the document's context (kb.search.context), each
+    # passage's dense score gaining RankingSettings.context_weight times its document's; empty when off
+    context: dict[str, float] = field(default_factory=dict)
 
 
 def gather(
@@ -132,9 +136,12 @@ def gather(
         without_g7(query.text) if index.settings.ranking.g7_focus and "G7" in said.countries else query.text
     )
     fvec = qvec if focus == query.text else embed.encode(index.settings, [focus], query=True)[0]
+    near: dict[str, float] = {}
+    if mode in ("dense", "hybrid") and fusion == "cc" and index.settings.ranking.context_weight:
+        near = context.cosines(index.settings, documents, fvec)
     dense = _dense(index, fvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
-    return Candidates(query, terms, snap, qvec, focus, fvec, dense, sparse, bm25_all, said)
+    return Candidates(query, terms, snap, qvec, focus, fvec, dense, sparse, bm25_all, said, near)
 
 
 def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry]:
@@ -142,7 +149,11 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
     own order in the dense and BM25 modes)."""
     q, snap = found.query, found.snap
     if mode == "dense":
-        return _hydrate(index, [(pid, {"dense": s}) for pid, s in found.dense], found.qvec, q)
+        entries = _hydrate(index, [(pid, {}) for pid, _ in found.dense], found.qvec, q)
+        if not found.context:
+            return entries
+        ranked = _with_context(_cosines(entries, None), entries, found.context, index.settings, scaled=True)
+        return [entries[i] for i in sorted(range(len(entries)), key=lambda j: (-ranked[j], entries[j][0].id))]
     if mode == "bm25":
         return _hydrate(index, [(pid, {"bm25": s}) for pid, s in found.sparse], found.qvec, q)
     if fusion == "rrf":
@@ -152,14 +163,30 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
     ranking = index.settings.ranking
     if _words_do_not_match(entries, found, ranking):
         ranking = replace(ranking, cc_dense_weight=1.0)
-    return _convex(
-        entries,
-        snap,
-        found.bm25,
-        found.said,
-        found.terms.language,
-        None if found.fvec is found.qvec else found.fvec,  # else hydrate's cosines are the ranking's
-        ranking=ranking,
+    own = found.fvec is found.qvec  # then hydrate's cosines (on the comparable scale) are the ranking's
+    cos = _cosines(entries, None if own else found.fvec)
+    if found.context:
+        cos = _with_context(cos, entries, found.context, index.settings, scaled=own)
+    return _convex(entries, cos, snap, found.bm25, found.said, found.terms.language, ranking=ranking)
+
+
+def _cosines(entries: list[_Entry], fvec: np.ndarray | None) -> np.ndarray:
+    """Each candidate's cosine to the question as the ranking embeds it (`fvec`), or its evidence
+    cosine (hydrate's) when that is the same question."""
+    if fvec is None:
+        return np.array([e[2]["dense"] for e in entries], dtype=np.float64)
+    return np.stack([e[3] for e in entries]) @ fvec if entries else np.zeros(0)
+
+
+def _with_context(
+    cos: np.ndarray, entries: list[_Entry], near: dict[str, float], settings: Settings, scaled: bool
+) -> np.ndarray:
+    """The candidates' dense scores plus context_weight times their documents' context cosines
+    (kb.search.context), taken on the scale of `cos` (`scaled`: embed.comparable's, else the raw
+    cosine), so that the weight means the same whichever cosines the ranking uses."""
+    near_ = np.array([near.get(e[1].id, 0.0) for e in entries], dtype=np.float64)
+    return cos + settings.ranking.context_weight * (
+        np.asarray(embed.comparable(settings, near_)) if scaled else near_
     )
 
 
@@ -325,23 +352,20 @@ def _hydrate(
 
 def _convex(
     entries: list[_Entry],
+    cos: np.ndarray,
     snap: lexical.Snapshot | None,
     bm25_all: np.ndarray | None,
     said: Mentions,
     language: str | None = None,
-    fvec: np.ndarray | None = None,
     *,
     ranking: RankingSettings,
 ) -> list[_Entry]:
-    """Rank candidates by w · minmax(cosine) + (1 − w) · bm25 / max bm25 (w: cc_dense_weight),
-    plus a bonus for documents of the country and year the question names. The cosine is taken
-    with `fvec` (the question as the ranking embeds it) when given; `language` is the question's."""
+    """Rank candidates by w · minmax(cos) + (1 − w) · bm25 / max bm25 (w: cc_dense_weight), plus a
+    bonus for documents of the country and year the question names. `cos` is each candidate's
+    dense score (its cosine to the question as the ranking embeds it, and its document's context);
+    `language` is the question's."""
     if not entries:
         return entries
-    if fvec is None:
-        cos = np.array([e[2]["dense"] for e in entries])
-    else:
-        cos = np.stack([e[3] for e in entries]) @ fvec
     rows = np.array([snap.position.get(e[0].id, -1) if snap is not None else -1 for e in entries])
     bm = np.array([float(bm25_all[r]) if bm25_all is not None and r >= 0 else 0.0 for r in rows])
     span = cos.max() - cos.min()

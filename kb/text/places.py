@@ -106,6 +106,18 @@ def country_terms(text: str) -> dict[str, str]:
     return {t: names[m.group(1)] for m in pattern.finditer(text) for t in terms(m.group(1))}
 
 
+@cache
+def country_name(code: str) -> str:
+    """A country's usual English name from its ISO alpha-3 code ("ITA" → "Italy"); other codes
+    ("G7") as they are, "EU" as "European Union"."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_3=code) if len(code) == 3 else None
+    if country is None:
+        return {"EU": "European Union"}.get(code, code)
+    return getattr(country, "common_name", None) or country.name
+
+
 def country_names(text: str) -> list[tuple[str, str, tuple[int, int]]]:
     """Each country a text names, in order: (ISO 3166 alpha-3 code, the country's usual English
     name, where in the text), as `countries_named` finds them ("the Italian decree" → ITA, Italy)."""
