@@ -69,7 +69,7 @@ class Variant:
     adaptive_weight: float = 1.0  # the dense weight then (1.0: dense only)
     mode: str = "hybrid"  # or "dense"
     # a passage's dense score plus this times the question's cosine to its document's context alone
-    # (evals.paraphrase_vectors.document_context): the document's country, year and title, scored
+    # (kb.models.embed.context_text): the document's country, year and title, scored
     # beside the passage instead of embedded with it
     context_weight: float = 0.0
     # whether the dense candidates are chosen with the context's share too (False: by the passage's

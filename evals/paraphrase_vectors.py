@@ -21,7 +21,6 @@ import numpy as np
 from kb.api import Library
 from kb.index import lexical
 from kb.models import embed
-from kb.search.context import text as document_context
 from kb.text.places import country_name
 from kb.types import Document, Passage
 
@@ -75,7 +74,7 @@ class Corpus:
         return self._vectors[kind]
 
     def documents(self) -> tuple[np.ndarray, np.ndarray]:
-        """(one vector per document of the context alone, as `document_context` words it; the
+        """(one vector per document of the context alone, as `kb.models.embed.context_text` words it; the
         row of each passage's document in it, by snapshot row)."""
         rows: dict[str, int] = {}
         texts: list[str] = []
@@ -83,7 +82,7 @@ class Corpus:
         for _, d in self.passages:
             if d.id not in rows:
                 rows[d.id] = len(texts)
-                texts.append(document_context(d))
+                texts.append(embed.context_text(d))
             owner.append(rows[d.id])
         return self._encoded("documents", texts), np.array(owner)
 

@@ -131,6 +131,7 @@ def _unchanged(
                 lexical.snapshot_prefix(index.generation)
             )
             or not commitments.current(index)
+            or _stale_contexts(index, settings)
         ):
             return None
     finally:
@@ -191,6 +192,7 @@ def _sync(
             index.forget(doc_id)
         if jobs:
             _ingest_jobs(index, reading, embedder, settings, summary, progress, written, base)
+        store_contexts(index, settings, embedder if jobs else None)
     # Failures kept are those of files read by this run; a file gone or no longer listed has none.
     index.keep_failures({o.doc_id for o in summary.failed} & {job.source.document.id for job in jobs})
     snapshot = lexical.current_name(index.dir)
@@ -319,6 +321,25 @@ def _ingest_jobs(
         submit()
     drain(final=True)
     bar.close()
+
+
+def store_contexts(index: Index, settings: Settings, embedder: Embedder | None = None) -> None:
+    """Embed and store the context (country, year, title: kb.search.context) of every document
+    whose stored one is missing or was embedded from other words or by another model, so that a
+    question never waits for them. In the embedding process when one runs, else here."""
+    todo = _stale_contexts(index, settings)
+    if not todo:
+        return
+    texts = [t for _, t in todo]
+    vectors = embedder.vectors(embedder.submit(texts), texts) if embedder else embed.encode(settings, texts)
+    index.put_contexts(settings.model_id, [(d, t, v) for (d, t), v in zip(todo, vectors, strict=True)])
+
+
+def _stale_contexts(index: Index, settings: Settings) -> list[tuple[str, str]]:
+    """(document id, context text) of the documents whose stored context is missing or stale."""
+    stored = index.contexts(settings.model_id)
+    todo = [(d.id, embed.context_text(d)) for d in index.documents()]
+    return [(d, t) for d, t in todo if stored.get(d, ("",))[0] != t]
 
 
 def rebuild_lexical(

@@ -9,8 +9,10 @@ import json
 import shutil
 
 import pytest
-from conftest import CORPUS, SOURCES, merge_sources
+from conftest import CORPUS, SOURCES, merge_sources, settings_for
 from helpers import ROOT, kb
+
+from kb.index.store import Index
 
 UNGDC = ROOT.parent / "shared" / "ungdc"
 # Real statements of 2024 on the same themes (water, glaciers, Afghanistan, regional cooperation);
@@ -45,6 +47,14 @@ def index(tmp_path_factory):
     assert second.returncode == 0, second.stderr
     assert "1 added" in second.stdout + second.stderr, second.stdout + second.stderr
     return root / ".kb"
+
+
+def test_ingest_stores_every_documents_context_so_no_question_embeds_one(index):
+    """Kyrgyzstan's context is stored by the second ingest beside the others'."""
+    library = Index(settings_for(index.parent / "sources", index))
+    stored = library.contexts(library.settings.model_id)
+    assert set(stored) == {d.id for d in library.documents()}
+    assert stored["ungdc-kgz-2024"][0] == "Kyrgyzstan, 2024. KGZ statement, UN General Debate 2024"
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import numpy as np
+
 from kb.types import Document, Passage, date_to_int
 
 _DOC_FIELDS = [f.name for f in fields(Document)]
@@ -61,6 +63,12 @@ class Registry:
             " seq INTEGER NOT NULL, text TEXT NOT NULL, meta TEXT NOT NULL)"
         )
         db.execute("CREATE INDEX IF NOT EXISTS passages_by_document ON passages (doc_id, seq)")
+        # Each document's context (country, year, title) as one vector of the model that wrote it,
+        # with the text it was embedded from (kb.search.context)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS contexts (doc_id TEXT PRIMARY KEY, model TEXT NOT NULL,"
+            " text TEXT NOT NULL, vector BLOB NOT NULL)"
+        )
         db.commit()
         return db
 
@@ -128,8 +136,23 @@ class Registry:
         with self.db:
             self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             self.db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+            self.db.execute("DELETE FROM contexts WHERE doc_id = ?", (doc_id,))
             self.db.execute("DELETE FROM pending WHERE id = ?", (doc_id,))
             self._bump_generation()
+
+    def contexts(self, model: str) -> dict[str, tuple[str, np.ndarray]]:
+        """Each document's stored context by document id: (the text embedded, its float32 vector),
+        for those embedded by `model`."""
+        rows = self.db.execute("SELECT doc_id, text, vector FROM contexts WHERE model = ?", (model,))
+        return {d: (t, np.frombuffer(v, dtype=np.float32)) for d, t, v in rows.fetchall()}
+
+    def put_contexts(self, model: str, rows: list[tuple[str, str, np.ndarray]]) -> None:
+        """Store documents' contexts: (document id, text, vector) each, embedded by `model`."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?)",
+                ((d, model, t, np.asarray(v, dtype=np.float32).tobytes()) for d, t, v in rows),
+            )
 
     def put_passages(self, doc_ids: list[str], rows: list[tuple[str, str, int, str, str]]) -> None:
         """Store passages (id, doc_id, seq, text, meta JSON) in one transaction, and drop the other

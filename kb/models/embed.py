@@ -12,6 +12,8 @@ from kb.config import Settings
 from kb.errors import KBError
 from kb.models import e5
 from kb.models.encoder import OnnxEncoder
+from kb.text.places import country_name
+from kb.types import Document
 
 _lock = threading.Lock()
 
@@ -218,3 +220,12 @@ def embedding_text(text: str, title: str, heading: str, with_context: bool, lead
         return text
     context = " — ".join(x for x in (title, heading, lead) if x)
     return f"{text}\n({context})" if context else text
+
+
+def context_text(document: Document) -> str:
+    """What the model reads for a document's context, embedded on its own (kb.search.context):
+    "Italy, 2024. ITA statement, UN General Debate 2024"; the title alone when neither country nor
+    date is known."""
+    country = country_name(document.country) if document.country else ""
+    lead = ", ".join(x for x in (country, document.date[:4]) if x)
+    return f"{lead}. {document.cite_title}" if lead else document.cite_title

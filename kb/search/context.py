@@ -1,11 +1,13 @@
-"""Each document's own context as ranking evidence: its country, year and title embedded once as a
-short text ("Niger, 2018. NER statement, UN General Debate 2018"), so that a question describing a
-country or an occasion in other words than the documents use ("a Sahel transit country", "the
-Baltic state bordering Russia") ranks that document's passages higher.
+"""Each document's own context as ranking evidence: its country, year and title embedded as one
+short text ("Niger, 2018. NER statement, UN General Debate 2018", kb.models.embed.context_text), so
+that a question describing a country or an occasion in other words than the documents use ("a
+Sahel transit country", "Bishkek") ranks that document's passages higher.
 
 The context is scored beside the passage, not embedded with it: a passage's own cosine stays the
-evidence that abstention and the commitments' links are calibrated on (docs/paraphrase.md,
-"Document context"), and no index has to be rebuilt. RankingSettings.context_weight sets its share.
+evidence that abstention and the commitments' links are calibrated on (docs/paraphrase.md), and
+RankingSettings.context_weight sets its share. Ingest stores each document's context vector in the
+registry (ingest.pipeline.store_contexts); a document without one (an index built before) has it
+embedded here, once per process.
 """
 
 from __future__ import annotations
@@ -15,51 +17,42 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kb.config import Settings
+from kb.index.store import Index
 from kb.models import embed
-from kb.text.places import country_name
 from kb.types import Document
 
 _lock = threading.Lock()
-# (model, context text) → its unit vector: one short embedding per document, once per process
-# (1.5 KB each at 384 dimensions; a document whose title or date changes adds one).
+# (model, context text) → its unit vector, for documents whose index holds none (1.5 KB each).
 _vectors: dict[tuple[str, str], np.ndarray] = {}
-
-
-def text(document: Document) -> str:
-    """What the model reads for a document's context: "Italy, 2024. ITA statement, UN General
-    Debate 2024"; the title alone when neither country nor date is known."""
-    lead = ", ".join(
-        x for x in (country_name(document.country) if document.country else "", document.date[:4]) if x
-    )
-    return f"{lead}. {document.cite_title}" if lead else document.cite_title
-
-
-def cosines(settings: Settings, documents: Sequence[Document], qvec: np.ndarray) -> dict[str, float]:
-    """Each document's id → the cosine between the question's vector and its context's."""
-    if not documents:
-        return {}
-    ids, matrix = _matrix(settings, documents)
-    return dict(zip(ids, (matrix @ qvec).tolist()))
-
-
-# The last documents' (ids, context vectors): Index.documents() gives the same list object until an
-# ingest changes the registry, so a question costs one matrix product, not a lookup per document.
+# The last documents' (model, documents, ids, context vectors): Index.documents() gives the same
+# list object until an ingest changes the registry, so a question costs one matrix product.
 _last: tuple[str, Sequence[Document], list[str], np.ndarray] | None = None
 
 
-def _matrix(settings: Settings, documents: Sequence[Document]) -> tuple[list[str], np.ndarray]:
+def cosines(index: Index, documents: Sequence[Document], qvec: np.ndarray) -> dict[str, float]:
+    """Each document's id → the cosine between the question's vector and its context's."""
+    if not documents:
+        return {}
+    ids, matrix = _matrix(index, documents)
+    return dict(zip(ids, (matrix @ qvec).tolist()))
+
+
+def _matrix(index: Index, documents: Sequence[Document]) -> tuple[list[str], np.ndarray]:
     global _last
-    model = settings.model_id
+    model = index.settings.model_id
     last = _last
     if last is not None and last[0] == model and last[1] is documents:
         return last[2], last[3]
-    texts = [text(d) for d in documents]
+    stored = index.contexts(model)
+    texts = [embed.context_text(d) for d in documents]
+    known: dict[str, np.ndarray] = {}
+    for document, text in zip(documents, texts):
+        if (kept := stored.get(document.id)) is not None and kept[0] == text:
+            known[text] = kept[1]
     with _lock:
-        known = {t: _vectors[(model, t)] for t in texts if (model, t) in _vectors}
-    missing = list(dict.fromkeys(t for t in texts if t not in known))
-    if missing:
-        found = dict(zip(missing, embed.encode(settings, missing)))
+        known.update({t: _vectors[(model, t)] for t in texts if t not in known and (model, t) in _vectors})
+    if missing := list(dict.fromkeys(t for t in texts if t not in known)):
+        found = dict(zip(missing, embed.encode(index.settings, missing)))
         known.update(found)
         with _lock:
             _vectors.update(((model, t), v) for t, v in found.items())

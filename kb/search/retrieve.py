@@ -138,7 +138,7 @@ def gather(
     fvec = qvec if focus == query.text else embed.encode(index.settings, [focus], query=True)[0]
     near: dict[str, float] = {}
     if mode in ("dense", "hybrid") and fusion == "cc" and index.settings.ranking.context_weight:
-        near = context.cosines(index.settings, documents, fvec)
+        near = context.cosines(index, documents, fvec)
     dense = _dense(index, fvec, query, query.filters, n) if mode in ("dense", "hybrid") else []
     sparse = lexical.top(snap, bm25_all, n) if bm25_all is not None else []
     return Candidates(query, terms, snap, qvec, focus, fvec, dense, sparse, bm25_all, said, near)
