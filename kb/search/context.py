@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kb.config import Settings
 from kb.index.store import Index
 from kb.models import embed
 from kb.types import Document
@@ -35,6 +36,19 @@ def cosines(index: Index, documents: Sequence[Document], qvec: np.ndarray) -> di
         return {}
     ids, matrix = _matrix(index, documents)
     return dict(zip(ids, (matrix @ qvec).tolist()))
+
+
+def added(
+    cos: np.ndarray, doc_ids: Sequence[str], near: dict[str, float], settings: Settings, scaled: bool = True
+) -> np.ndarray:
+    """Candidates' dense scores plus context_weight times their documents' context cosines (`near`,
+    from `cosines`), taken on the scale of `cos` (`scaled`: embed.comparable's, which the
+    candidates' evidence cosines use, else the raw cosine), so that the weight means the same
+    whichever cosines the ranking uses."""
+    own = np.array([near.get(d, 0.0) for d in doc_ids], dtype=np.float64)
+    return cos + settings.ranking.context_weight * (
+        np.asarray(embed.comparable(settings, own)) if scaled else own
+    )
 
 
 def _matrix(index: Index, documents: Sequence[Document]) -> tuple[list[str], np.ndarray]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from kb.config import RankingSettings, Settings
+from kb.config import RankingSettings
 from kb.errors import UsageError
 from kb.index import lexical
 from kb.index.store import Index, cite
@@ -106,9 +106,7 @@ class Candidates:
     sparse: list[tuple[str, float]]  # (passage id, BM25 score), best first
     bm25: np.ndarray | None  # every passage's BM25 score, by snapshot row (None: dense only)
     said: Mentions  # the countries and years the question names (for the fusion's bonuses)
-    # document id → the cosine between fvec and the document's context (kb.search.context), each
-    # passage's dense score gaining RankingSettings.context_weight times its document's; empty when off
-    context: dict[str, float] = field(default_factory=dict)
+    context: dict[str, float] = field(default_factory=dict)  # document id → fvec's cosine to its context
 
 
 def gather(
@@ -152,7 +150,9 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
         entries = _hydrate(index, [(pid, {}) for pid, _ in found.dense], found.qvec, q)
         if not found.context:
             return entries
-        ranked = _with_context(_cosines(entries, None), entries, found.context, index.settings, scaled=True)
+        ranked = context.added(
+            _cosines(entries, None), [e[1].id for e in entries], found.context, index.settings
+        )
         return [entries[i] for i in sorted(range(len(entries)), key=lambda j: (-ranked[j], entries[j][0].id))]
     if mode == "bm25":
         return _hydrate(index, [(pid, {"bm25": s}) for pid, s in found.sparse], found.qvec, q)
@@ -166,7 +166,7 @@ def fuse(index: Index, found: Candidates, mode: str, fusion: str) -> list[_Entry
     own = found.fvec is found.qvec  # then hydrate's cosines (on the comparable scale) are the ranking's
     cos = _cosines(entries, None if own else found.fvec)
     if found.context:
-        cos = _with_context(cos, entries, found.context, index.settings, scaled=own)
+        cos = context.added(cos, [e[1].id for e in entries], found.context, index.settings, scaled=own)
     return _convex(entries, cos, snap, found.bm25, found.said, found.terms.language, ranking=ranking)
 
 
@@ -176,18 +176,6 @@ def _cosines(entries: list[_Entry], fvec: np.ndarray | None) -> np.ndarray:
     if fvec is None:
         return np.array([e[2]["dense"] for e in entries], dtype=np.float64)
     return np.stack([e[3] for e in entries]) @ fvec if entries else np.zeros(0)
-
-
-def _with_context(
-    cos: np.ndarray, entries: list[_Entry], near: dict[str, float], settings: Settings, scaled: bool
-) -> np.ndarray:
-    """The candidates' dense scores plus context_weight times their documents' context cosines
-    (kb.search.context), taken on the scale of `cos` (`scaled`: embed.comparable's, else the raw
-    cosine), so that the weight means the same whichever cosines the ranking uses."""
-    near_ = np.array([near.get(e[1].id, 0.0) for e in entries], dtype=np.float64)
-    return cos + settings.ranking.context_weight * (
-        np.asarray(embed.comparable(settings, near_)) if scaled else near_
-    )
 
 
 def _words_do_not_match(entries: list[_Entry], found: Candidates, ranking: RankingSettings) -> bool:
