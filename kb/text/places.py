@@ -121,13 +121,5 @@ def country_name(code: str) -> str:
 def country_names(text: str) -> list[tuple[str, str, tuple[int, int]]]:
     """Each country a text names, in order: (ISO 3166 alpha-3 code, the country's usual English
     name, where in the text), as `countries_named` finds them ("the Italian decree" → ITA, Italy)."""
-    import pycountry
-
     pattern, names = _names()
-    found = []
-    for m in pattern.finditer(text):
-        code = names[m.group(1)]
-        country = pycountry.countries.get(alpha_3=code)
-        usual = getattr(country, "common_name", None) or getattr(country, "name", code) if country else code
-        found.append((code, usual, m.span()))
-    return found
+    return [(names[m.group(1)], country_name(names[m.group(1)]), m.span()) for m in pattern.finditer(text)]
